@@ -1,0 +1,1 @@
+// GeoTIFF processor: see DESIGN.md §9.

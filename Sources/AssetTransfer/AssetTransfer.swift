@@ -1,0 +1,1 @@
+// AssetTransfer module: see DESIGN.md §2.
