@@ -1,0 +1,261 @@
+import Foundation
+
+/// The plain-files backend: the catalog directory plus `.stac-repository/` (config, lock,
+/// journal, staging, operations log). No content history.
+///
+/// Commit protocol (DESIGN §7): new bytes go to `tx/files/`, a journal listing every move is
+/// written and fsynced, old files are moved to `tx/backup/` and new ones moved in, the journal
+/// is marked committed, the log is appended, and `tx/` is removed. ``recover()`` rolls back a
+/// journal that is not marked committed and finishes one that is.
+public final class FileBackend: StorageBackend {
+    public let kind = BackendKind.file
+    public let root: URL
+    public let stateDirectory: URL
+    public var stagingDirectory: URL { stateDirectory.appendingPathComponent("staging") }
+    private var txDirectory: String { stateDirectory.path + "/tx" }
+    private var journalPath: String { stateDirectory.path + "/journal.json" }
+    private var logPath: String { stateDirectory.path + "/log.ndjson" }
+    private var configPath: String { stateDirectory.path + "/config.json" }
+
+    /// The name of the state directory inside the catalog root.
+    public static let stateDirectoryName = ".stac-repository"
+
+    init(root: URL) {
+        self.root = root
+        self.stateDirectory = root.appendingPathComponent(Self.stateDirectoryName)
+    }
+
+    /// Creates the state directory of a new file-backend repository.
+    static func create(at root: URL) throws -> FileBackend {
+        let backend = FileBackend(root: root)
+        try FS.makeDirectories(backend.stagingDirectory.path)
+        try backend.writeConfig(["backend": "file"])
+        return backend
+    }
+
+    // MARK: Reading
+
+    public func read(_ path: String) throws -> [UInt8]? {
+        try FS.read(root.path + "/" + path)
+    }
+
+    public func list(under directory: String) throws -> [String] {
+        let base = directory.isEmpty ? root.path : root.path + "/" + directory
+        let files = FS.listFiles(under: base, skipHidden: true)
+        return directory.isEmpty ? files : files.map { directory + "/" + $0 }
+    }
+
+    public func assetFile(_ path: String) -> URL { root.appendingPathComponent(path) }
+
+    public func snapshot(at ref: String?) throws -> any CatalogSnapshot {
+        if let ref {
+            throw StacRepositoryError(
+                .unsupported,
+                "This repository uses the file backend, which keeps no history, so --ref \(ref) cannot be read; use a repository created with `init --backend git`.")
+        }
+        return DirectorySnapshot(root: root)
+    }
+
+    // MARK: Journal
+
+    private struct Journal: Codable {
+        struct Entry: Codable {
+            var path: String
+            /// Staged file name under tx/files, nil for a deletion.
+            var staged: String?
+        }
+        var state: String  // "prepared" | "committed"
+        var entries: [Entry]
+        var record: OperationRecord
+        var sequence: Int
+    }
+
+    private func writeJournal(_ journal: Journal) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        try FS.writeAtomically(Array(try encoder.encode(journal)), to: journalPath, sync: true)
+    }
+
+    private func readJournal() throws -> Journal? {
+        guard let bytes = try FS.read(journalPath) else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            return try decoder.decode(Journal.self, from: Data(bytes))
+        } catch {
+            // A journal that cannot be read was never completely written (writes are atomic
+            // renames), so nothing was moved yet.
+            return nil
+        }
+    }
+
+    @discardableResult
+    public func commit(_ changes: [String: FileChange], record: OperationRecord) throws -> String? {
+        FS.removeTree(txDirectory)
+        try FS.makeDirectories(txDirectory + "/files")
+        try FS.makeDirectories(txDirectory + "/backup")
+        var entries: [Journal.Entry] = []
+        for (n, path) in changes.keys.sorted().enumerated() {
+            switch changes[path]! {
+            case .write(let bytes):
+                let name = "\(n)"
+                try FS.write(bytes, to: txDirectory + "/files/" + name, sync: true)
+                entries.append(.init(path: path, staged: name))
+            case .asset(let staged, _, _):
+                let name = "\(n)"
+                try FS.rename(staged.path, txDirectory + "/files/" + name)
+                FS.syncFile(txDirectory + "/files/" + name)
+                entries.append(.init(path: path, staged: name))
+            case .delete:
+                entries.append(.init(path: path, staged: nil))
+            }
+        }
+        FS.syncDirectory(txDirectory + "/files")
+        let sequence = (try lastSequence()) + 1
+        var journal = Journal(state: "prepared", entries: entries, record: record, sequence: sequence)
+        try writeJournal(journal)
+        TestHooks.crashPoint("file-journal-written")
+
+        for (n, entry) in entries.enumerated() {
+            let target = root.path + "/" + entry.path
+            if FS.exists(target) {
+                try FS.rename(target, txDirectory + "/backup/\(n)")
+            }
+            if let staged = entry.staged {
+                try FS.makeDirectories((target as NSString).deletingLastPathComponent)
+                try FS.rename(txDirectory + "/files/" + staged, target)
+            }
+            TestHooks.crashPoint("file-moved")
+        }
+        FS.syncDirectory(root.path)
+        journal.state = "committed"
+        try writeJournal(journal)
+        TestHooks.crashPoint("file-committed")
+        try finish(journal)
+        return String(sequence)
+    }
+
+    /// Completes a committed journal: log entry, cleanup of empty directories and tx/.
+    private func finish(_ journal: Journal) throws {
+        if try lastSequence() < journal.sequence {
+            try appendLog(journal.record, sequence: journal.sequence)
+        }
+        for entry in journal.entries where entry.staged == nil {
+            FS.removeEmptyDirectories(
+                from: ((root.path + "/" + entry.path) as NSString).deletingLastPathComponent, stopAt: root.path)
+        }
+        FS.removeTree(txDirectory)
+        try FS.removeFile(journalPath)
+    }
+
+    public func recover() throws {
+        guard let journal = try readJournal() else {
+            FS.removeTree(txDirectory)
+            try FS.removeFile(journalPath)
+            return
+        }
+        if journal.state == "committed" {
+            try finish(journal)
+            return
+        }
+        // Roll back, newest move first.
+        for (n, entry) in journal.entries.enumerated().reversed() {
+            let target = root.path + "/" + entry.path
+            let backup = txDirectory + "/backup/\(n)"
+            if let staged = entry.staged, !FS.exists(txDirectory + "/files/" + staged) {
+                // The new file was moved in: take it out again.
+                try FS.removeFile(target)
+            }
+            if FS.exists(backup) {
+                try FS.makeDirectories((target as NSString).deletingLastPathComponent)
+                try FS.rename(backup, target)
+            } else if entry.staged != nil {
+                FS.removeEmptyDirectories(from: (target as NSString).deletingLastPathComponent, stopAt: root.path)
+            }
+        }
+        FS.removeTree(txDirectory)
+        try FS.removeFile(journalPath)
+    }
+
+    // MARK: Operations log
+
+    private struct LogLine: Codable {
+        var sequence: Int
+        var record: OperationRecord
+    }
+
+    private func appendLog(_ record: OperationRecord, sequence: Int) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var line = Array(try encoder.encode(LogLine(sequence: sequence, record: record)))
+        line.append(0x0A)
+        let fd = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        if fd < 0 { throw FS.storageError("open the operations log", logPath) }
+        defer { close(fd) }
+        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        fsync(fd)
+    }
+
+    private func readLog() throws -> [LogLine] {
+        guard let bytes = try FS.read(logPath) else { return [] }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return bytes.split(separator: 0x0A).compactMap { try? decoder.decode(LogLine.self, from: Data($0)) }
+    }
+
+    private func lastSequence() throws -> Int {
+        try readLog().last?.sequence ?? 0
+    }
+
+    public func history(limit: Int?) throws -> [HistoryEntry] {
+        var lines = try readLog().reversed().map { HistoryEntry(id: String($0.sequence), record: $0.record) }
+        if let limit { lines = Array(lines.prefix(limit)) }
+        return lines
+    }
+
+    // MARK: Config
+
+    private func readConfig() throws -> [String: String] {
+        guard let bytes = try FS.read(configPath) else { return [:] }
+        return (try? JSONDecoder().decode([String: String].self, from: Data(bytes))) ?? [:]
+    }
+
+    private func writeConfig(_ config: [String: String]) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        var bytes = Array(try encoder.encode(config))
+        bytes.append(0x0A)
+        try FS.writeAtomically(bytes, to: configPath, sync: true)
+    }
+
+    public func configValue(_ key: String) throws -> String? { try readConfig()[key] }
+
+    public func setConfigValue(_ key: String, _ value: String?) throws {
+        var config = try readConfig()
+        config[key] = value
+        try writeConfig(config)
+    }
+
+    public func configEntries() throws -> [(String, String)] {
+        try readConfig().sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+}
+
+/// Crash points for the crash-safety tests: when `STAC_REPOSITORY_CRASH_AT` names a point, the
+/// process kills itself there (SIGKILL), exactly as a power cut would stop it.
+enum TestHooks {
+    static let crashAt: String? = ProcessInfo.processInfo.environment["STAC_REPOSITORY_CRASH_AT"]
+    nonisolated(unsafe) static var counts: [String: Int] = [:]
+
+    /// `STAC_REPOSITORY_CRASH_AT=name` or `name:N` (the N-th time the point is reached).
+    static func crashPoint(_ name: String) {
+        guard let crashAt else { return }
+        let parts = crashAt.split(separator: ":")
+        guard parts.first.map(String.init) == name else { return }
+        let n = (counts[name] ?? 0) + 1
+        counts[name] = n
+        let wanted = parts.count > 1 ? Int(parts[1]) ?? 1 : 1
+        if n == wanted { kill(getpid(), SIGKILL) }
+    }
+}

@@ -1,0 +1,264 @@
+public import Foundation
+import Git
+
+/// The git + Git LFS backend (DESIGN §3, §7): the work tree is the catalog, every operation is a
+/// commit on one branch, asset bytes are Git LFS objects in `.git/lfs/objects`.
+///
+/// Commit protocol: blobs and LFS objects are written first (content-addressed, harmless when
+/// orphaned), then the new tree and commit, then a journal, then the compare-and-swap of the
+/// branch ref (the commit point), then the work tree and index for the touched paths. The next
+/// command finishes the work tree from the journal when a crash came after the commit point.
+public final class GitBackend: StorageBackend {
+    public let kind = BackendKind.git
+    public let root: URL
+    public let stateDirectory: URL
+    public var stagingDirectory: URL { stateDirectory.appendingPathComponent("staging") }
+    let repository: GitRepository
+    let lfs: LFSStore
+    /// The branch that holds the catalog, e.g. `main`.
+    public let branch: String
+    var branchRef: String { "refs/heads/" + branch }
+    private var journalPath: String { stateDirectory.path + "/journal.json" }
+    private var cachedHead: (commit: ObjectID, tree: ObjectID)?
+
+    /// `.gitattributes` of a repository: everything but JSON is Git LFS.
+    public static let gitattributes = LFSStore.gitattributes
+
+    init(root: URL) throws {
+        self.root = root
+        self.repository = try GitRepository.open(at: root)
+        self.stateDirectory = repository.gitDirectory.appendingPathComponent("stac-repository")
+        self.lfs = LFSStore(gitDirectory: repository.gitDirectory)
+        self.branch = (try? repository.config("stac-repository.branch")) ?? nil ?? "main"
+    }
+
+    static func isStacRepository(_ root: URL) -> Bool {
+        guard let bytes = try? FS.read(root.path + "/.git/config") else { return false }
+        return String(decoding: bytes, as: UTF8.self).contains("[stac-repository]")
+    }
+
+    static func create(at root: URL, branch: String) throws -> GitBackend {
+        do {
+            let repo = try GitRepository.create(at: root, bare: false, initialBranch: branch)
+            try repo.setConfig("stac-repository.backend", "git")
+            try repo.setConfig("stac-repository.branch", branch)
+        } catch let error as GitError {
+            throw StacRepositoryError(.storage, "Could not create a git repository at \(root.path): \(error); check the directory.", underlying: error)
+        }
+        let backend = try GitBackend(root: root)
+        try FS.makeDirectories(backend.stagingDirectory.path)
+        try FS.makeDirectories(backend.lfs.temporaryDirectory.path)
+        return backend
+    }
+
+    // MARK: Reading
+
+    func head() throws -> (commit: ObjectID, tree: ObjectID)? {
+        if let cachedHead { return cachedHead }
+        guard let commit = try repository.reference(branchRef) else { return nil }
+        let tree = try repository.commit(commit).tree
+        cachedHead = (commit, tree)
+        return cachedHead
+    }
+
+    public func read(_ path: String) throws -> [UInt8]? {
+        guard let head = try head() else { return nil }
+        return try repository.readFile(path, inTree: head.tree)
+    }
+
+    public func list(under directory: String) throws -> [String] {
+        guard let head = try head() else { return [] }
+        var out: [String] = []
+        try repository.walkTree(head.tree) { path, _ in
+            if directory.isEmpty {
+                if !path.hasPrefix(".") { out.append(path) }
+            } else if path.hasPrefix(directory + "/") {
+                out.append(path)
+            }
+        }
+        return out.sorted()
+    }
+
+    public func assetFile(_ path: String) -> URL { root.appendingPathComponent(path) }
+
+    public func snapshot(at ref: String?) throws -> any CatalogSnapshot {
+        let commit: ObjectID
+        if let ref {
+            commit = try resolve(ref)
+        } else {
+            guard let head = try head() else {
+                throw StacRepositoryError(.notFound, "The branch \(branch) has no commits yet; run `stac-repository init` again.")
+            }
+            commit = head.commit
+        }
+        let tree = try repository.commit(commit).tree
+        return GitSnapshot(repository: repository, lfs: lfs, commit: commit, tree: tree)
+    }
+
+    /// Resolves a user's revision (commit id, HEAD~N, branch, tag) to a commit.
+    public func resolve(_ ref: String) throws -> ObjectID {
+        do {
+            return try repository.resolve(ref)
+        } catch let error as GitError {
+            throw StacRepositoryError(.notFound, "\"\(ref)\" names no commit of this repository (\(error.message)); see `stac-repository history` for commit ids.", underlying: error)
+        }
+    }
+
+    // MARK: Committing
+
+    private struct Journal: Codable {
+        var old: String?
+        var new: String
+        var paths: [String]
+    }
+
+    @discardableResult
+    public func commit(_ changes: [String: FileChange], record: OperationRecord) throws -> String? {
+        let head = try head()
+        var updates: [TreeUpdate] = []
+        for path in changes.keys.sorted() {
+            switch changes[path]! {
+            case .write(let bytes):
+                updates.append(.upsert(path: path, blob: try repository.writeBlob(bytes), mode: .blob))
+            case .asset(let staged, let sha, let size):
+                try lfs.insert(file: staged, oid: sha, size: size)
+                let pointer = LFSPointer(oid: sha, size: size)
+                updates.append(.upsert(path: path, blob: try repository.writeBlob(pointer.bytes), mode: .blob))
+            case .delete:
+                updates.append(.remove(path: path))
+            }
+        }
+        let tree = try repository.updateTree(base: head?.tree, updates)
+        if let head, tree == head.tree { return head.commit.hex }
+        let commit = try makeCommit(tree: tree, parents: head.map { [$0.commit] } ?? [], message: record.message, date: record.date)
+        try moveBranch(from: head?.commit, to: commit, tree: tree, paths: changes.keys.sorted(), reflog: "stac-repository \(record.operation): \(record.summary)")
+        return commit.hex
+    }
+
+    func makeCommit(tree: ObjectID, parents: [ObjectID], message: String, date: Date) throws -> ObjectID {
+        let name = (try? repository.config("user.name")) ?? nil
+        let email = (try? repository.config("user.email")) ?? nil
+        let signature = Signature(name: name ?? "stac-repository", email: email ?? "stac-repository@localhost", time: date)
+        return try repository.createCommit(tree: tree, parents: parents, message: message, author: signature, committer: signature)
+    }
+
+    /// The commit point: journal, compare-and-swap of the branch, then the work tree.
+    func moveBranch(from old: ObjectID?, to new: ObjectID, tree: ObjectID, paths: [String], reflog: String) throws {
+        let encoder = JSONEncoder()
+        try FS.writeAtomically(Array(try encoder.encode(Journal(old: old?.hex, new: new.hex, paths: paths))), to: journalPath, sync: true)
+        TestHooks.crashPoint("git-journal-written")
+        var attempts = 0
+        while true {
+            do {
+                try repository.updateReference(branchRef, to: new, expected: old, reflogMessage: reflog)
+                break
+            } catch let error as GitError where error.code == .locked && attempts < 50 {
+                attempts += 1
+                usleep(20_000)
+            } catch let error as GitError where error.code == .modified || error.code == .exists {
+                try? FS.removeFile(journalPath)
+                throw StacRepositoryError(.conflict, "The branch \(branch) was changed by another program during this operation; nothing was committed, run the command again.", underlying: error)
+            }
+        }
+        cachedHead = (new, tree)
+        TestHooks.crashPoint("git-ref-updated")
+        try updateWorkTree(tree: tree, paths: paths)
+        try FS.removeFile(journalPath)
+    }
+
+    /// Makes the work tree files at `paths` and the index equal to `tree`.
+    func updateWorkTree(tree: ObjectID, paths: [String]) throws {
+        for path in paths {
+            let target = root.path + "/" + path
+            if let entry = try repository.entry(at: path, inTree: tree) {
+                let blob = try repository.readBlob(entry.oid)
+                if let pointer = LFSPointer(parsing: blob), !path.hasSuffix(".json") {
+                    let object = lfs.objectURL(oid: pointer.oid)
+                    if FS.exists(object.path) {
+                        try FS.copyFile(object.path, target, link: true)
+                    } else {
+                        try FS.writeAtomically(blob, to: target)
+                    }
+                } else {
+                    try FS.writeAtomically(blob, to: target)
+                }
+            } else {
+                try FS.removeFile(target)
+                FS.removeEmptyDirectories(from: (target as NSString).deletingLastPathComponent, stopAt: root.path)
+            }
+            TestHooks.crashPoint("git-worktree-file")
+        }
+        try repository.resetIndex(toTree: tree, refreshingStatFor: nil)
+    }
+
+    public func recover() throws {
+        cachedHead = nil
+        FS.removeTree(stagingDirectory.path)
+        try FS.makeDirectories(stagingDirectory.path)
+        guard let bytes = try FS.read(journalPath) else { return }
+        guard let journal = try? JSONDecoder().decode(Journal.self, from: Data(bytes)) else {
+            try FS.removeFile(journalPath)
+            return
+        }
+        let current = try repository.reference(branchRef)
+        if let current, current.hex == journal.new {
+            // The commit point was passed: finish the work tree.
+            try updateWorkTree(tree: try repository.commit(current).tree, paths: journal.paths)
+        }
+        try FS.removeFile(journalPath)
+    }
+
+    // MARK: History
+
+    public func history(limit: Int?) throws -> [HistoryEntry] {
+        guard let head = try head() else { return [] }
+        return try repository.log(from: head.commit, limit: limit).map { commit in
+            let record = OperationRecord.parse(message: commit.message, date: commit.time)
+                ?? OperationRecord(operation: "git", summary: commit.summary, products: [], date: commit.time)
+            return HistoryEntry(id: commit.id.hex, record: record)
+        }
+    }
+
+    // MARK: Config
+
+    public func configValue(_ key: String) throws -> String? { try repository.config("stac-repository." + key) }
+
+    public func setConfigValue(_ key: String, _ value: String?) throws {
+        if let value { try repository.setConfig("stac-repository." + key, value) } else { try repository.deleteConfig("stac-repository." + key) }
+    }
+
+    public func configEntries() throws -> [(String, String)] {
+        try repository.configEntries(withPrefix: "stac-repository.").map { (String($0.0.dropFirst("stac-repository.".count)), $0.1) }
+    }
+}
+
+/// The catalog at one commit.
+struct GitSnapshot: CatalogSnapshot {
+    let repository: GitRepository
+    let lfs: LFSStore
+    let commit: ObjectID
+    let tree: ObjectID
+    var version: String? { commit.hex }
+
+    func files() throws -> [String] {
+        var out: [String] = []
+        try repository.walkTree(tree) { path, _ in out.append(path) }
+        return out.sorted()
+    }
+
+    func read(_ path: String) throws -> [UInt8]? { try repository.readFile(path, inTree: tree) }
+
+    func lfsPointer(_ path: String) -> LFSPointer? {
+        guard !path.hasSuffix(".json"), let blob = try? repository.readFile(path, inTree: tree) else { return nil }
+        return LFSPointer(parsing: blob)
+    }
+
+    func source(_ path: String) throws -> FileSource? {
+        guard let blob = try repository.readFile(path, inTree: tree) else { return nil }
+        if !path.hasSuffix(".json"), let pointer = LFSPointer(parsing: blob) {
+            let url = lfs.objectURL(oid: pointer.oid)
+            return FS.exists(url.path) ? .file(url) : .missingObject(oid: pointer.oid, size: pointer.size)
+        }
+        return .bytes(blob)
+    }
+}

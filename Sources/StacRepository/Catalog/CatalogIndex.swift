@@ -1,0 +1,170 @@
+public import STAC
+
+/// The structure of the stored catalog: containers (catalogs, collections) and items, by path,
+/// derived from the `child` and `item` links of the stored JSON files.
+///
+/// Items are not parsed: an item's id is its file name without `.json` (DESIGN §3 layout).
+public struct CatalogIndex: Sendable {
+    /// A catalog or collection.
+    public struct Container: Sendable {
+        public var id: String
+        public var type: STACType
+        /// Repository-relative path of its JSON file.
+        public var path: String
+        /// The directory holding it ("" for the root).
+        public var directory: String
+        /// Path of the parent container's JSON (nil for the root).
+        public var parent: String?
+        /// Paths of child containers.
+        public var children: [String]
+        /// Paths of items.
+        public var items: [String]
+    }
+
+    /// An item.
+    public struct ItemEntry: Sendable {
+        public var id: String
+        public var path: String
+        public var parent: String
+        public var directory: String { parentDirectory(path) }
+    }
+
+    public private(set) var containers: [String: Container] = [:]
+    public private(set) var items: [String: ItemEntry] = [:]
+    public static let rootPath = "catalog.json"
+
+    /// Loads the index by reading `catalog.json` and following child links.
+    static func load(read: (String) throws -> [UInt8]?) throws -> CatalogIndex {
+        var index = CatalogIndex()
+        guard read(CatalogIndex.rootPath) != nil else {
+            throw StacRepositoryError(.storage, "The repository has no catalog.json; restore it with `rollback` or re-run `init`.")
+        }
+        var queue: [(String, String?)] = [(rootPath, nil)]
+        var seen: Set<String> = []
+        while let (path, parent) = queue.popLast() {
+            guard seen.insert(path).inserted, let bytes = try read(path) else { continue }
+            let value: JSONValue
+            do { value = try JSONValue.parse(bytes: bytes, source: path) } catch {
+                throw StacRepositoryError(.storage, "The stored file \(path) is not valid JSON (\(error)); restore it with `rollback`.")
+            }
+            let object: STACObject
+            do { object = try STACObject(value, source: path) } catch {
+                throw StacRepositoryError(.storage, "The stored file \(path) is not a STAC object (\(error)); restore it with `rollback`.")
+            }
+            var container = Container(
+                id: object.id, type: object.type, path: path, directory: parentDirectory(path), parent: parent,
+                children: [], items: [])
+            for link in object.links {
+                guard let target = resolveInside(link.href, from: path) else { continue }
+                if link.rel == "child" {
+                    container.children.append(target)
+                    queue.append((target, path))
+                } else if link.rel == "item" {
+                    container.items.append(target)
+                    index.items[target] = ItemEntry(id: itemID(fromPath: target), path: target, parent: path)
+                }
+            }
+            index.containers[path] = container
+        }
+        return index
+    }
+
+    /// The root catalog.
+    public var root: Container? { containers[Self.rootPath] }
+
+    /// Containers with this id.
+    public func containers(withID id: String) -> [Container] {
+        containers.values.filter { $0.id == id }.sorted { $0.path < $1.path }
+    }
+
+    /// Items with this id.
+    public func items(withID id: String) -> [ItemEntry] {
+        items.values.filter { $0.id == id }.sorted { $0.path < $1.path }
+    }
+
+    /// The item with `id` directly under the container at `parent`.
+    public func item(id: String, under parent: String) -> ItemEntry? {
+        let path = Self.itemPath(id: id, parentDirectory: parentDirectory(parent))
+        return items[path]
+    }
+
+    /// The child container with `id` directly under the container at `parent`.
+    public func container(id: String, under parent: String) -> Container? {
+        guard let p = containers[parent] else { return nil }
+        return p.children.compactMap { containers[$0] }.first { $0.id == id }
+    }
+
+    mutating func insert(_ container: Container) {
+        containers[container.path] = container
+        if let parent = container.parent, !(containers[parent]?.children.contains(container.path) ?? true) {
+            containers[parent]?.children.append(container.path)
+        }
+    }
+
+    mutating func insert(_ item: ItemEntry) {
+        items[item.path] = item
+        if !(containers[item.parent]?.items.contains(item.path) ?? true) {
+            containers[item.parent]?.items.append(item.path)
+        }
+    }
+
+    mutating func removeItem(_ path: String) {
+        guard let item = items.removeValue(forKey: path) else { return }
+        containers[item.parent]?.items.removeAll { $0 == path }
+    }
+
+    mutating func removeContainer(_ path: String) {
+        guard let c = containers[path] else { return }
+        for child in c.children { removeContainer(child) }
+        for item in c.items { items.removeValue(forKey: item) }
+        containers.removeValue(forKey: path)
+        if let parent = c.parent { containers[parent]?.children.removeAll { $0 == path } }
+    }
+
+    /// All item paths under a container, recursively.
+    public func itemPaths(under path: String) -> [String] {
+        guard let c = containers[path] else { return [] }
+        return c.items + c.children.flatMap { itemPaths(under: $0) }
+    }
+
+    // MARK: Layout (DESIGN §3)
+
+    static func itemPath(id: String, parentDirectory dir: String) -> String {
+        join(join(dir, id), id + ".json")
+    }
+
+    static func containerPath(id: String, type: STACType, parentDirectory dir: String) -> String {
+        join(join(dir, id), type == .collection ? "collection.json" : "catalog.json")
+    }
+
+    static func itemID(fromPath path: String) -> String {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        return name.hasSuffix(".json") ? String(name.dropLast(5)) : name
+    }
+
+    /// Resolves a relative href found in the file at `from` to a repository-relative path;
+    /// nil if it is absolute or leaves the repository.
+    static func resolveInside(_ href: String, from: String) -> String? {
+        if href.contains("://") || href.hasPrefix("/") { return nil }
+        var parts = parentDirectory(from).split(separator: "/").map(String.init)
+        for comp in href.split(separator: "/") {
+            if comp == "." || comp.isEmpty { continue }
+            if comp == ".." {
+                if parts.isEmpty { return nil }
+                parts.removeLast()
+            } else {
+                parts.append(String(comp))
+            }
+        }
+        return parts.joined(separator: "/")
+    }
+}
+
+func parentDirectory(_ path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "" }
+    return String(path[..<slash])
+}
+
+func join(_ dir: String, _ name: String) -> String {
+    dir.isEmpty ? name : dir + "/" + name
+}

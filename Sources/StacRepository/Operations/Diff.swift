@@ -1,0 +1,94 @@
+public import Foundation
+import STAC
+
+/// What changed for one product between two versions.
+public struct ProductDiff: Sendable, Codable {
+    public var id: String
+    public var kind: String
+    public var path: String
+    public var change: ProductChangeKind
+    /// Top-level fields and `properties.*` fields whose values differ (updated products).
+    public var changedFields: [String] = []
+    /// Assets whose `file:checksum` (or href) differs: key -> (old, new).
+    public var changedAssets: [AssetChange] = []
+
+    public struct AssetChange: Sendable, Codable {
+        public var key: String
+        public var old: String?
+        public var new: String?
+    }
+}
+
+extension Repository {
+    /// Products added, updated and removed between two versions, in STAC terms.
+    public func diff(from a: String, to b: String) throws -> [ProductDiff] {
+        let old = try backend.snapshot(at: a)
+        let new = try backend.snapshot(at: b)
+        let oldIndex = try old.index()
+        let newIndex = try new.index()
+        func products(_ index: CatalogIndex) -> [String: (String, String)] {
+            var out: [String: (String, String)] = [:]
+            for (path, c) in index.containers { out[path] = (c.id, c.type.kindName) }
+            for (path, i) in index.items { out[path] = (i.id, "item") }
+            return out
+        }
+        let before = products(oldIndex)
+        let after = products(newIndex)
+        var result: [ProductDiff] = []
+        for path in Set(before.keys).union(after.keys).sorted() {
+            switch (before[path], after[path]) {
+            case (nil, let n?):
+                result.append(ProductDiff(id: n.0, kind: n.1, path: path, change: .added))
+            case (let o?, nil):
+                result.append(ProductDiff(id: o.0, kind: o.1, path: path, change: .removed))
+            case (let o?, _?):
+                let ob = try old.read(path) ?? []
+                let nb = try new.read(path) ?? []
+                if ob == nb { continue }
+                var d = ProductDiff(id: o.0, kind: o.1, path: path, change: .updated)
+                if let ov = try? JSONValue.parse(bytes: ob).objectValue, let nv = try? JSONValue.parse(bytes: nb).objectValue {
+                    d.changedFields = Self.changedFields(ov, nv)
+                    d.changedAssets = Self.changedAssets(ov, nv)
+                }
+                result.append(d)
+            default:
+                continue
+            }
+        }
+        return result
+    }
+
+    static func changedFields(_ a: JSONObject, _ b: JSONObject) -> [String] {
+        var out: [String] = []
+        for key in Set(a.keys).union(b.keys).sorted() where key != "assets" && key != "links" {
+            if key == "properties", let pa = a[key]?.objectValue, let pb = b[key]?.objectValue {
+                for k in Set(pa.keys).union(pb.keys).sorted() where pa[k] != pb[k] { out.append("properties.\(k)") }
+            } else if a[key] != b[key] {
+                out.append(key)
+            }
+        }
+        if a["links"] != b["links"] { out.append("links") }
+        return out
+    }
+
+    static func changedAssets(_ a: JSONObject, _ b: JSONObject) -> [ProductDiff.AssetChange] {
+        let aa = a["assets"]?.objectValue ?? JSONObject()
+        let bb = b["assets"]?.objectValue ?? JSONObject()
+        var out: [ProductDiff.AssetChange] = []
+        for key in Set(aa.keys).union(bb.keys).sorted() {
+            let x = aa[key].map { $0["file:checksum"]?.stringValue ?? $0["href"]?.stringValue ?? "" }
+            let y = bb[key].map { $0["file:checksum"]?.stringValue ?? $0["href"]?.stringValue ?? "" }
+            if x != y { out.append(.init(key: key, old: x, new: y)) }
+        }
+        return out
+    }
+
+    /// The operations, newest first, optionally only those touching `product`.
+    public func history(limit: Int? = nil, product: String? = nil) throws -> [HistoryEntry] {
+        recoverIfIdle()
+        guard let product else { return try backend.history(limit: limit) }
+        var out = try backend.history(limit: nil).filter { $0.record.products.contains { $0.id == product } }
+        if let limit { out = Array(out.prefix(limit)) }
+        return out
+    }
+}

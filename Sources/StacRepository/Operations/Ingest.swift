@@ -1,0 +1,199 @@
+public import AssetTransfer
+public import Foundation
+public import Logging
+import STAC
+
+/// How asset bytes are handled by an ingest.
+public enum AssetMode: String, Sendable, CaseIterable {
+    /// Fetch, hash and keep a copy in the repository.
+    case copy
+    /// Keep no bytes: the href becomes absolute; size and checksum are still recorded.
+    case reference
+}
+
+/// What happens when an asset cannot be fetched.
+public enum AssetErrorPolicy: String, Sendable, CaseIterable {
+    /// The whole ingest fails and nothing changes.
+    case fail
+    /// The asset is kept as a remote reference and the failure is reported.
+    case reference
+}
+
+/// Options of ``Repository/ingest(_:options:processor:events:)``.
+public struct IngestOptions: Sendable {
+    /// Put every ingested root product under the catalog or collection with this id.
+    public var parentID: String?
+    public var assetMode: AssetMode = .copy
+    /// Record `file:checksum`/`file:size` of referenced assets by reading their bytes once.
+    public var checksums = true
+    public var onAssetError: AssetErrorPolicy = .fail
+    /// Only assets with one of these roles are copied (nil: all).
+    public var assetRoles: Set<String>?
+    /// Only assets with one of these keys are copied (nil: all).
+    public var assetKeys: Set<String>?
+    public var transfer = TransferConfiguration()
+    /// Wait for the writer lock instead of failing at once.
+    public var wait = false
+    /// Options handed to the processor.
+    public var processorOptions: [String: String] = [:]
+    /// The directory relative source paths are resolved against.
+    public var workingDirectory = FileManager.default.currentDirectoryPath
+    public var logger = Logger(label: "stac-repository")
+
+    public init() {}
+}
+
+/// What an ingest did.
+public struct IngestReport: Sendable, Codable {
+    public var added: [ProductChange] = []
+    public var updated: [ProductChange] = []
+    public var unchanged: [ProductChange] = []
+    /// Assets copied into the repository.
+    public var assetsCopied = 0
+    /// Bytes of copied assets.
+    public var bytesCopied: Int64 = 0
+    /// Assets kept as references because they could not be fetched (`--on-asset-error reference`).
+    public var assetFailures: [AssetFailure] = []
+    /// The new version (commit id or operation number), nil when nothing changed.
+    public var version: String?
+
+    public struct AssetFailure: Sendable, Codable {
+        public var product: String
+        public var asset: String
+        public var message: String
+    }
+
+    /// "2 added, 1 updated, 3 unchanged".
+    public var summary: String {
+        var parts = ["\(added.count) added", "\(updated.count) updated", "\(unchanged.count) unchanged"]
+        if !assetFailures.isEmpty { parts.append("\(assetFailures.count) asset(s) kept as references") }
+        return parts.joined(separator: ", ")
+    }
+}
+
+/// Extension schema URLs the tool adds.
+enum ExtensionURL {
+    static let file = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
+    static let alternate = "https://stac-extensions.github.io/alternate-assets/v1.2.0/schema.json"
+    static let processing = "https://stac-extensions.github.io/processing/v1.2.0/schema.json"
+}
+
+/// Link relations the repository owns and rewrites.
+let structuralRels: Set<String> = ["self", "root", "parent", "child", "item", "collection"]
+
+extension Repository {
+    /// Ingests STAC sources (or, with a processor, products it turns into STAC) in one transaction.
+    ///
+    /// - Throws: ``StacRepositoryError`` for anything the user can fix; the repository is then unchanged.
+    public func ingest(
+        _ sources: [String], options: IngestOptions, processor: (any Processor)? = nil,
+        events: (@Sendable (TransferEvent) -> Void)? = nil
+    ) async throws -> IngestReport {
+        let engine = AssetTransferEngine(configuration: options.transfer, logger: options.logger)
+        let loader = SourceLoader(engine: engine, workingDirectory: options.workingDirectory)
+        var report = IngestReport()
+        // Read STAC sources before taking the lock: nothing here touches the repository.
+        var roots: [SourceProduct] = []
+        var pending: [(product: String, id: String, version: String)] = []
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("stac-repository-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        if let processor {
+            let context = ProcessingContext(workDirectory: scratch, logger: options.logger, options: options.processorOptions)
+            try FS.makeDirectories(scratch.path)
+            for source in sources {
+                let products = try await runProcessor("discover", processor, source) { try await processor.discover(source, context: context) }
+                for product in products {
+                    let id = try await runProcessor("id", processor, product) { try await processor.productID(product, context: context) }
+                    do { try Identifier.validate(id, kind: .item, source: "processor \(processor.name)") } catch {
+                        throw StacRepositoryError(.processor, "Processor \"\(processor.name)\" returned an unsafe id for \(product): \(error)")
+                    }
+                    let version = try await runProcessor("version", processor, product) { try await processor.productVersion(product, context: context) }
+                    pending.append((product, id, version))
+                }
+            }
+            // Skip products whose stored version is the same without processing them.
+            let index = try self.index()
+            for p in pending {
+                if let stored = storedProcessorItem(id: p.id, index: index, parentID: options.parentID),
+                    stored.version == p.version
+                {
+                    report.unchanged.append(ProductChange(id: p.id, kind: "item", change: .unchanged))
+                    continue
+                }
+                let dir = scratch.appendingPathComponent("product-\(roots.count)")
+                try FS.makeDirectories(dir.path)
+                var ctx = context
+                ctx.workDirectory = dir
+                let url = try await runProcessor("process", processor, p.product) { try await processor.process(p.product, context: ctx) }
+                let resolved = url.standardizedFileURL.path
+                guard resolved.hasPrefix(dir.standardizedFileURL.path + "/"), FS.isRegularFile(resolved) else {
+                    throw StacRepositoryError(.processor, "Processor \"\(processor.name)\" returned \(url.path) for \(p.product), which is not a file inside its output directory; fix the processor.")
+                }
+                let produced: [SourceProduct]
+                do {
+                    produced = try await loader.loadFile(resolved, displayName: "the output of processor \"\(processor.name)\" for \(p.product)")
+                } catch let error as StacRepositoryError {
+                    throw StacRepositoryError(.processor, "Processor \"\(processor.name)\" wrote invalid STAC for \(p.product): \(error.message)")
+                }
+                for item in produced {
+                    item.processorVersion = p.version
+                    stamp(item, processor: processor, version: p.version)
+                }
+                roots.append(contentsOf: produced)
+            }
+        } else {
+            for source in sources { roots.append(contentsOf: try await loader.load(source)) }
+        }
+
+        let outcome = try await withTransaction(wait: options.wait, purpose: "ingest") { tx in
+            var planner = try IngestPlanner(tx: tx, options: options, engine: engine, events: events)
+            try planner.place(roots)
+            try await planner.transferAssets()
+            try planner.writeProducts()
+            report.added += planner.report.added
+            report.updated += planner.report.updated
+            report.unchanged += planner.report.unchanged
+            report.assetsCopied = planner.report.assetsCopied
+            report.bytesCopied = planner.report.bytesCopied
+            report.assetFailures = planner.report.assetFailures
+            if report.added.isEmpty && report.updated.isEmpty { return nil }
+            var trailers: [String: String] = [:]
+            if let processor { trailers["Stac-Repository-Processor"] = "\(processor.name) \(processor.version)" }
+            return OperationRecord(
+                operation: "ingest", summary: "\(report.added.count) added, \(report.updated.count) updated",
+                products: report.added + report.updated, trailers: trailers)
+        }
+        report.version = outcome?.version
+        return report
+    }
+
+    private func runProcessor<T>(_ step: String, _ processor: any Processor, _ subject: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as StacRepositoryError {
+            throw error
+        } catch {
+            throw StacRepositoryError(.processor, "Processor \"\(processor.name)\" failed in \(step) for \(subject): \(error)", underlying: error)
+        }
+    }
+
+    private func storedProcessorItem(id: String, index: CatalogIndex, parentID: String?) -> (path: String, version: String?)? {
+        var candidates = index.items(withID: id)
+        if let parentID { candidates = candidates.filter { index.containers[$0.parent]?.id == parentID } }
+        guard candidates.count == 1, let bytes = try? backend.read(candidates[0].path),
+            let value = try? JSONValue.parse(bytes: bytes)
+        else { return nil }
+        return (candidates[0].path, value["properties"]?["version"]?.stringValue)
+    }
+
+    private func stamp(_ product: SourceProduct, processor: any Processor, version: String) {
+        guard product.object.type == .item else { return }
+        var props = product.object.json["properties"]?.objectValue ?? JSONObject()
+        if props["version"] == nil { props["version"] = .string(version) }
+        var software = props["processing:software"]?.objectValue ?? JSONObject()
+        software[processor.name] = .string(processor.version)
+        props["processing:software"] = .object(software)
+        product.object.json["properties"] = .object(props)
+        product.object.addExtension(ExtensionURL.processing)
+    }
+}

@@ -1,0 +1,409 @@
+import AssetTransfer
+import Foundation
+import STAC
+
+/// Places source products in the catalog layout, decides added/updated/unchanged, fetches the
+/// assets of what changed, and writes the new JSON into the transaction.
+struct IngestPlanner {
+    let tx: Transaction
+    let options: IngestOptions
+    let engine: AssetTransferEngine
+    let events: (@Sendable (TransferEvent) -> Void)?
+    var index: CatalogIndex
+    var report = IngestReport()
+
+    /// A product to write, at its place in the repository.
+    final class Planned {
+        let source: SourceProduct
+        let path: String
+        let parentPath: String
+        let change: ProductChangeKind
+        /// Asset key -> transfer request (copy or measure) for assets that need bytes.
+        var requests: [(key: String, request: AssetRequest, copy: Bool)] = []
+        var results: [String: Result<TransferredAsset, TransferError>] = [:]
+        init(source: SourceProduct, path: String, parentPath: String, change: ProductChangeKind) {
+            self.source = source
+            self.path = path
+            self.parentPath = parentPath
+            self.change = change
+        }
+        var directory: String { parentDirectory(path) }
+    }
+
+    var planned: [Planned] = []
+    /// Containers whose links must be regenerated.
+    var touchedContainers: Set<String> = []
+
+    init(tx: Transaction, options: IngestOptions, engine: AssetTransferEngine, events: (@Sendable (TransferEvent) -> Void)?) throws {
+        self.tx = tx
+        self.options = options
+        self.engine = engine
+        self.events = events
+        self.index = try CatalogIndex.load { try tx.read($0) }
+    }
+
+    // MARK: Placement
+
+    mutating func place(_ roots: [SourceProduct]) throws {
+        var seen: [String: String] = [:]  // path -> source location
+        var explicitParent: String?
+        if let parentID = options.parentID {
+            let matches = index.containers(withID: parentID)
+            if matches.isEmpty {
+                throw StacRepositoryError(.notFound, "--parent \"\(parentID)\" names no catalog or collection in the repository; ingest that collection first or choose an existing id.")
+            }
+            if matches.count > 1 {
+                throw StacRepositoryError(.conflict, "--parent \"\(parentID)\" matches \(matches.count) containers (\(matches.map(\.path).joined(separator: ", "))); ids must be unique to be used as a parent.")
+            }
+            explicitParent = matches[0].path
+        }
+        // Containers first, so that items naming a collection ingested in the same run find it.
+        let ordered = roots.filter { $0.object.type != .item } + roots.filter { $0.object.type == .item }
+        for root in ordered {
+            let parent: String
+            if let explicitParent {
+                parent = explicitParent
+            } else if root.object.type == .item, let collection = root.object.collectionID {
+                let matches = index.containers(withID: collection).filter { $0.type == .collection }
+                guard matches.count == 1 else {
+                    if matches.isEmpty {
+                        throw StacRepositoryError(.notFound, "Item \"\(root.object.id)\" names collection \"\(collection)\", which is not in the repository; ingest the collection first or pass --parent ID.")
+                    }
+                    throw StacRepositoryError(.conflict, "Item \"\(root.object.id)\" names collection \"\(collection)\", which matches \(matches.count) collections; pass --parent ID.")
+                }
+                parent = matches[0].path
+            } else {
+                parent = CatalogIndex.rootPath
+            }
+            try place(root, under: parent, seen: &seen)
+        }
+    }
+
+    private mutating func place(_ product: SourceProduct, under parentPath: String, seen: inout [String: String]) throws {
+        let object = product.object
+        try validateID(object, location: product.location)
+        guard let parent = index.containers[parentPath] else {
+            throw StacRepositoryError(.internal, "The parent container \(parentPath) vanished during the ingest; run the command again.")
+        }
+        let path: String
+        if object.type == .item {
+            path = CatalogIndex.itemPath(id: object.id, parentDirectory: parent.directory)
+        } else {
+            path = CatalogIndex.containerPath(id: object.id, type: object.type, parentDirectory: parent.directory)
+        }
+        if let previous = seen[path] {
+            throw StacRepositoryError(
+                .conflict,
+                "Two products with id \"\(object.id)\" are in this ingest under the same parent (\(shortName(previous)) and \(shortName(product.location))); give them distinct ids or ingest them separately.")
+        }
+        seen[path] = product.location
+        // A product of another kind already at this place?
+        let existingItem = index.items[path]
+        let existingContainer = index.containers[path]
+        if object.type != .item, existingContainer == nil, let clash = index.container(id: object.id, under: parentPath), clash.type != object.type {
+            throw StacRepositoryError(.conflict, "\(object.type.displayName) \"\(object.id)\" would replace the \(clash.type.displayName.lowercased()) with the same id at \(clash.path); prune it first or rename the new one.")
+        }
+        let change: ProductChangeKind
+        if existingItem == nil && existingContainer == nil {
+            if try tx.exists(path) || tx.exists(parentDirectory(path) + "/" + (object.type == .item ? "collection.json" : object.id + ".json")) {
+                throw StacRepositoryError(.conflict, "\(object.type.displayName) \"\(object.id)\" would be written to \(path), where the repository already holds another product; rename it or prune the other one first.")
+            }
+            change = .added
+        } else {
+            change = try isUnchanged(product, storedPath: path) ? .unchanged : .updated
+        }
+        let entry = Planned(source: product, path: path, parentPath: parentPath, change: change)
+        planned.append(entry)
+        let record = ProductChange(id: object.id, kind: product.kindName, change: change)
+        switch change {
+        case .added: report.added.append(record)
+        case .updated: report.updated.append(record)
+        default: report.unchanged.append(record)
+        }
+        if object.type == .item {
+            if change == .added { index.insert(CatalogIndex.ItemEntry(id: object.id, path: path, parent: parentPath)) }
+        } else if existingContainer == nil {
+            index.insert(CatalogIndex.Container(
+                id: object.id, type: object.type, path: path, directory: parentDirectory(path), parent: parentPath,
+                children: [], items: []))
+        }
+        if change != .unchanged {
+            touchedContainers.insert(parentPath)
+            if object.type != .item { touchedContainers.insert(path) }
+        }
+        for child in product.children {
+            try place(child, under: path, seen: &seen)
+        }
+    }
+
+    private func validateID(_ object: STACObject, location: String) throws {
+        do {
+            try Identifier.validate(object.id, kind: object.type, source: shortName(location))
+        } catch {
+            throw StacRepositoryError(.invalidInput, "\(error)")
+        }
+    }
+
+    func shortName(_ location: String) -> String {
+        let cwd = options.workingDirectory
+        if location.hasPrefix(cwd + "/") { return String(location.dropFirst(cwd.count + 1)) }
+        return location
+    }
+
+    // MARK: Change detection
+
+    /// Same `version` → unchanged; different → updated; no version: compare the JSON without
+    /// what the repository itself rewrites (structural links, asset hrefs, checksums it added).
+    private func isUnchanged(_ product: SourceProduct, storedPath: String) throws -> Bool {
+        guard let bytes = try tx.read(storedPath), let stored = try? JSONValue.parse(bytes: bytes, source: storedPath),
+            let storedObject = try? STACObject(stored, source: storedPath)
+        else { return false }
+        let newVersion = Self.version(of: product.object)
+        let oldVersion = Self.version(of: storedObject)
+        if let newVersion { return newVersion == oldVersion }
+        let a = Self.normalized(product.object, location: product.location, stored: false)
+        let b = Self.normalized(storedObject, location: nil, stored: true)
+        guard a == b else { return false }
+        // A local asset whose size changed is a changed product even with the same JSON.
+        for (key, asset) in product.object.assets {
+            let href = Href.resolve(asset.href, against: product.location)
+            guard case .file = Href.scheme(of: href), let size = FS.fileSize(href) else { continue }
+            let storedAsset = storedObject.assets.first { $0.key == key }?.asset
+            if let recorded = storedAsset?["file:size"]?.numberValue?.intValue, Int64(recorded) != size { return false }
+        }
+        return true
+    }
+
+    static func version(of object: STACObject) -> String? {
+        if object.type == .item { return object.json["properties"]?["version"]?.stringValue }
+        return object.json["version"]?.stringValue
+    }
+
+    static func normalized(_ object: STACObject, location: String?, stored: Bool) -> JSONValue {
+        var o = object.json
+        o.removeValue(forKey: "collection")
+        if var links = o["links"]?.arrayValue {
+            links = links.compactMap { link in
+                guard var l = link.objectValue, let rel = l["rel"]?.stringValue, !structuralRels.contains(rel) else { return nil }
+                if let location, let href = l["href"]?.stringValue { l["href"] = .string(Href.resolve(href, against: location)) }
+                return .object(l)
+            }
+            o["links"] = .array(links)
+        }
+        if var ext = o["stac_extensions"]?.arrayValue {
+            ext.removeAll { $0.stringValue == ExtensionURL.file || $0.stringValue == ExtensionURL.alternate }
+            o["stac_extensions"] = .array(ext)
+        }
+        if let assets = o["assets"]?.objectValue {
+            var out = JSONObject()
+            for (key, value) in assets {
+                guard var a = value.objectValue else { out[key] = value; continue }
+                if stored, let original = a["alternate"]?["original"]?["href"]?.stringValue {
+                    a["href"] = .string(original)
+                } else if let location, let href = a["href"]?.stringValue {
+                    a["href"] = .string(Href.resolve(href, against: location))
+                }
+                a.removeValue(forKey: "file:checksum")
+                a.removeValue(forKey: "file:size")
+                if var alt = a["alternate"]?.objectValue {
+                    alt.removeValue(forKey: "original")
+                    if alt.isEmpty { a.removeValue(forKey: "alternate") } else { a["alternate"] = .object(alt) }
+                }
+                out[key] = .object(a)
+            }
+            o["assets"] = .object(out)
+        }
+        return .object(o)
+    }
+
+    // MARK: Assets
+
+    mutating func transferAssets() async throws {
+        var copyRequests: [AssetRequest] = []
+        var measureRequests: [AssetRequest] = []
+        for p in planned where p.change != .unchanged {
+            for (key, asset) in p.source.object.assets {
+                let href = Href.resolve(asset.href, against: p.source.location)
+                let name = "asset \"\(key)\" of \(p.source.object.type.kindName) \"\(p.source.object.id)\""
+                var request = AssetRequest(name: name, source: href)
+                request.expectedChecksum = asset["file:checksum"]?.stringValue
+                request.expectedSize = asset["file:size"]?.numberValue?.intValue.map(Int64.init)
+                let selected = (options.assetKeys?.contains(key) ?? true)
+                    && (options.assetRoles.map { !$0.isDisjoint(with: asset.roles) } ?? true)
+                let copy = options.assetMode == .copy && selected
+                if !copy && !options.checksums { continue }
+                p.requests.append((key, request, copy))
+                if copy { copyRequests.append(request) } else { measureRequests.append(request) }
+            }
+        }
+        try FS.makeDirectories(tx.stagingDirectory.path)
+        let copied = await engine.fetch(copyRequests, into: tx.stagingDirectory, events: events)
+        let measured = await engine.measure(measureRequests, events: events)
+        var copyIterator = copied.makeIterator()
+        var measureIterator = measured.makeIterator()
+        for p in planned where p.change != .unchanged {
+            for r in p.requests {
+                guard let result = r.copy ? copyIterator.next() : measureIterator.next() else { continue }
+                if case .success(let asset) = result, let file = asset.file {
+                    tx.trackStaged(file)
+                }
+                p.results[r.key] = result
+            }
+        }
+        // Fail the whole ingest on the first failure unless the user accepts references.
+        for p in planned {
+            for r in p.requests {
+                guard case .failure(let error) = p.results[r.key] else { continue }
+                if options.onAssetError == .reference && r.copy {
+                    report.assetFailures.append(.init(product: p.source.object.id, asset: r.key, message: error.description))
+                    p.results[r.key] = nil
+                } else {
+                    throw StacRepositoryError(.transfer, error.description, underlying: error)
+                }
+            }
+        }
+    }
+
+    // MARK: Writing
+
+    mutating func writeProducts() throws {
+        for p in planned where p.change != .unchanged {
+            var object = p.source.object
+            let usedNames = Set([object.id + ".json", "collection.json", "catalog.json"])
+            var names = usedNames
+            var keptFiles: Set<String> = [p.path]
+            // Assets.
+            var assets: [(key: String, asset: Asset)] = []
+            var addedFileExtension = false
+            var addedAlternate = false
+            for (key, var asset) in object.assets {
+                let href = Href.resolve(asset.href, against: p.source.location)
+                switch p.results[key] {
+                case .success(let t) where t.file != nil:
+                    let name = uniqueName(Self.fileName(for: href, key: key), key: key, used: &names)
+                    let path = join(p.directory, name)
+                    tx.writeAsset(path, stagedFile: t.file!, sha256: t.sha256, size: t.size)
+                    keptFiles.insert(path)
+                    let checksum = Multihash.sha256(t.sha256)
+                    asset.href = "./" + name
+                    asset.json["file:checksum"] = .string(checksum)
+                    asset.json["file:size"] = .number(JSONNumber(Int(t.size)))
+                    var alternate = asset.json["alternate"]?.objectValue ?? JSONObject()
+                    alternate["original"] = .object(["href": .string(href), "file:checksum": .string(checksum)])
+                    asset.json["alternate"] = .object(alternate)
+                    addedFileExtension = true
+                    addedAlternate = true
+                case .success(let t):
+                    asset.href = href
+                    asset.json["file:checksum"] = .string(Multihash.sha256(t.sha256))
+                    asset.json["file:size"] = .number(JSONNumber(Int(t.size)))
+                    addedFileExtension = true
+                default:
+                    asset.href = href
+                }
+                assets.append((key, asset))
+            }
+            if !assets.isEmpty || object.json["assets"] != nil { object.assets = assets }
+            if addedFileExtension { object.addExtension(ExtensionURL.file) }
+            if addedAlternate { object.addExtension(ExtensionURL.alternate) }
+            // Links: structural ones are the repository's; others made absolute.
+            var links: [Link] = []
+            var others: [Link] = []
+            for var link in object.links where !structuralRels.contains(link.rel) {
+                link.href = Href.resolve(link.href, against: p.source.location)
+                others.append(link)
+            }
+            let parent = index.containers[p.parentPath]
+            links.append(Link(rel: "root", href: Href.relative(from: p.path, to: CatalogIndex.rootPath), type: "application/json"))
+            links.append(Link(rel: "parent", href: Href.relative(from: p.path, to: p.parentPath), type: "application/json"))
+            if object.type == .item {
+                if let parent, parent.type == .collection {
+                    object.collectionID = parent.id
+                    links.append(Link(rel: "collection", href: Href.relative(from: p.path, to: p.parentPath), type: "application/json"))
+                } else {
+                    object.json.removeValue(forKey: "collection")
+                }
+                object.links = links + others
+                // An updated item loses the files it no longer references.
+                if p.change == .updated {
+                    for old in try tx.list(under: p.directory) where !keptFiles.contains(old) && !isInsideChildProduct(old, itemDirectory: p.directory) {
+                        tx.delete(old)
+                    }
+                }
+                tx.write(p.path, JSONValue.object(object.json).serialized())
+            } else {
+                // Container: child/item links are regenerated in writeContainers.
+                object.links = links + others
+                if p.change == .updated, let bytes = try tx.read(p.path), let stored = try? STACObject(JSONValue.parse(bytes: bytes), source: p.path) {
+                    // Keep the existing child/item links of an updated container.
+                    object.links = links + stored.links.filter { $0.rel == "child" || $0.rel == "item" } + others
+                }
+                tx.write(p.path, JSONValue.object(object.json).serialized())
+            }
+            for r in p.results.values { if case .success(let t) = r, t.file != nil { report.assetsCopied += 1; report.bytesCopied += t.size } }
+        }
+        try writeContainers()
+    }
+
+    private func isInsideChildProduct(_ path: String, itemDirectory: String) -> Bool {
+        // Files in sub-directories of an item directory are not the item's (never written by us).
+        path.dropFirst(itemDirectory.count + 1).contains("/")
+    }
+
+    private func uniqueName(_ name: String, key: String, used: inout Set<String>) -> String {
+        var candidate = name
+        if used.contains(candidate) { candidate = Self.safeComponent(key) + "-" + name }
+        var n = 2
+        while used.contains(candidate) {
+            candidate = "\(n)-" + name
+            n += 1
+        }
+        used.insert(candidate)
+        return candidate
+    }
+
+    /// The file name of an asset: the last path component of its href, made safe.
+    static func fileName(for href: String, key: String) -> String {
+        var last = href
+        if let q = last.firstIndex(where: { $0 == "?" || $0 == "#" }), Href.scheme(of: href) != .file { last = String(last[..<q]) }
+        last = String(last.split(separator: "/").last ?? "")
+        last = last.removingPercentEncoding ?? last
+        let safe = safeComponent(last)
+        return safe.isEmpty || safe == "." || safe == ".." || safe.hasPrefix(".") ? safeComponent(key) : safe
+    }
+
+    static func safeComponent(_ s: String) -> String {
+        String(s.unicodeScalars.map { c in
+            (c == "/" || c == "\\" || c.value < 0x20 || c.value == 0x7F) ? "_" : Character(c)
+        }.prefix(200))
+    }
+
+    /// Regenerates `child`/`item` links of every container whose members changed.
+    private mutating func writeContainers() throws {
+        for path in touchedContainers.sorted() {
+            guard let container = index.containers[path], let bytes = try tx.read(path) else { continue }
+            let value = try JSONValue.parse(bytes: bytes, source: path)
+            var object = try STACObject(value, source: path)
+            let wanted = Set(container.children + container.items)
+            var present: Set<String> = []
+            var links: [Link] = []
+            for link in object.links {
+                if link.rel == "child" || link.rel == "item" {
+                    guard let target = CatalogIndex.resolveInside(link.href, from: path), wanted.contains(target),
+                        present.insert(target).inserted
+                    else { continue }
+                }
+                links.append(link)
+            }
+            for child in container.children where !present.contains(child) {
+                links.append(Link(rel: "child", href: Href.relative(from: path, to: child), type: "application/json"))
+            }
+            for item in container.items where !present.contains(item) {
+                links.append(Link(rel: "item", href: Href.relative(from: path, to: item), type: "application/geo+json"))
+            }
+            object.links = links
+            let out = JSONValue.object(object.json).serialized()
+            if out != bytes { tx.write(path, out) }
+        }
+    }
+}

@@ -1,0 +1,171 @@
+import AssetTransfer
+import Foundation
+import STAC
+
+/// A STAC object read from a source, with where it came from and what it links to.
+final class SourceProduct {
+    var object: STACObject
+    /// Absolute location (path or URL) of the JSON file, against which its hrefs resolve.
+    let location: String
+    var children: [SourceProduct] = []
+    /// Set when a processor produced the product.
+    var processorVersion: String?
+
+    init(object: STACObject, location: String) {
+        self.object = object
+        self.location = location
+    }
+
+    var kindName: String { object.type.kindName }
+
+    /// The product and everything below it, depth first.
+    var flattened: [SourceProduct] { [self] + children.flatMap(\.flattened) }
+}
+
+extension STACType {
+    /// "item", "collection" or "catalog".
+    var kindName: String {
+        switch self {
+        case .item: "item"
+        case .collection: "collection"
+        case .catalog: "catalog"
+        }
+    }
+
+    var displayName: String {
+        switch self {
+        case .item: "Item"
+        case .collection: "Collection"
+        case .catalog: "Catalog"
+        }
+    }
+}
+
+/// Reads STAC sources: local files and folders, http(s) and s3 URLs, and stdin.
+struct SourceLoader {
+    let engine: AssetTransferEngine
+    let workingDirectory: String
+    var readStandardInput: () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }
+
+    /// The products a source names. A root catalog is not itself a product: its children are.
+    func load(_ source: String) async throws -> [SourceProduct] {
+        if source == "-" {
+            let data = readStandardInput()
+            return try documentProducts(data: data, location: workingDirectory + "/-", source: "standard input", followLinks: false)
+        }
+        let location = try locate(source)
+        let data = try await readDocument(location, displayName: source)
+        let products = try documentProducts(data: data, location: location, source: source, followLinks: true)
+        if products.count == 1, products[0].object.type == .catalog {
+            var visited: Set<String> = [location]
+            try await loadChildren(of: products[0], visited: &visited)
+            return products[0].children
+        }
+        var visited: Set<String> = [location]
+        for p in products { try await loadChildren(of: p, visited: &visited) }
+        return products
+    }
+
+    /// Loads a single JSON file produced by a processor.
+    func loadFile(_ path: String, displayName: String) async throws -> [SourceProduct] {
+        let data = try await readDocument(path, displayName: displayName)
+        let products = try documentProducts(data: data, location: path, source: displayName, followLinks: true)
+        var visited: Set<String> = [path]
+        for p in products { try await loadChildren(of: p, visited: &visited) }
+        return products
+    }
+
+    /// Turns a command-line source into an absolute location of a JSON file.
+    func locate(_ source: String) throws -> String {
+        switch Href.scheme(of: source) {
+        case .http, .https, .s3:
+            return source
+        case .other(let s):
+            throw StacRepositoryError(.invalidInput, "The source \(source) uses the unsupported scheme \"\(s)\"; use a path, file://, http(s):// or s3:// location.")
+        case .file:
+            break
+        }
+        let path = Href.resolve(source, against: workingDirectory + "/.")
+        if FS.isDirectory(path) {
+            for name in ["catalog.json", "collection.json"] where FS.isRegularFile(path + "/" + name) {
+                return path + "/" + name
+            }
+            let jsons = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [])
+                .filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted()
+            if jsons.count == 1 { return path + "/" + jsons[0] }
+            throw StacRepositoryError(
+                .invalidInput,
+                "The folder \(source) holds no catalog.json or collection.json\(jsons.isEmpty ? " and no JSON file" : " and several JSON files"); name the STAC file to ingest.")
+        }
+        guard FS.exists(path) else {
+            throw StacRepositoryError(.notFound, "The source \(source) does not exist; check the path.")
+        }
+        return path
+    }
+
+    private func readDocument(_ location: String, displayName: String) async throws -> Data {
+        if case .file = Href.scheme(of: location) {
+            guard let bytes = try? FS.read(location) else {
+                throw StacRepositoryError(.notFound, "Could not read \(displayName); check that the file exists and is readable.")
+            }
+            return Data(bytes)
+        }
+        do {
+            return try await engine.readDocument(location)
+        } catch {
+            throw StacRepositoryError(.transfer, "\(error)", underlying: error)
+        }
+    }
+
+    private func documentProducts(data: Data, location: String, source: String, followLinks: Bool) throws -> [SourceProduct] {
+        let document: STACDocument
+        do {
+            document = try STACDocument.parse(data, source: source)
+        } catch let error as JSONParseError {
+            throw StacRepositoryError(.invalidInput, "\(error.description.hasSuffix(".") ? String(error.description.dropLast()) : error.description); fix the JSON and ingest again.")
+        } catch {
+            throw StacRepositoryError(.invalidInput, "\(error)")
+        }
+        switch document {
+        case .object(let o):
+            return [SourceProduct(object: o, location: location)]
+        case .itemCollection(let items):
+            return items.map { SourceProduct(object: $0, location: location) }
+        }
+    }
+
+    private func loadChildren(of product: SourceProduct, visited: inout Set<String>) async throws {
+        guard product.object.type != .item else { return }
+        for link in product.object.links where link.rel == "child" || link.rel == "item" {
+            let target = Href.resolve(link.href, against: product.location)
+            guard visited.insert(target).inserted else { continue }
+            let data = try await readDocument(target, displayName: displayName(target))
+            let value: JSONValue
+            do {
+                value = try JSONValue.parse(data, source: displayName(target))
+            } catch let error as JSONParseError {
+                throw StacRepositoryError(.invalidInput, "\(error.description.hasSuffix(".") ? String(error.description.dropLast()) : error.description); fix the JSON and ingest again.")
+            }
+            let object: STACObject
+            do {
+                object = try STACObject(value, source: displayName(target))
+            } catch {
+                throw StacRepositoryError(.invalidInput, "\(error)")
+            }
+            if link.rel == "item", object.type != .item {
+                throw StacRepositoryError(.invalidInput, "\(displayName(target)) is linked as an item from \(displayName(product.location)) but is a \(object.type.rawValue); fix the link's rel.")
+            }
+            if link.rel == "child", object.type == .item {
+                throw StacRepositoryError(.invalidInput, "\(displayName(target)) is linked as a child from \(displayName(product.location)) but is an Item; use rel \"item\".")
+            }
+            let child = SourceProduct(object: object, location: target)
+            product.children.append(child)
+            try await loadChildren(of: child, visited: &visited)
+        }
+    }
+
+    private func displayName(_ location: String) -> String {
+        if location.hasPrefix(workingDirectory + "/") { return String(location.dropFirst(workingDirectory.count + 1)) }
+        return location
+    }
+}

@@ -1,0 +1,225 @@
+public import Foundation
+public import STAC
+
+/// A stac-repository: a STAC catalog kept by a storage backend, changed only through transactions.
+///
+/// Open one with ``open(at:)`` or create one with ``create(at:options:)``. Writers take an
+/// exclusive lock; readers do not need it.
+public final class Repository {
+    /// The backend that stores the catalog.
+    public let backend: any StorageBackend
+    /// The catalog root directory.
+    public var root: URL { backend.root }
+
+    init(backend: any StorageBackend) {
+        self.backend = backend
+    }
+
+    /// What `init` needs.
+    public struct CreateOptions: Sendable {
+        public var backend: BackendKind = .git
+        public var branch: String = "main"
+        /// The root catalog to start from; its links are rewritten to the repository layout.
+        public var rootCatalog: JSONValue
+        public init(backend: BackendKind = .git, branch: String = "main", rootCatalog: JSONValue) {
+            self.backend = backend
+            self.branch = branch
+            self.rootCatalog = rootCatalog
+        }
+    }
+
+    /// A default root catalog object.
+    public static func makeRootCatalog(id: String, title: String?, description: String, license: String?) -> JSONValue {
+        var o = JSONObject()
+        o["type"] = "Catalog"
+        o["stac_version"] = "1.1.0"
+        o["id"] = .string(id)
+        if let title { o["title"] = .string(title) }
+        o["description"] = .string(description)
+        if let license { o["license"] = .string(license) }
+        o["links"] = .array([])
+        return .object(o)
+    }
+
+    /// Creates a new repository at `url` (an empty or absent directory).
+    /// - Throws: ``StacRepositoryError`` when the directory already holds a repository or files.
+    public static func create(at url: URL, options: CreateOptions) throws -> Repository {
+        let path = url.standardizedFileURL.path
+        if FS.exists(path + "/" + FileBackend.stateDirectoryName) || FS.exists(path + "/.git") {
+            throw StacRepositoryError(
+                .alreadyExists, "\(path) already holds a repository; use it as it is, or choose another directory.")
+        }
+        if FS.exists(path + "/catalog.json") {
+            throw StacRepositoryError(
+                .alreadyExists,
+                "\(path) already holds a catalog.json; to keep that catalog, init elsewhere and ingest it, or empty the directory.")
+        }
+        var root = try STACObject(options.rootCatalog, source: "the root catalog")
+        guard root.type == .catalog else {
+            throw StacRepositoryError(
+                .invalidInput, "The root catalog must have \"type\": \"Catalog\", not \"\(root.type.rawValue)\"; pass a catalog file.")
+        }
+        // The repository owns the structural links; other links are kept.
+        root.removeLinks { ["self", "root", "parent", "child", "item"].contains($0.rel) }
+        var links = root.links
+        links.insert(Link(rel: "root", href: "./catalog.json", type: "application/json", title: root.title), at: 0)
+        root.links = links
+        try FS.makeDirectories(path)
+        let backend: any StorageBackend
+        switch options.backend {
+        case .file:
+            backend = try FileBackend.create(at: URL(fileURLWithPath: path))
+        case .git:
+            backend = try GitBackend.create(at: URL(fileURLWithPath: path), branch: options.branch)
+        }
+        let repository = Repository(backend: backend)
+        try repository.withLock(wait: false, purpose: "init") {
+            var changes: [String: FileChange] = ["catalog.json": .write(JSONValue.object(root.json).serialized())]
+            if options.backend == .git { changes[".gitattributes"] = .write(Array(GitBackend.gitattributes.utf8)) }
+            try backend.commit(
+                changes,
+                record: OperationRecord(operation: "init", summary: "catalog \"\(root.id)\"", products: [
+                    ProductChange(id: root.id, kind: "catalog", change: .added)
+                ]))
+        }
+        return repository
+    }
+
+    /// Opens the repository at `url` (or the nearest enclosing one).
+    /// - Throws: ``StacRepositoryError`` `.notFound` when there is none.
+    public static func open(at url: URL) throws -> Repository {
+        var dir = url.standardizedFileURL.path
+        while true {
+            if FS.isDirectory(dir + "/" + FileBackend.stateDirectoryName) {
+                return Repository(backend: FileBackend(root: URL(fileURLWithPath: dir)))
+            }
+            if FS.exists(dir + "/.git"), GitBackend.isStacRepository(URL(fileURLWithPath: dir)) {
+                return Repository(backend: try GitBackend(root: URL(fileURLWithPath: dir)))
+            }
+            if dir == "/" || dir.isEmpty { break }
+            dir = (dir as NSString).deletingLastPathComponent
+        }
+        throw StacRepositoryError(
+            .notFound,
+            "\(url.path) is not inside a stac-repository repository; run `stac-repository init` there, or pass --repository PATH.")
+    }
+
+    // MARK: Locking and transactions
+
+    /// Runs `body` holding the writer lock, after recovering any interrupted commit.
+    public func withLock<T>(wait: Bool, purpose: String, _ body: () throws -> T) throws -> T {
+        let lock = try FileLock(path: backend.stateDirectory.path + "/lock", wait: wait, holderDescription: purpose)
+        defer { withExtendedLifetime(lock) {} }
+        try backend.recover()
+        return try body()
+    }
+
+    /// Async variant of ``withLock(wait:purpose:_:)``.
+    public func withLock<T>(wait: Bool, purpose: String, _ body: () async throws -> T) async throws -> T {
+        let lock = try FileLock(path: backend.stateDirectory.path + "/lock", wait: wait, holderDescription: purpose)
+        defer { withExtendedLifetime(lock) {} }
+        try backend.recover()
+        return try await body()
+    }
+
+    /// Recovers an interrupted commit if no writer is running; used by read-only commands.
+    public func recoverIfIdle() {
+        if let lock = try? FileLock(path: backend.stateDirectory.path + "/lock", wait: false, holderDescription: "recovery") {
+            try? backend.recover()
+            withExtendedLifetime(lock) {}
+        }
+    }
+
+    /// Runs `body` in a transaction: changes are collected in `tx` and committed atomically when
+    /// `body` returns a record; nothing is visible if it throws (staged files are removed).
+    ///
+    /// - Returns: the record and the new version id, or nil when there was nothing to commit.
+    @discardableResult
+    public func withTransaction(
+        wait: Bool, purpose: String, _ body: (Transaction) async throws -> OperationRecord?
+    ) async throws -> (record: OperationRecord, version: String?)? {
+        try await withLock(wait: wait, purpose: purpose) {
+            let tx = Transaction(backend: backend)
+            defer { tx.discardStaged() }
+            guard let record = try await body(tx) else { return nil }
+            if tx.changes.isEmpty { return (record, nil) }
+            let version = try backend.commit(tx.changes, record: record)
+            tx.committed = true
+            return (record, version)
+        }
+    }
+
+    /// The parsed current catalog structure.
+    public func index() throws -> CatalogIndex {
+        try CatalogIndex.load { try backend.read($0) }
+    }
+}
+
+/// The changes of one transaction, read through: reads see the transaction's own writes.
+public final class Transaction {
+    let backend: any StorageBackend
+    private(set) var changes: [String: FileChange] = [:]
+    private var stagingFiles: [URL] = []
+    var committed = false
+
+    init(backend: any StorageBackend) { self.backend = backend }
+
+    /// A directory for staged asset files of this transaction.
+    public var stagingDirectory: URL { backend.stagingDirectory }
+
+    public func read(_ path: String) throws -> [UInt8]? {
+        switch changes[path] {
+        case .write(let b): return b
+        case .delete: return nil
+        case .asset(let f, _, _): return try FS.read(f.path)
+        case nil: return try backend.read(path)
+        }
+    }
+
+    public func exists(_ path: String) throws -> Bool {
+        switch changes[path] {
+        case .write, .asset: return true
+        case .delete: return false
+        case nil: return try backend.read(path) != nil || FS.exists(backend.assetFile(path).path)
+        }
+    }
+
+    public func write(_ path: String, _ bytes: [UInt8]) {
+        if case .asset(let f, _, _) = changes[path] { try? FS.removeFile(f.path) }
+        changes[path] = .write(bytes)
+    }
+
+    public func writeAsset(_ path: String, stagedFile: URL, sha256: String, size: Int64) {
+        if case .asset(let f, _, _) = changes[path], f != stagedFile { try? FS.removeFile(f.path) }
+        changes[path] = .asset(stagedFile: stagedFile, sha256: sha256, size: size)
+        stagingFiles.append(stagedFile)
+    }
+
+    /// Registers a staged file so that it is removed if the transaction does not commit.
+    public func trackStaged(_ file: URL) { stagingFiles.append(file) }
+
+    public func delete(_ path: String) {
+        if case .asset(let f, _, _) = changes[path] { try? FS.removeFile(f.path) }
+        changes[path] = .delete
+    }
+
+    /// Files under `directory` as the transaction sees them.
+    public func list(under directory: String) throws -> [String] {
+        let prefix = directory.isEmpty ? "" : directory + "/"
+        var set = Set(try backend.list(under: directory))
+        for (path, change) in changes where path.hasPrefix(prefix) {
+            if case .delete = change { set.remove(path) } else { set.insert(path) }
+        }
+        return set.sorted()
+    }
+
+    /// Deletes every file under `directory`.
+    public func deleteTree(_ directory: String) throws {
+        for path in try list(under: directory) { delete(path) }
+    }
+
+    func discardStaged() {
+        guard !committed else { return }
+        for f in stagingFiles { try? FS.removeFile(f.path) }
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// An exclusive advisory lock (flock) on a file. The kernel drops it when the process dies,
+/// so a crash never leaves a stale lock behind.
+final class FileLock {
+    private let fd: Int32
+    let path: String
+
+    /// Takes the lock; with `wait` false, fails at once when another process holds it.
+    init(path: String, wait: Bool, holderDescription: String) throws {
+        self.path = path
+        try FS.makeDirectories((path as NSString).deletingLastPathComponent)
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        if fd < 0 { throw FS.storageError("open the lock file", path) }
+        if flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
+            let e = errno
+            let holder = (try? FS.read(path)).map { String(decoding: $0, as: UTF8.self) }?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            close(fd)
+            if e == EWOULDBLOCK {
+                let by = holder.isEmpty ? "" : " (\(holder))"
+                throw StacRepositoryError(
+                    .locked,
+                    "The repository is locked by another stac-repository process\(by); wait for it to finish or pass --wait.")
+            }
+            throw FS.storageError("lock", path, e)
+        }
+        self.fd = fd
+        let text = Array("pid \(getpid()): \(holderDescription)\n".utf8)
+        ftruncate(fd, 0)
+        _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+    }
+
+    deinit {
+        ftruncate(fd, 0)
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}

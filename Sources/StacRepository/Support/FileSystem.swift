@@ -1,0 +1,198 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Small POSIX helpers: atomic writes with fsync, renames, listing. Paths are absolute.
+enum FS {
+    static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    static func isRegularFile(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
+
+    static func fileSize(_ path: String) -> Int64? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return Int64(st.st_size)
+    }
+
+    static func errnoMessage(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
+
+    static func storageError(_ what: String, _ path: String, _ code: Int32 = errno) -> StacRepositoryError {
+        StacRepositoryError(.storage, "Could not \(what) \(path): \(errnoMessage(code)); check the permissions and free space of the repository.")
+    }
+
+    static func makeDirectories(_ path: String) throws {
+        if isDirectory(path) { return }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty, parent != path { try makeDirectories(parent) }
+        if mkdir(path, 0o755) != 0, errno != EEXIST { throw storageError("create the directory", path) }
+    }
+
+    static func read(_ path: String) throws -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw storageError("open", path)
+        }
+        defer { close(fd) }
+        var st = stat()
+        fstat(fd, &st)
+        var result = [UInt8]()
+        result.reserveCapacity(Int(st.st_size))
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw storageError("read", path)
+            }
+            if n == 0 { break }
+            result.append(contentsOf: buffer[0..<n])
+        }
+        return result
+    }
+
+    /// Writes `bytes` to `path` through a temporary file and a rename, fsyncing the file when asked.
+    static func writeAtomically(_ bytes: [UInt8], to path: String, sync: Bool = false) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        try makeDirectories(dir)
+        let tmp = dir + "/.tmp-" + UUID().uuidString
+        try write(bytes, to: tmp, sync: sync)
+        if rename(tmp, path) != 0 {
+            let e = errno
+            unlink(tmp)
+            throw storageError("replace", path, e)
+        }
+        if sync { syncDirectory(dir) }
+    }
+
+    static func write(_ bytes: [UInt8], to path: String, sync: Bool = false) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 { throw storageError("create", path) }
+        defer { close(fd) }
+        var off = 0
+        try bytes.withUnsafeBytes { raw in
+            while off < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw storageError("write", path)
+                }
+                off += n
+            }
+        }
+        if sync, fsync(fd) != 0 { throw storageError("sync", path) }
+    }
+
+    static func syncFile(_ path: String) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
+
+    static func syncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
+
+    static func rename(_ from: String, _ to: String) throws {
+        if Glibc.rename(from, to) != 0 { throw storageError("move \(from) to", to) }
+    }
+
+    static func removeFile(_ path: String) throws {
+        if unlink(path) != 0, errno != ENOENT { throw storageError("remove", path) }
+    }
+
+    static func removeTree(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    /// Removes `dir` and its parents up to (not including) `stop` while they are empty.
+    static func removeEmptyDirectories(from dir: String, stopAt stop: String) {
+        var d = dir
+        while d.count > stop.count, d.hasPrefix(stop) {
+            if rmdir(d) != 0 { return }
+            d = (d as NSString).deletingLastPathComponent
+        }
+    }
+
+    /// Copies a file, hard-linking when possible and `link` is true.
+    static func copyFile(_ from: String, _ to: String, link: Bool) throws {
+        try makeDirectories((to as NSString).deletingLastPathComponent)
+        let tmp = (to as NSString).deletingLastPathComponent + "/.tmp-" + UUID().uuidString
+        if link, Glibc.link(from, tmp) == 0 {
+            try rename(tmp, to)
+            return
+        }
+        let src = open(from, O_RDONLY | O_CLOEXEC)
+        if src < 0 { throw storageError("open", from) }
+        defer { close(src) }
+        let dst = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if dst < 0 { throw storageError("create", tmp) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 22)
+        var failed: Int32 = 0
+        buffer.withUnsafeMutableBytes { raw in
+            while true {
+                let n = Glibc.read(src, raw.baseAddress, raw.count)
+                if n < 0 { if errno == EINTR { continue }; failed = errno; return }
+                if n == 0 { return }
+                var off = 0
+                while off < n {
+                    let w = Glibc.write(dst, raw.baseAddress! + off, n - off)
+                    if w < 0 { if errno == EINTR { continue }; failed = errno; return }
+                    off += w
+                }
+            }
+        }
+        close(dst)
+        if failed != 0 {
+            unlink(tmp)
+            throw storageError("copy \(from) to", to, failed)
+        }
+        try rename(tmp, to)
+    }
+
+    /// Regular files under `dir`, as paths relative to `dir`, sorted; hidden entries skipped when asked.
+    static func listFiles(under dir: String, skipHidden: Bool) -> [String] {
+        var result: [String] = []
+        func walk(_ abs: String, _ rel: String) {
+            guard let d = opendir(abs) else { return }
+            defer { closedir(d) }
+            while let e = readdir(d) {
+                let name = withUnsafePointer(to: e.pointee.d_name) {
+                    $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+                }
+                if name == "." || name == ".." { continue }
+                if skipHidden, name.hasPrefix(".") { continue }
+                let childAbs = abs + "/" + name
+                let childRel = rel.isEmpty ? name : rel + "/" + name
+                if isDirectory(childAbs) {
+                    walk(childAbs, childRel)
+                } else {
+                    result.append(childRel)
+                }
+            }
+        }
+        walk(dir, "")
+        return result.sorted()
+    }
+}
