@@ -58,8 +58,28 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     public init(_ pairs: [(String, JSONValue)]) {
         members = []
         members.reserveCapacity(pairs.count)
-        for (k, v) in pairs { self[k] = v }
+        if pairs.count <= Self.linearLookupLimit {
+            for (k, v) in pairs { self[k] = v }
+            return
+        }
+        // Large objects: index positions by key so building stays linear.
+        var positions: [String: Int] = [:]
+        positions.reserveCapacity(pairs.count)
+        for (k, v) in pairs {
+            if let i = positions[k] {
+                members[i].value = v
+            } else {
+                positions[k] = members.count
+                members.append((k, v))
+            }
+        }
     }
+
+    /// Wraps members whose keys the caller guarantees to be distinct (the parser's fast path).
+    init(uniqueMembers: [(key: String, value: JSONValue)]) { members = uniqueMembers }
+
+    /// Up to this many members, a linear scan finds a key faster than building a hash table.
+    static let linearLookupLimit = 16
 
     public init(dictionaryLiteral elements: (String, JSONValue)...) { self.init(elements) }
 

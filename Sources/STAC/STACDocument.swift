@@ -1,0 +1,73 @@
+public import Foundation
+
+/// What a STAC input file or stream holds: one STAC object, or a list of items.
+public enum STACDocument: Sendable, Hashable {
+    /// One Catalog, Collection or Item.
+    case object(STACObject)
+    /// Items from an ItemCollection (a GeoJSON `FeatureCollection`) or from newline-delimited
+    /// JSON, in input order.
+    case itemCollection([STACObject])
+
+    /// Every STAC object in the document, in order.
+    public var objects: [STACObject] {
+        switch self {
+        case .object(let object): [object]
+        case .itemCollection(let items): items
+        }
+    }
+
+    /// Parses a single STAC object, an ItemCollection, or newline-delimited JSON items.
+    ///
+    /// - A single JSON value is a STAC object, or a `FeatureCollection` whose `features` are all
+    ///   STAC items (its other fields, such as `links` or `context`, are not kept).
+    /// - Several JSON values, each on its own line(s) and no two on one line, are newline-delimited
+    ///   JSON: each must be a STAC item.
+    ///
+    /// - Parameters:
+    ///   - data: UTF-8 JSON text.
+    ///   - source: A name for the text (a path, or `stdin`), used in error messages.
+    /// - Throws: ``JSONParseError`` (with line and column) when the text is not JSON, or
+    ///   ``STACError`` when it is JSON but not acceptable STAC.
+    public static func parse(_ data: Data, source: String? = nil) throws -> STACDocument {
+        let values = try JSONValue.parseLines(data, source: source)
+        if values.count == 1, let only = values.first {
+            if only.value["type"]?.stringValue == "FeatureCollection" {
+                return .itemCollection(try items(ofFeatureCollection: only.value, source: source))
+            }
+            return .object(try STACObject(only.value, source: source))
+        }
+        var items: [STACObject] = []
+        items.reserveCapacity(values.count)
+        for (value, line) in values {
+            let place = "\(source ?? "newline-delimited JSON") (line \(line))"
+            let item = try STACObject(value, source: place)
+            guard item.type == .item else {
+                throw STACError(
+                    "\(place) is a \(item.type.noun), but newline-delimited JSON may only hold items; "
+                        + "put each catalog or collection in its own file.")
+            }
+            items.append(item)
+        }
+        return .itemCollection(items)
+    }
+
+    private static func items(ofFeatureCollection value: JSONValue, source: String?) throws(STACError)
+        -> [STACObject]
+    {
+        let name = source ?? "The ItemCollection"
+        guard let features = value["features"]?.arrayValue else {
+            throw STACError("\(name) is a FeatureCollection without a \"features\" array; add one (it may be empty).")
+        }
+        var items: [STACObject] = []
+        items.reserveCapacity(features.count)
+        for (index, feature) in features.enumerated() {
+            let place = "\(name) (feature \(index + 1) of \(features.count))"
+            let item = try STACObject(feature, source: place)
+            guard item.type == .item else {
+                throw STACError("\(place) is a \(item.type.noun), but an ItemCollection may only hold items.")
+            }
+            items.append(item)
+        }
+        return items
+    }
+}
