@@ -69,10 +69,12 @@ enum FS {
     }
 
     /// Writes `bytes` to `path` through a temporary file and a rename, fsyncing the file when asked.
-    static func writeAtomically(_ bytes: [UInt8], to path: String, sync: Bool = false) throws {
+    /// Temporary files go to `tempDirectory` (same filesystem) when given, so that a crash
+    /// leaves no stray file next to the target.
+    static func writeAtomically(_ bytes: [UInt8], to path: String, sync: Bool = false, tempDirectory: String? = nil) throws {
         let dir = (path as NSString).deletingLastPathComponent
         try makeDirectories(dir)
-        let tmp = dir + "/.tmp-" + UUID().uuidString
+        let tmp = (tempDirectory ?? dir) + "/.tmp-" + UUID().uuidString
         try write(bytes, to: tmp, sync: sync)
         if rename(tmp, path) != 0 {
             let e = errno
@@ -136,9 +138,9 @@ enum FS {
     }
 
     /// Copies a file, hard-linking when possible and `link` is true.
-    static func copyFile(_ from: String, _ to: String, link: Bool) throws {
+    static func copyFile(_ from: String, _ to: String, link: Bool, tempDirectory: String? = nil) throws {
         try makeDirectories((to as NSString).deletingLastPathComponent)
-        let tmp = (to as NSString).deletingLastPathComponent + "/.tmp-" + UUID().uuidString
+        let tmp = (tempDirectory ?? (to as NSString).deletingLastPathComponent) + "/.tmp-" + UUID().uuidString
         if link, Glibc.link(from, tmp) == 0 {
             try rename(tmp, to)
             return

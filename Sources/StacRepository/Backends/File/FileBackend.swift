@@ -149,6 +149,9 @@ public final class FileBackend: StorageBackend {
     }
 
     public func recover() throws {
+        // Staged files belong to a transaction that did not commit (we hold the lock).
+        FS.removeTree(stagingDirectory.path)
+        try FS.makeDirectories(stagingDirectory.path)
         guard let journal = try readJournal() else {
             FS.removeTree(txDirectory)
             try FS.removeFile(journalPath)

@@ -168,6 +168,7 @@ public final class GitBackend: StorageBackend {
 
     /// Makes the work tree files at `paths` and the index equal to `tree`.
     func updateWorkTree(tree: ObjectID, paths: [String]) throws {
+        try FS.makeDirectories(stagingDirectory.path)
         for path in paths {
             let target = root.path + "/" + path
             if let entry = try repository.entry(at: path, inTree: tree) {
@@ -175,12 +176,12 @@ public final class GitBackend: StorageBackend {
                 if let pointer = LFSPointer(parsing: blob), !path.hasSuffix(".json") {
                     let object = lfs.objectURL(oid: pointer.oid)
                     if FS.exists(object.path) {
-                        try FS.copyFile(object.path, target, link: true)
+                        try FS.copyFile(object.path, target, link: true, tempDirectory: stagingDirectory.path)
                     } else {
-                        try FS.writeAtomically(blob, to: target)
+                        try FS.writeAtomically(blob, to: target, tempDirectory: stagingDirectory.path)
                     }
                 } else {
-                    try FS.writeAtomically(blob, to: target)
+                    try FS.writeAtomically(blob, to: target, tempDirectory: stagingDirectory.path)
                 }
             } else {
                 try FS.removeFile(target)

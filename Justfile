@@ -1,0 +1,38 @@
+# Every developer task of stac-repository. On a fresh machine run them through ./scripts/just,
+# which installs what is missing first.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Build, init a repository in a temporary folder, ingest the sample catalog, show history, export.
+default: demo
+
+# Debug build of the tool.
+build:
+    swift build
+
+# Optimised build of the tool.
+release:
+    swift build -c release
+
+# The whole test suite (unit, compatibility with git/git-lfs, real HTTP/S3/LFS servers, crash safety).
+test:
+    swift build --build-tests
+    swift test --skip-build --disable-xctest
+
+# The demo: init, ingest docs/sample-catalog, history, export, verify.
+demo:
+    swift build
+    scripts/demo.sh "$(swift build --show-bin-path)/stac-repository"
+
+# Benchmarks (release build); figures go to bench-results/ and are summarised in docs/benchmarks.md.
+bench:
+    swift build -c release
+    scripts/bench.sh "$(swift build -c release --show-bin-path)/stac-repository"
+
+# Format the sources in place.
+fmt:
+    swift format --in-place --recursive Sources Tests Processors Package.swift
+
+# Check formatting and lint rules.
+lint:
+    swift format lint --strict --recursive Sources Tests Processors Package.swift

@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+
+/// Processors through the CLI: the geotiff processor, external processors in any language, and
+/// processors that misbehave.
+@Suite("Processors")
+struct ProcessorTests {
+    /// Writes an executable `stac-processor-NAME` shell script into `bin`.
+    func writeProcessor(_ name: String, in bin: URL, body: String) throws {
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let url = bin.appendingPathComponent("stac-processor-\(name)")
+        try ("#!/bin/sh\n" + body).write(to: url, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+    }
+
+    @Test("ingest --processor geotiff turns raw GeoTIFFs into items, and skips them when unchanged")
+    func geotiffIngest() throws {
+        let ws = Workspace("geotiff")
+        try ws.initRepo(backend: "git")
+        let products = Env.packageRoot.appendingPathComponent("docs/sample-products")
+        try #require(FileManager.default.fileExists(atPath: products.path), "docs/sample-products is shipped")
+        let first = try ws.ok(["ingest", "--processor", "geotiff", products.path, "--option", "datetime=2024-05-01T00:00:00Z", "--json"])
+        let report = try #require(jsonObject(first.stdout) as? [String: Any])
+        let added = (report["added"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        #expect(added.count >= 2, "\(first.stdout)")
+        let id = try #require(added.first)
+        let item = try #require(readJSON(ws.repo.appendingPathComponent("\(id)/\(id).json")))
+        let props = item["properties"] as? [String: Any] ?? [:]
+        #expect((props["processing:software"] as? [String: Any])?["geotiff"] != nil)
+        #expect(props["proj:code"] != nil)
+        #expect((item["bbox"] as? [Double])?.count == 4)
+        let log = try ws.git(["log", "-1", "--format=%B"])
+        #expect(log.stdout.contains("Stac-Repository-Processor: geotiff"))
+        let again = try ws.ok(["ingest", "--processor", "geotiff", products.path, "--option", "datetime=2024-05-01T00:00:00Z", "--json"])
+        let report2 = try #require(jsonObject(again.stdout) as? [String: Any])
+        #expect((report2["added"] as? [Any])?.isEmpty == true)
+        #expect((report2["unchanged"] as? [Any])?.count == added.count)
+    }
+
+    @Test("the Python example processor works through PATH: show-processors, process and ingest")
+    func pythonExample() throws {
+        let ws = Workspace("pyproc")
+        let examples = Env.packageRoot.appendingPathComponent("Processors/examples")
+        let script = examples.appendingPathComponent("stac-processor-sensor-csv")
+        try #require(FileManager.default.isExecutableFile(atPath: script.path))
+        let path = examples.path + ":" + (ws.env["PATH"] ?? "")
+        let env = ["PATH": path]
+        let shown = try ws.tool(["show-processors"], env: env)
+        #expect(shown.status == 0 && shown.stdout.contains("sensor-csv") && shown.stdout.contains("geotiff"), "\(shown.stdout)")
+        let product = examples.appendingPathComponent("sample-sensor-product")
+        let out = ws.temp.sub("out")
+        let processed = try ws.tool(["process", "--processor", "sensor-csv", product.path, "--output", out.path], env: env)
+        #expect(processed.status == 0, "\(processed.stderr)")
+        try ws.initRepo(backend: "file")
+        let ingested = try ws.tool(["ingest", "--processor", "sensor-csv", product.path], env: env)
+        #expect(ingested.status == 0, "\(ingested.stderr)")
+        #expect(ingested.stdout.contains("1 added") || ingested.stdout.contains("added"), "\(ingested.stdout)")
+    }
+
+    enum Bad: String, CaseIterable, CustomTestStringConvertible {
+        case crashes, printsNothing, pathOutside, invalidSTAC, unsafeID, failsWithMessage
+        var testDescription: String { rawValue }
+    }
+
+    @Test("a misbehaving processor fails the ingest with a sentence naming it, and changes nothing", arguments: Bad.allCases)
+    func badProcessor(_ bad: Bad) throws {
+        let ws = Workspace("badproc")
+        try ws.initRepo(backend: "git")
+        let bin = ws.temp.sub("bin")
+        let product = ws.temp.sub("product.dat")
+        try "x".write(to: product, atomically: true, encoding: .utf8)
+        let common = """
+            case "$1" in
+              --version) echo 0.1 ;;
+              discover) echo "$2" ;;
+              id) echo \(bad == .unsafeID ? "../evil" : "good-id") ;;
+              version) echo v1 ;;
+              process)
+            """
+        let process: String
+        switch bad {
+        case .crashes: process = "kill -SEGV $$ ;;"
+        case .printsNothing: process = "true ;;"
+        case .pathOutside: process = "echo /etc/passwd ;;"
+        case .invalidSTAC: process = "echo '{\"type\": \"Feature\"' > \"$4/x.json\"; echo \"$4/x.json\" ;;"
+        case .unsafeID, .failsWithMessage:
+            process = bad == .failsWithMessage ? "echo 'cannot read the product header' >&2; exit 3 ;;" : "echo nothing ;;"
+        }
+        try writeProcessor("bad", in: bin, body: common + "\n    " + process + "\nesac\n")
+        let before = treeState(ws.repo)
+        let r = try ws.tool(["ingest", "--processor", "bad", product.path], env: ["PATH": bin.path + ":" + (ws.env["PATH"] ?? "")])
+        #expect(r.status == 1, "\(bad): \(r.status) \(r.stderr)")
+        #expect(r.stderr.contains("\"bad\""), "\(bad): names the processor: \(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1 || bad == .failsWithMessage, "\(bad): \(r.stderr)")
+        if bad == .failsWithMessage { #expect(r.stderr.contains("cannot read the product header")) }
+        #expect(treeState(ws.repo) == before, "\(bad): the repository changed")
+    }
+
+    @Test("an unknown processor name lists the available ones")
+    func unknownProcessor() throws {
+        let ws = Workspace("noproc")
+        try ws.initRepo(backend: "file")
+        let r = try ws.tool(["ingest", "--processor", "nope", "x"])
+        #expect(r.status == 64 || r.status == 1)
+        #expect(r.stderr.contains("geotiff") && r.stderr.contains("stac"), "\(r.stderr)")
+    }
+}

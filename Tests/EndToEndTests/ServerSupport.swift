@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A free TCP port on 127.0.0.1 (bind to 0, read it back, close).
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = 0
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// Whether something accepts connections on 127.0.0.1:port.
+func portIsOpen(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let r = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    return r == 0
+}
+
+/// A server process on loopback, stopped when this object goes away.
+final class ServerProcess {
+    let process = Process()
+    let port: Int
+
+    init(executable: String, arguments: [String], environment: [String: String], port: Int, log: URL) throws {
+        self.port = port
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = environment
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while !portIsOpen(port) {
+            if !process.isRunning || Date() > deadline {
+                stop()
+                let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                throw ServerError(message: "\(executable) did not start on port \(port): \(text.suffix(2000))")
+            }
+            usleep(100_000)
+        }
+    }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    deinit { stop() }
+}
+
+struct ServerError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// The giftless venv made by scripts/setup.sh --test-tools.
+var giftlessFlask: String? {
+    let p = Env.packageRoot.appendingPathComponent(".build-tools/giftless/bin/flask").path
+    return FileManager.default.isExecutableFile(atPath: p) ? p : nil
+}
+
+/// Starts giftless (a real Git LFS server) with local storage and anonymous read/write.
+func startGiftless(in temp: TempDir) throws -> ServerProcess? {
+    guard let flask = giftlessFlask else { return nil }
+    let port = freePort()
+    let storage = temp.sub("giftless-storage")
+    try FileManager.default.createDirectory(at: storage, withIntermediateDirectories: true)
+    let config = temp.sub("giftless.yaml")
+    try """
+        AUTH_PROVIDERS:
+          - giftless.auth.allow_anon:read_write
+        TRANSFER_ADAPTERS:
+          basic:
+            factory: giftless.transfer.basic_streaming:factory
+            options:
+              storage_class: giftless.storage.local_storage:LocalStorage
+              storage_options:
+                path: \(storage.path)
+        """.write(to: config, atomically: true, encoding: .utf8)
+    var env = ProcessInfo.processInfo.environment
+    env["GIFTLESS_CONFIG_FILE"] = config.path
+    env["FLASK_APP"] = "giftless.wsgi_entrypoint"
+    return try ServerProcess(
+        executable: flask, arguments: ["run", "--host", "127.0.0.1", "--port", String(port)], environment: env, port: port,
+        log: temp.sub("giftless.log"))
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The demo: a repository in a temporary folder, the sample catalog ingested, history, export.
+set -euo pipefail
+BIN="${1:?usage: demo.sh PATH-TO-stac-repository}"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/stac-repository-demo.XXXXXX")"
+REPO="$WORK/repo"
+say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+run() { say "stac-repository $*"; "$BIN" "$@"; }
+
+run version
+run init --repository "$REPO" --backend git --id demo --title "Demo catalog" --description "The sample catalog, kept as a versioned data product." --license CC-BY-4.0
+run ingest --repository "$REPO" "$ROOT/docs/sample-catalog/catalog.json"
+run ingest --repository "$REPO" "$ROOT/docs/sample-catalog/catalog.json"
+run history --repository "$REPO"
+run verify --repository "$REPO"
+run export --repository "$REPO" "$WORK/export"
+say "find $WORK/export -type f | sort"
+(cd "$WORK/export" && find . -type f | sort)
+say "git -C $REPO log --oneline"
+git -C "$REPO" log --oneline || true
+echo
+echo "demo: the repository is in $REPO and the exported catalog in $WORK/export"
