@@ -1,1 +1,0 @@
-// AssetTransfer module: see DESIGN.md §2.
