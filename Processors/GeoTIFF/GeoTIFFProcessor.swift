@@ -68,7 +68,9 @@ public struct GeoTIFFProcessor: Processor {
     ///
     /// - Throws: ``StacRepositoryError`` (`.invalidInput`) when the stem is not a safe STAC id.
     public func productID(_ product: String, context: ProcessingContext) async throws -> String {
-        let stem = URL(fileURLWithPath: product).deletingPathExtension().lastPathComponent
+        // Cut the extension by hand: Foundation keeps names like "...tif" whole.
+        let name = URL(fileURLWithPath: product).lastPathComponent
+        let stem = name.lastIndex(of: ".").map { String(name[..<$0]) } ?? name
         guard !stem.isEmpty, stem != ".", stem != "..", !stem.contains("/"), !stem.contains("\\") else {
             throw StacRepositoryError(
                 .invalidInput,
