@@ -36,7 +36,7 @@ public struct CatalogIndex: Sendable {
     /// Loads the index by reading `catalog.json` and following child links.
     static func load(read: (String) throws -> [UInt8]?) throws -> CatalogIndex {
         var index = CatalogIndex()
-        guard read(CatalogIndex.rootPath) != nil else {
+        guard try read(CatalogIndex.rootPath) != nil else {
             throw StacRepositoryError(.storage, "The repository has no catalog.json; restore it with `rollback` or re-run `init`.")
         }
         var queue: [(String, String?)] = [(rootPath, nil)]

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import STAC
 
 /// What changed for one product between two versions.

@@ -1,5 +1,5 @@
 public import AssetTransfer
-public import Foundation
+import Foundation
 public import Logging
 import STAC
 

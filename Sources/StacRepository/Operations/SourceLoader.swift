@@ -143,7 +143,7 @@ struct SourceLoader {
             let value: JSONValue
             do {
                 value = try JSONValue.parse(data, source: displayName(target))
-            } catch let error as JSONParseError {
+            } catch {
                 throw StacRepositoryError(.invalidInput, "\(error.description.hasSuffix(".") ? String(error.description.dropLast()) : error.description); fix the JSON and ingest again.")
             }
             let object: STACObject

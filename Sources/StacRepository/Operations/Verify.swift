@@ -1,4 +1,5 @@
-public import Foundation
+import AssetTransfer
+import Foundation
 import STAC
 
 /// One problem `verify` found.

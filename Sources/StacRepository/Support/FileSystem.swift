@@ -76,7 +76,7 @@ enum FS {
         try makeDirectories(dir)
         let tmp = (tempDirectory ?? dir) + "/.tmp-" + UUID().uuidString
         try write(bytes, to: tmp, sync: sync)
-        if rename(tmp, path) != 0 {
+        if Glibc.rename(tmp, path) != 0 {
             let e = errno
             unlink(tmp)
             throw storageError("replace", path, e)

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The plain-files backend: the catalog directory plus `.stac-repository/` (config, lock,
 /// journal, staging, operations log). No content history.

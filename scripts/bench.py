@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Benchmarks for stac-repository (`just bench`).
+
+Runs the release binary on synthetic catalogs and writes the figures to
+bench-results/results.md (and .json). Each figure is the wall time of one whole command
+(process start to exit) and the peak resident memory of that process (ru_maxrss via wait4).
+"""
+import hashlib
+import http.server
+import json
+import os
+import platform
+import shutil
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+BIN = sys.argv[1]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "bench-results")
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+results = []
+
+
+def run(args, cwd=None, env=None, check=True):
+    start = time.perf_counter()
+    p = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(p.pid, 0)
+    elapsed = time.perf_counter() - start
+    out = p.stdout.read().decode()
+    err = p.stderr.read().decode()
+    code = os.waitstatus_to_exitcode(status)
+    if check and code != 0:
+        sys.exit(f"bench: {' '.join(args)} failed ({code}): {err}")
+    return elapsed, usage.ru_maxrss * 1024, out
+
+
+def record(name, seconds, rss, target=None, extra=None):
+    row = {"name": name, "seconds": round(seconds, 3), "peak_rss_mb": round(rss / 1e6, 1)}
+    if target:
+        row["target"] = target
+    if extra:
+        row.update(extra)
+    results.append(row)
+    print(f"bench: {name}: {seconds:.3f} s, peak RSS {rss / 1e6:.1f} MB" + (f" ({extra})" if extra else ""), flush=True)
+
+
+def make_catalog(root, n, big=64 * 1024, small=4 * 1024, collection="bench"):
+    coll = os.path.join(root, collection)
+    os.makedirs(coll, exist_ok=True)
+    links = []
+    for i in range(n):
+        iid = f"item-{i:06d}"
+        d = os.path.join(coll, iid)
+        os.makedirs(d, exist_ok=True)
+        seed = hashlib.sha256(f"{collection}-{i}".encode()).digest()
+        with open(os.path.join(d, "data.tif"), "wb") as f:
+            f.write((seed * (big // len(seed) + 1))[:big])
+        with open(os.path.join(d, "thumb.png"), "wb") as f:
+            f.write((seed[::-1] * (small // len(seed) + 1))[:small])
+        item = {
+            "type": "Feature", "stac_version": "1.1.0", "id": iid, "collection": collection,
+            "geometry": {"type": "Point", "coordinates": [i % 360 - 180 + 0.5, 10.0]},
+            "bbox": [i % 360 - 180 + 0.5, 10.0, i % 360 - 180 + 0.5, 10.0],
+            "properties": {"datetime": "2024-01-01T00:00:00Z"},
+            "links": [{"rel": "collection", "href": "../collection.json"}],
+            "assets": {
+                "data": {"href": "./data.tif", "type": "image/tiff; application=geotiff", "roles": ["data"]},
+                "thumbnail": {"href": "./thumb.png", "type": "image/png", "roles": ["thumbnail"]},
+            },
+        }
+        with open(os.path.join(d, iid + ".json"), "w") as f:
+            json.dump(item, f)
+        links.append({"rel": "item", "href": f"./{iid}/{iid}.json", "type": "application/geo+json"})
+    with open(os.path.join(coll, "collection.json"), "w") as f:
+        json.dump({"type": "Collection", "stac_version": "1.1.0", "id": collection, "description": "bench",
+                   "license": "CC-BY-4.0",
+                   "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}},
+                   "links": links}, f)
+    with open(os.path.join(root, "catalog.json"), "w") as f:
+        json.dump({"type": "Catalog", "stac_version": "1.1.0", "id": "src", "description": "bench",
+                   "links": [{"rel": "child", "href": f"./{collection}/collection.json"}]}, f)
+    return os.path.join(root, "catalog.json")
+
+
+def single_item(root, collection="bench"):
+    d = os.path.join(root, "one")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "data.tif"), "wb") as f:
+        f.write(os.urandom(64 * 1024))
+    item = {"type": "Feature", "stac_version": "1.1.0", "id": "one-more", "collection": collection,
+            "geometry": None, "properties": {"datetime": "2024-01-01T00:00:00Z"}, "links": [],
+            "assets": {"data": {"href": "./data.tif", "roles": ["data"]}}}
+    p = os.path.join(d, "one-more.json")
+    with open(p, "w") as f:
+        json.dump(item, f)
+    return p
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="stac-repository-bench-")
+    env = dict(os.environ)
+    env.setdefault("GIT_CONFIG_NOSYSTEM", "1")
+    try:
+        n1 = 200 if QUICK else 1000
+        src = make_catalog(os.path.join(work, "src1k"), n1)
+        repo = os.path.join(work, "repo1k")
+        run([BIN, "init", "--repository", repo, "--backend", "git", "--id", "bench"], env=env)
+        t, rss, _ = run([BIN, "ingest", "--repository", repo, src, "-q"], env=env)
+        record(f"ingest {n1} items (2 assets each, 64 KiB + 4 KiB), git backend", t, rss, "< 3 s for 1,000")
+        one = single_item(os.path.join(work, "single"))
+        t, rss, _ = run([BIN, "ingest", "--repository", repo, one, "-q"], env=env)
+        record(f"ingest 1 more item into the {n1}-item repository", t, rss, "< 0.1 s")
+        t, rss, _ = run([BIN, "history", "--repository", repo], env=env)
+        record(f"history of the {n1}-item repository", t, rss, "< 1 s")
+        t, rss, _ = run([BIN, "diff", "--repository", repo, "HEAD~1", "HEAD"], env=env)
+        record("diff of two adjacent commits", t, rss, "< 1 s")
+        t, rss, _ = run([BIN, "export", "--repository", repo, os.path.join(work, "export1k"), "--ref", "HEAD~1"], env=env)
+        record(f"export --ref HEAD~1 of the {n1}-item catalog", t, rss, "< 1 s")
+        t, rss, _ = run([BIN, "ingest", "--repository", repo, src, "-q"], env=env)
+        record(f"re-ingest of the unchanged {n1}-item catalog (all skipped)", t, rss)
+
+        frepo = os.path.join(work, "file1k")
+        run([BIN, "init", "--repository", frepo, "--backend", "file", "--id", "bench"], env=env)
+        t, rss, _ = run([BIN, "ingest", "--repository", frepo, src, "-q"], env=env)
+        record(f"ingest {n1} items, file backend", t, rss)
+
+        if not QUICK:
+            src10 = make_catalog(os.path.join(work, "src10k"), 10000)
+            repo10 = os.path.join(work, "repo10k")
+            run([BIN, "init", "--repository", repo10, "--backend", "git", "--id", "bench"], env=env)
+            t, rss, _ = run([BIN, "ingest", "--repository", repo10, src10, "-q"], env=env)
+            record("ingest 10,000 items, git backend", t, rss, "< 30 s, < 500 MB")
+            shutil.rmtree(os.path.join(work, "src10k"))
+
+        # One big local asset.
+        size = (256 if QUICK else 1024) * 1024 * 1024
+        big = os.path.join(work, "big")
+        os.makedirs(big)
+        chunk = os.urandom(8 * 1024 * 1024)
+        with open(os.path.join(big, "big.bin"), "wb") as f:
+            for _ in range(size // len(chunk)):
+                f.write(chunk)
+        with open(os.path.join(big, "big.json"), "w") as f:
+            json.dump({"type": "Feature", "stac_version": "1.1.0", "id": "big", "geometry": None,
+                       "properties": {"datetime": "2024-01-01T00:00:00Z"}, "links": [],
+                       "assets": {"data": {"href": "./big.bin"}}}, f)
+        with open(os.path.join(big, "big.bin"), "rb") as f:  # warm the page cache
+            while f.read(64 << 20):
+                pass
+        brepo = os.path.join(work, "bigrepo")
+        run([BIN, "init", "--repository", brepo, "--backend", "git", "--id", "bench"], env=env)
+        t, rss, _ = run([BIN, "ingest", "--repository", brepo, os.path.join(big, "big.json"), "-q"], env=env)
+        record(f"ingest one {size >> 20} MiB local asset (copy + SHA-256)", t, rss, ">= 1 GB/s, < 100 MB",
+               {"throughput_mb_s": round(size / t / 1e6)})
+        shutil.rmtree(big)
+        shutil.rmtree(brepo)
+
+        # Many assets over loopback HTTP.
+        count = 200 if QUICK else 1000
+        site = os.path.join(work, "site")
+        coll = os.path.join(site, "web")
+        os.makedirs(coll)
+        links = []
+        blob = os.urandom(1024 * 1024)
+        for i in range(count):
+            iid = f"w{i:05d}"
+            d = os.path.join(coll, iid)
+            os.makedirs(d)
+            with open(os.path.join(d, "a.bin"), "wb") as f:
+                f.write(blob[:-8] + i.to_bytes(8, "big"))
+            with open(os.path.join(d, iid + ".json"), "w") as f:
+                json.dump({"type": "Feature", "stac_version": "1.1.0", "id": iid, "geometry": None,
+                           "properties": {"datetime": "2024-01-01T00:00:00Z"}, "links": [],
+                           "assets": {"data": {"href": "./a.bin"}}}, f)
+            links.append({"rel": "item", "href": f"./{iid}/{iid}.json"})
+        with open(os.path.join(coll, "collection.json"), "w") as f:
+            json.dump({"type": "Collection", "stac_version": "1.1.0", "id": "web", "description": "bench",
+                       "license": "CC-BY-4.0",
+                       "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}},
+                       "links": links}, f)
+        handler = lambda *a, **k: QuietHandler(*a, directory=site, **k)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        port = server.server_address[1]
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        hrepo = os.path.join(work, "httprepo")
+        run([BIN, "init", "--repository", hrepo, "--backend", "git", "--id", "bench"], env=env)
+        t, rss, _ = run([BIN, "ingest", "--repository", hrepo, f"http://127.0.0.1:{port}/web/collection.json", "--jobs", "8", "-q"], env=env)
+        server.shutdown()
+        record(f"ingest {count} assets of 1 MiB from a loopback HTTP server (Python ThreadingHTTPServer), --jobs 8", t, rss,
+               ">= 300 MB/s", {"throughput_mb_s": round(count * len(blob) / t / 1e6)})
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    machine = f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, Linux {platform.release()}"
+    with open(os.path.join(OUT, "results.json"), "w") as f:
+        json.dump({"machine": machine, "date": time.strftime("%Y-%m-%d"), "results": results}, f, indent=2)
+    with open(os.path.join(OUT, "results.md"), "w") as f:
+        f.write(f"# Benchmark results\n\nMachine: {machine}; date {time.strftime('%Y-%m-%d')}; release build.\n\n")
+        f.write("| benchmark | wall time | peak RSS | target | notes |\n|---|---|---|---|---|\n")
+        for r in results:
+            notes = f"{r['throughput_mb_s']} MB/s" if "throughput_mb_s" in r else ""
+            f.write(f"| {r['name']} | {r['seconds']} s | {r['peak_rss_mb']} MB | {r.get('target', '')} | {notes} |\n")
+    print(f"bench: figures written to {OUT}/results.md")
+
+
+main()
