@@ -114,7 +114,8 @@ struct SensorCSVExampleTests {
             #expect(missing.standardOutput.isEmpty)
             #expect(missing.standardError.contains("readings.csv"))
 
-            try Data("timestamp,lon,lat,value\nsoon,1,2,3\n".utf8).write(to: empty.appendingPathComponent("readings.csv"))
+            try Data("timestamp,lon,lat,value\nsoon,1,2,3\n".utf8).write(
+                to: empty.appendingPathComponent("readings.csv"))
             let malformed = try call("process", empty.path, "--output", directory.appendingPathComponent("out").path)
             #expect(malformed.status == 1)
             #expect(malformed.standardError.contains("\"soon\""))
