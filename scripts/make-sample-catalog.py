@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the sample STAC catalog and the sample raw products shipped with stac-repository.
 
-    python3 scripts/make-sample-catalog.py            # from the repository root
+    python3 scripts/make-sample-catalog.py [ROOT]     # ROOT defaults to the repository root
 
 Outputs (overwritten; the same bytes on every run):
 
@@ -23,9 +23,10 @@ import hashlib
 import json
 import os
 import struct
+import sys
 import zlib
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CATALOG_DIR = os.path.join(ROOT, "docs", "sample-catalog")
 PRODUCTS_DIR = os.path.join(ROOT, "docs", "sample-products")
 
