@@ -13,7 +13,7 @@ struct GeoTIFFItem {
         /// Parses the `--option` values that concern this processor; others are ignored.
         ///
         /// - Throws: ``StacRepositoryError`` (`.invalidInput`) for a malformed value.
-        init(_ options: [String: String], file: String) throws {
+        init(_ options: [String: String]) throws {
             if let value = options[GeoTIFFProcessor.datetimeOption] {
                 guard GeoTIFFItem.isRFC3339(value) else {
                     throw StacRepositoryError(
@@ -70,7 +70,8 @@ struct GeoTIFFItem {
         if header.crs == .userDefined { properties["proj:code"] = NSNull() }
         if let transform = header.transform {
             properties["proj:transform"] = transform.coefficients
-            properties["proj:bbox"] = Self.nativeBounds(width: header.width, height: header.height, transform: transform)
+            properties["proj:bbox"] = Self.nativeBounds(
+                width: header.width, height: header.height, transform: transform)
         }
 
         var item: [String: Any] = [
@@ -106,11 +107,12 @@ struct GeoTIFFItem {
         ]
         if let thumbnail {
             let isPNG = thumbnail.pathExtension.lowercased() == "png"
-            assets["thumbnail"] = [
-                "href": thumbnail.standardizedFileURL.path,
-                "type": isPNG ? "image/png" : "image/jpeg",
-                "roles": ["thumbnail"],
-            ] as [String: Any]
+            assets["thumbnail"] =
+                [
+                    "href": thumbnail.standardizedFileURL.path,
+                    "type": isPNG ? "image/png" : "image/jpeg",
+                    "roles": ["thumbnail"],
+                ] as [String: Any]
         }
         item["assets"] = assets
         json = item
@@ -139,7 +141,8 @@ struct GeoTIFFItem {
                 "The file \"\(file)\" is not georeferenced (it has no ModelTransformation or ModelTiepoint/ModelPixelScale tags): georeference it first\(escape)"
             )
         }
-        let supported = "the geotiff processor converts only EPSG:4326, EPSG:3857 and the WGS84 UTM zones EPSG:32601–32660 and EPSG:32701–32760"
+        let supported =
+            "the geotiff processor converts only EPSG:4326, EPSG:3857 and the WGS84 UTM zones EPSG:32601–32660 and EPSG:32701–32760"
         switch header.crs {
         case .epsg(let code):
             if let conversion = CoordinateConversion(epsg: code) { return (transform, conversion) }
@@ -193,7 +196,8 @@ struct GeoTIFFItem {
     static func tiffDateTimeToRFC3339(_ text: String) -> String? {
         let parts = text.split(whereSeparator: { $0 == ":" || $0 == " " }).map(String.init)
         let widths = [4, 2, 2, 2, 2, 2]
-        guard parts.count == 6, zip(parts, widths).allSatisfy({ $0.count == $1 && $0.allSatisfy(\.isASCIIDigit) }) else {
+        guard parts.count == 6, zip(parts, widths).allSatisfy({ $0.count == $1 && $0.allSatisfy(\.isASCIIDigit) })
+        else {
             return nil
         }
         let numbers = parts.compactMap { Int($0) }
@@ -204,7 +208,8 @@ struct GeoTIFFItem {
     }
 
     static func isRFC3339(_ text: String) -> Bool {
-        let pattern = #"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"#
+        let pattern =
+            #"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"#
         guard text.range(of: pattern, options: .regularExpression) != nil else { return false }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]

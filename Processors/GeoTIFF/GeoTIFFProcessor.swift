@@ -22,7 +22,9 @@ public struct GeoTIFFProcessor: Processor {
     /// The option that lets files in unsupported CRSs through without a WGS84 footprint.
     public static let allowUnprojectedOption = "allow-unprojected"
 
+    /// `geotiff`, the name given to `--processor`.
     public let name = "geotiff"
+    /// The processor's version, recorded in commits and in `processing:software`.
     public let version = "1.0.0"
 
     /// A GeoTIFF processor.
@@ -44,19 +46,23 @@ public struct GeoTIFFProcessor: Processor {
             guard Self.isTIFFName(url) else {
                 throw StacRepositoryError(
                     .invalidInput,
-                    "\"\(source)\" is not a GeoTIFF: the geotiff processor takes .tif/.tiff files or folders holding them.")
+                    "\"\(source)\" is not a GeoTIFF: the geotiff processor takes .tif/.tiff files or folders holding them."
+                )
             }
             return [url.path]
         }
         guard
             let enumerator = FileManager.default.enumerator(
-                at: url, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
+                at: url, includingPropertiesForKeys: [.isDirectoryKey], options: [.skipsHiddenFiles])
         else {
-            throw StacRepositoryError(.invalidInput, "The folder \"\(source)\" cannot be listed; check its permissions.")
+            throw StacRepositoryError(
+                .invalidInput, "The folder \"\(source)\" cannot be listed; check its permissions.")
         }
         var found: [String] = []
         for case let file as URL in enumerator where Self.isTIFFName(file) {
-            if (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+            // fileExists follows symbolic links, so a link to a GeoTIFF counts as one.
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: file.path, isDirectory: &isFolder), !isFolder.boolValue {
                 found.append(file.standardizedFileURL.path)
             }
         }
@@ -107,7 +113,7 @@ public struct GeoTIFFProcessor: Processor {
         } catch {
             throw StacRepositoryError(.invalidInput, "The file \"\(source.path)\" \(error.reason).", underlying: error)
         }
-        let options = try GeoTIFFItem.Options(context.options, file: source.path)
+        let options = try GeoTIFFItem.Options(context.options)
         let item = try GeoTIFFItem(
             id: id, source: source, header: header, options: options, software: [name: version],
             thumbnail: Self.thumbnail(besides: source))

@@ -91,7 +91,9 @@ struct FootprintTests {
         // The ring is counter-clockwise, so it starts at a corner and visits the others in order.
         for expected in reference.corners {
             #expect(
-                ring.contains { abs($0[0] - expected[0]) < Self.tolerance && abs($0[1] - expected[1]) < Self.tolerance },
+                ring.contains {
+                    abs($0[0] - expected[0]) < Self.tolerance && abs($0[1] - expected[1]) < Self.tolerance
+                },
                 "corner \(expected) not in \(ring)")
         }
         #expect(signedArea(ring) > 0, "exterior ring must be counter-clockwise")

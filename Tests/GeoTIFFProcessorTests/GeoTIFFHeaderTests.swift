@@ -161,8 +161,9 @@ struct GeoTIFFHeaderTests {
         Corruption(testDescription: "a tag with an absurd count", expectedWords: "claims") { bytes in
             patchEntryCount(bytes, tag: 33922, count: 0xFFFF_FFFF)
         },
-        Corruption(testDescription: "a GeoKeyDirectory claiming more keys than it holds", expectedWords: "GeoKeyDirectory")
-        { bytes in
+        Corruption(
+            testDescription: "a GeoKeyDirectory claiming more keys than it holds", expectedWords: "GeoKeyDirectory"
+        ) { bytes in
             guard let entry = entryPosition(bytes, tag: 34735) else { return bytes }
             var b = bytes
             let offset = Int(readLE32(b, entry + 8))

@@ -162,7 +162,8 @@ struct GeoTIFFProcessorTests {
         try await withTemporaryDirectory { directory in
             let url = directory.appendingPathComponent("scene.tif")
             try Fixtures.utm60S.write(to: url)
-            let first = try await processor.process(url.path, context: makeContext(in: directory.appendingPathComponent("1")))
+            let first = try await processor.process(
+                url.path, context: makeContext(in: directory.appendingPathComponent("1")))
             let second = try await processor.process(
                 url.path, context: makeContext(in: directory.appendingPathComponent("2")))
             #expect(try Data(contentsOf: first) == Data(contentsOf: second))
@@ -303,7 +304,8 @@ struct GeoTIFFProcessorTests {
                 let url = directory.appendingPathComponent("\(name).tif")
                 try tiff.write(to: url)
                 try Data([0x89, 0x50, 0x4E, 0x47]).write(to: directory.appendingPathComponent("\(name).png"))
-                let output = try await processor.process(url.path, context: makeContext(in: directory, options: options))
+                let output = try await processor.process(
+                    url.path, context: makeContext(in: directory, options: options))
                 let stacValidator = try #require(stacValidator)
                 let result = try run("python3", [stacValidator.path, output.path])
                 #expect(result.status == 0, "\(name): \(result.standardOutput) \(result.standardError)")

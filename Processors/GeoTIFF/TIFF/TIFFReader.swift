@@ -72,7 +72,8 @@ final class TIFFReader {
                 throw TIFFError("is corrupt: its directory chain loops back to byte \(next)")
             }
             guard directories.count < limits.maximumDirectories else {
-                throw TIFFError("has more than \(limits.maximumDirectories) image directories, which this reader does not follow")
+                throw TIFFError(
+                    "has more than \(limits.maximumDirectories) image directories, which this reader does not follow")
             }
             let index = directories.count
             let (directory, following) = try readDirectory(
@@ -93,7 +94,8 @@ final class TIFFReader {
         let count = isBigTIFF ? decoder.uint64(countBytes, at: 0) : UInt64(decoder.uint16(countBytes, at: 0))
         guard count > 0 else { throw TIFFError("is corrupt: directory \(index) has no entries") }
         guard count <= limits.maximumEntries else {
-            throw TIFFError("is corrupt: directory \(index) claims \(count) entries (at most \(limits.maximumEntries) are read)")
+            throw TIFFError(
+                "is corrupt: directory \(index) claims \(count) entries (at most \(limits.maximumEntries) are read)")
         }
         let body = try source.read(
             at: offset + UInt64(countSize), count: Int(count) * entrySize + offsetSize,
@@ -127,12 +129,14 @@ final class TIFFReader {
         }
         let (total, overflow) = entry.count.multipliedReportingOverflow(by: UInt64(type.size))
         guard !overflow, total <= limits.maximumValueBytes else {
-            throw TIFFError("is corrupt: tag \(name) (\(entry.tag)) claims \(entry.count) values, more than this reader accepts")
+            throw TIFFError(
+                "is corrupt: tag \(name) (\(entry.tag)) claims \(entry.count) values, more than this reader accepts")
         }
         if total <= UInt64(entry.valueField.count) {
             return (type, Array(entry.valueField[0..<Int(total)]))
         }
-        let offset = isBigTIFF ? decoder.uint64(entry.valueField, at: 0) : UInt64(decoder.uint32(entry.valueField, at: 0))
+        let offset =
+            isBigTIFF ? decoder.uint64(entry.valueField, at: 0) : UInt64(decoder.uint32(entry.valueField, at: 0))
         return (type, try source.read(at: offset, count: Int(total), what: "the value of tag \(name) (\(entry.tag))"))
     }
 
@@ -149,7 +153,8 @@ final class TIFFReader {
             }
             return values.map { UInt64($0) }
         default:
-            throw TIFFError("is corrupt: tag \(name) (\(entry.tag)) should hold integers but has field type \(entry.rawType)")
+            throw TIFFError(
+                "is corrupt: tag \(name) (\(entry.tag)) should hold integers but has field type \(entry.rawType)")
         }
     }
 
@@ -185,7 +190,8 @@ final class TIFFReader {
     func text(of entry: TIFFEntry, name: String) throws(TIFFError) -> String {
         let (type, raw) = try bytes(of: entry, name: name)
         guard type == .ascii || type == .byte || type == .undefined else {
-            throw TIFFError("is corrupt: tag \(name) (\(entry.tag)) should hold text but has field type \(entry.rawType)")
+            throw TIFFError(
+                "is corrupt: tag \(name) (\(entry.tag)) should hold text but has field type \(entry.rawType)")
         }
         let end = raw.firstIndex(of: 0) ?? raw.endIndex
         return String(decoding: raw[..<end], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)

@@ -85,7 +85,11 @@ struct TIFFDecoder: Sendable {
         return value
     }
 
-    func uint16(_ bytes: [UInt8], at index: Int) -> UInt16 { UInt16(truncatingIfNeeded: uint(bytes[index..<index + 2])) }
-    func uint32(_ bytes: [UInt8], at index: Int) -> UInt32 { UInt32(truncatingIfNeeded: uint(bytes[index..<index + 4])) }
+    func uint16(_ bytes: [UInt8], at index: Int) -> UInt16 {
+        UInt16(truncatingIfNeeded: uint(bytes[index..<index + 2]))
+    }
+    func uint32(_ bytes: [UInt8], at index: Int) -> UInt32 {
+        UInt32(truncatingIfNeeded: uint(bytes[index..<index + 4]))
+    }
     func uint64(_ bytes: [UInt8], at index: Int) -> UInt64 { uint(bytes[index..<index + 8]) }
 }

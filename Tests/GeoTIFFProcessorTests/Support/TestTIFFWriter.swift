@@ -158,7 +158,8 @@ struct TestTIFF: Sendable {
         out += encode(UInt64(entries.count), size: countSize)
         for (tag, value) in entries {
             let (type, count, data) = encoded(value)
-            out += encode(UInt64(tag), size: 2) + encode(UInt64(type), size: 2) + encode(UInt64(count), size: pointerSize)
+            out +=
+                encode(UInt64(tag), size: 2) + encode(UInt64(type), size: 2) + encode(UInt64(count), size: pointerSize)
             if data.count <= pointerSize {
                 out += data + Array(repeating: 0, count: pointerSize - data.count)
             } else {
