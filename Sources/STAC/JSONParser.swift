@@ -119,10 +119,8 @@ struct JSONParser {
             reason = "strings must be in double quotes, not single quotes"
         case UInt8(ascii: "/"), UInt8(ascii: "#"):
             reason = "comments are not allowed in JSON"
-        case .closeBracket, .closeBrace:
-            reason = "expected a JSON value, found \(describe(at: index))"
         default:
-            reason = "unexpected \(describe(at: index)); expected a JSON value"
+            reason = "expected a JSON value, found \(describe(at: index))"
         }
         return failure(at: index, reason)
     }
@@ -461,7 +459,7 @@ struct JSONParser {
         case .newline: name = "a line break (write it as \\n)"
         case .cr: name = "a carriage return (write it as \\r)"
         case .tab: name = "a tab (write it as \\t)"
-        default: name = "control character U+00\(hexDigits(b)) (write it as \\u00\(hexDigits(b)))"
+        default: name = "control character U+00\(hexDigits(b).uppercased()) (write it as \\u00\(hexDigits(b)))"
         }
         return failure(at: index, "a string may not contain \(name)")
     }

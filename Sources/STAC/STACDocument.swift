@@ -21,7 +21,8 @@ public enum STACDocument: Sendable, Hashable {
     /// - A single JSON value is a STAC object, or a `FeatureCollection` whose `features` are all
     ///   STAC items (its other fields, such as `links` or `context`, are not kept).
     /// - Several JSON values, each on its own line(s) and no two on one line, are newline-delimited
-    ///   JSON: each must be a STAC item.
+    ///   JSON: each must be a STAC item. (A newline-delimited file with a single item is therefore
+    ///   returned as `.object`; use ``objects`` to treat both cases alike.)
     ///
     /// - Parameters:
     ///   - data: UTF-8 JSON text.
