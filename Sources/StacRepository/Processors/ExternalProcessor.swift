@@ -35,25 +35,42 @@ public struct ExternalProcessor: Processor {
     }
 
     public func process(_ product: String, context: ProcessingContext) async throws -> URL {
-        var args = ["process", product, "--output", context.workDirectory.path]
-        for (k, v) in context.options.sorted(by: { $0.key < $1.key }) { args += ["--option", "\(k)=\(v)"] }
-        let line = try oneLine(args, step: "process", product: product)
+        let line = try oneLine(
+            ["process", product, "--output", context.workDirectory.path], step: "process", product: product,
+            environment: Self.optionEnvironment(context.options))
         let url = URL(fileURLWithPath: line, relativeTo: context.workDirectory).standardizedFileURL
         return url
     }
 
-    private func oneLine(_ args: [String], step: String, product: String) throws -> String {
-        let out = try Self.run(executable, args, name: name, step: step, subject: product)
+    /// `--option key=value` reaches an external processor as `STAC_PROCESSOR_OPTION_KEY=value`
+    /// (key upper-cased, other characters than letters and digits turned into `_`), so that a
+    /// processor that takes no options is not confused by unknown arguments.
+    static func optionEnvironment(_ options: [String: String]) -> [String: String] {
+        var env: [String: String] = [:]
+        for (k, v) in options {
+            let key = String(k.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
+            env["STAC_PROCESSOR_OPTION_" + key] = v
+        }
+        return env
+    }
+
+    private func oneLine(_ args: [String], step: String, product: String, environment: [String: String] = [:]) throws -> String {
+        let out = try Self.run(executable, args, name: name, step: step, subject: product, environment: environment)
         guard let line = out.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }).first(where: { !$0.isEmpty }) else {
             throw StacRepositoryError(.processor, "Processor \"\(name)\" printed nothing for `\(step)` of \(product); it must print one line.")
         }
         return line
     }
 
-    static func run(_ executable: URL, _ arguments: [String], name: String, step: String, subject: String?) throws -> String {
+    static func run(
+        _ executable: URL, _ arguments: [String], name: String, step: String, subject: String?, environment: [String: String] = [:]
+    ) throws -> String {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let stdout = Pipe()
         let stderr = Pipe()
         process.standardOutput = stdout
