@@ -310,6 +310,31 @@ struct HTTPTransferTests {
         }
     }
 
+    @Test func cancellingTheTaskStopsAStalledTransfer() async throws {
+        let directory = try TemporaryDirectory()
+        try await withHTTPServer({ server in
+            await server.appendRoute("GET /stalled") { _ in
+                try await Task.sleep(nanoseconds: 5_000_000_000)
+                return HTTPResponse(statusCode: .ok, body: Data("too late".utf8))
+            }
+        }) { server in
+            let engine = AssetTransferEngine(configuration: testConfiguration(lowSpeedTimeout: 30))
+            let destination = directory.url
+            let source = server.url("/stalled")
+            let start = Date()
+            let task = Task {
+                await engine.fetch([AssetRequest(name: "stalled", source: source)], into: destination)
+            }
+            try await Task.sleep(nanoseconds: 200_000_000)
+            task.cancel()
+            let results = await task.value
+            let elapsed = Date().timeIntervalSince(start)
+            #expect(results[0].error()?.kind == .cancelled)
+            #expect(elapsed < 3, "cancellation reaches the curl thread within about a second (took \(elapsed) s)")
+            #expect(try directory.contents().isEmpty)
+        }
+    }
+
     @Test func connectionRefusedIsRetriedThenReported() async throws {
         // Find a port nobody listens on: start a server, note its port, stop it.
         let port = try await withHTTPServer({ _ in }) { server in server.port }
