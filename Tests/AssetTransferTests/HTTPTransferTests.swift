@@ -15,8 +15,11 @@ struct HTTPTransferTests {
         let body = payload
         try await withHTTPServer({ server in
             await server.appendRoute("GET /flaky") { _ in
-                let n = requests.withLock { $0 += 1; return $0 }
-                return n == 1 ? HTTPResponse(statusCode: .internalServerError) : HTTPResponse(statusCode: .ok, body: body)
+                let n = requests.withLock {
+                    $0 += 1; return $0
+                }
+                return n == 1
+                    ? HTTPResponse(statusCode: .internalServerError) : HTTPResponse(statusCode: .ok, body: body)
             }
         }) { server in
             let engine = AssetTransferEngine(configuration: testConfiguration())
@@ -41,7 +44,9 @@ struct HTTPTransferTests {
         let body = payload
         try await withHTTPServer({ server in
             await server.appendRoute("GET /throttled") { _ in
-                let n = requests.withLock { $0 += 1; return $0 }
+                let n = requests.withLock {
+                    $0 += 1; return $0
+                }
                 return n == 1
                     ? HTTPResponse(statusCode: .tooManyRequests, headers: HTTPHeaders([HTTPHeader("Retry-After"): "1"]))
                     : HTTPResponse(statusCode: .ok, body: body)
@@ -65,7 +70,9 @@ struct HTTPTransferTests {
         try await withHTTPServer({ server in
             await server.appendRoute("GET /cut") { request in
                 let range = request.headers[.range]
-                let n = requests.withLock { $0.append(range); return $0.count }
+                let n = requests.withLock {
+                    $0.append(range); return $0.count
+                }
                 if n == 1 {
                     // Promise the whole body, send a third of it, then break the connection.
                     return HTTPResponse(
@@ -100,16 +107,20 @@ struct HTTPTransferTests {
         let body = payload
         try await withHTTPServer({ server in
             await server.appendRoute("GET /cut") { request in
-                let n = requests.withLock { $0.append(request.headers[.range]); return $0.count }
+                let n = requests.withLock {
+                    $0.append(request.headers[.range]); return $0.count
+                }
                 if n == 1 {
                     return HTTPResponse(
-                        statusCode: .ok, body: HTTPBodySequence(from: BrokenBody(data: body, cut: 1 << 20), count: body.count))
+                        statusCode: .ok,
+                        body: HTTPBodySequence(from: BrokenBody(data: body, cut: 1 << 20), count: body.count))
                 }
                 return HTTPResponse(statusCode: .ok, body: body)
             }
         }) { server in
             let engine = AssetTransferEngine(configuration: testConfiguration())
-            let results = await engine.fetch([AssetRequest(name: "cut", source: server.url("/cut"))], into: directory.url)
+            let results = await engine.fetch(
+                [AssetRequest(name: "cut", source: server.url("/cut"))], into: directory.url)
             let asset = try #require(results[0].value())
             #expect(asset.sha256 == sha256Hex(body))
             #expect(try sha256Hex(ofFile: #require(asset.file)) == sha256Hex(body))
@@ -122,7 +133,9 @@ struct HTTPTransferTests {
         let body = payload
         try await withHTTPServer({ server in
             await server.appendRoute("GET /cut") { request in
-                let n = requests.withLock { $0.append(request.headers[.range]); return $0.count }
+                let n = requests.withLock {
+                    $0.append(request.headers[.range]); return $0.count
+                }
                 if n == 1 {
                     return HTTPResponse(
                         statusCode: .ok, headers: [.acceptRanges: "bytes"],
@@ -150,7 +163,9 @@ struct HTTPTransferTests {
                 return HTTPResponse(statusCode: .ok, body: Data("late".utf8))
             }
             await server.appendRoute("GET /slow-once") { _ in
-                let n = requests.withLock { $0["once", default: 0] += 1; return $0["once", default: 0] }
+                let n = requests.withLock {
+                    $0["once", default: 0] += 1; return $0["once", default: 0]
+                }
                 if n == 1 { try await Task.sleep(nanoseconds: 3_000_000_000) }
                 return HTTPResponse(statusCode: .ok, body: Data("on time".utf8))
             }
@@ -183,7 +198,8 @@ struct HTTPTransferTests {
             }
             await server.appendRoute("GET /r2") { _ in
                 HTTPResponse(
-                    statusCode: .found, headers: HTTPHeaders([.location: "/final.tif"]), body: Data("redirect body".utf8))
+                    statusCode: .found, headers: HTTPHeaders([.location: "/final.tif"]),
+                    body: Data("redirect body".utf8))
             }
             await server.appendRoute("GET /final.tif") { _ in HTTPResponse(statusCode: .ok, body: body) }
         }) { server in
@@ -230,7 +246,8 @@ struct HTTPTransferTests {
             let engine = AssetTransferEngine(configuration: testConfiguration())
             let declared = Multihash.sha256(sha256Hex(Data("something else".utf8)))
             let results = await engine.fetch(
-                [AssetRequest(name: "a", source: server.url("/a.tif"), expectedChecksum: declared)], into: directory.url)
+                [AssetRequest(name: "a", source: server.url("/a.tif"), expectedChecksum: declared)], into: directory.url
+            )
             let error = try #require(results[0].error())
             #expect(error.kind == .checksumMismatch(expected: declared, actual: Multihash.sha256(sha256Hex(body))))
             #expect(error.message.contains(sha256Hex(Data("something else".utf8))))
@@ -245,7 +262,8 @@ struct HTTPTransferTests {
             await server.appendRoute("GET /a.tif") { _ in HTTPResponse(statusCode: .ok, body: body) }
         }) { server in
             let engine = AssetTransferEngine(configuration: testConfiguration())
-            let results = await engine.measure([AssetRequest(name: "a", source: server.url("/a.tif"), expectedSize: 10)])
+            let results = await engine.measure([AssetRequest(name: "a", source: server.url("/a.tif"), expectedSize: 10)]
+            )
             #expect(results[0].error()?.kind == .sizeMismatch(expected: 10, actual: Int64(body.count)))
         }
     }
@@ -257,10 +275,13 @@ struct HTTPTransferTests {
         let inFlight = Locked((now: 0, peak: 0))
         try await withHTTPServer({ server in
             await server.appendRoute("GET /many/*") { request in
-                guard let index = Int(request.path.split(separator: "/").last ?? ""), bodies.indices.contains(index) else {
+                guard let index = Int(request.path.split(separator: "/").last ?? ""), bodies.indices.contains(index)
+                else {
                     return HTTPResponse(statusCode: .notFound)
                 }
-                inFlight.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
+                inFlight.withLock {
+                    $0.now += 1; $0.peak = max($0.peak, $0.now)
+                }
                 try await Task.sleep(nanoseconds: 30_000_000)
                 inFlight.withLock { $0.now -= 1 }
                 return HTTPResponse(statusCode: .ok, body: bodies[index])
@@ -293,12 +314,14 @@ struct HTTPTransferTests {
         }) { server in
             var configuration = testConfiguration()
             configuration.bearerToken = "sekrit-token"
-            let document = try await AssetTransferEngine(configuration: configuration).readDocument(server.url("/private.json"))
+            let document = try await AssetTransferEngine(configuration: configuration).readDocument(
+                server.url("/private.json"))
             #expect(document == Data("{}".utf8))
 
             configuration.bearerToken = "wrong-token"
             do throws(TransferError) {
-                _ = try await AssetTransferEngine(configuration: configuration).readDocument(server.url("/private.json"))
+                _ = try await AssetTransferEngine(configuration: configuration).readDocument(
+                    server.url("/private.json"))
                 Issue.record("a wrong token must be refused")
             } catch {
                 #expect(error.kind == .accessDenied)

@@ -24,7 +24,9 @@ final class MotoServer: Sendable {
     /// Whether moto can run here; tests that need it are skipped with a note otherwise.
     static var isInstalled: Bool {
         if executable == nil {
-            print("NOTE: moto_server is not on PATH, so the S3 tests are skipped; install it with pip install 'moto[server]'.")
+            print(
+                "NOTE: moto_server is not on PATH, so the S3 tests are skipped; install it with pip install 'moto[server]'."
+            )
         }
         return executable != nil
     }
@@ -113,7 +115,9 @@ final class MotoServer: Sendable {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = port.bigEndian
         return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
         }
     }
 }
@@ -171,7 +175,9 @@ struct S3Fixture: Sendable {
         do {
             let keys = try signing.python(signingSetup, arguments: [privateFile.path])
             let parsed = try JSONSerialization.jsonObject(with: Data(keys.utf8)) as? [String: String]
-            guard let id = parsed?["id"], let secret = parsed?["secret"] else { throw TestFailure("no keys in \(keys)") }
+            guard let id = parsed?["id"], let secret = parsed?["secret"] else {
+                throw TestFailure("no keys in \(keys)")
+            }
             _ = try anonymous.python(anonymousSetup, arguments: [publicFile.path])
             return S3Fixture(
                 signing: signing, accessKeyID: id, secretAccessKey: secret, anonymous: anonymous,

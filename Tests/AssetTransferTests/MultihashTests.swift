@@ -12,7 +12,9 @@ struct MultihashTests {
         #expect(Multihash.parse("1114" + String(repeating: "0", count: 40))?.algorithm == .sha1)
         #expect(Multihash.parse("d50110" + String(repeating: "0", count: 32))?.algorithm == .md5)
         #expect(Multihash.parse("d510" + String(repeating: "0", count: 32))?.algorithm == .md5)
-        #expect(Multihash.parse("1220" + String(repeating: "AB", count: 32))?.digestHex == String(repeating: "ab", count: 32))
+        #expect(
+            Multihash.parse("1220" + String(repeating: "AB", count: 32))?.digestHex
+                == String(repeating: "ab", count: 32))
     }
 
     @Test func rejectsWrongLengthsAndUnknownAlgorithms() {

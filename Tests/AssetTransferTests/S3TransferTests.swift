@@ -41,7 +41,9 @@ struct S3TransferTests {
         let fixture = try fixture
         let home = try TemporaryDirectory()
         let credentials = try home.write(
-            Data("[ingest]\naws_access_key_id = \(fixture.accessKeyID)\naws_secret_access_key = \(fixture.secretAccessKey)\n".utf8),
+            Data(
+                "[ingest]\naws_access_key_id = \(fixture.accessKeyID)\naws_secret_access_key = \(fixture.secretAccessKey)\n"
+                    .utf8),
             to: "credentials")
         let engine = AssetTransferEngine(
             configuration: testConfiguration(
@@ -82,7 +84,8 @@ struct S3TransferTests {
         #expect(viaFlag[0].value()?.sha256 == sha256Hex(fixture.publicObject))
 
         let viaEnvironment = await AssetTransferEngine(
-            configuration: testConfiguration(environment: environment(fixture.anonymous, ["AWS_SKIP_SIGNATURE": "true"]))
+            configuration: testConfiguration(
+                environment: environment(fixture.anonymous, ["AWS_SKIP_SIGNATURE": "true"]))
         ).measure([AssetRequest(name: "public", source: "s3://open-data/public/hello.tif")])
         #expect(viaEnvironment[0].value()?.size == Int64(fixture.publicObject.count))
     }

@@ -53,7 +53,9 @@ struct SigV4SignerTests {
 
     @Test func matchesBotocoreWithAQueryOfReservedCharacters() {
         // URL=https://s3.us-west-2.amazonaws.com/my.bucket/k?versionId=3%2FL4kqtJlcpXroDTDmJ%2BrmSpXd3dIbrHY&x-id=GetObject
-        let query = SigV4Signer.canonicalQuery([("x-id", "GetObject"), ("versionId", "3/L4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY")])
+        let query = SigV4Signer.canonicalQuery([
+            ("x-id", "GetObject"), ("versionId", "3/L4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"),
+        ])
         #expect(query == "versionId=3%2FL4kqtJlcpXroDTDmJ%2BrmSpXd3dIbrHY&x-id=GetObject")
         let headers = SigV4Signer(credentials: Self.credentials, region: "us-west-2").sign(
             host: "s3.us-west-2.amazonaws.com", canonicalPath: "/my.bucket/k", canonicalQuery: query, date: Self.date)
@@ -102,13 +104,16 @@ struct SigV4SignerTests {
                 aws_session_token = stactoken
                 """.utf8), to: "credentials")
         let config = try home.write(Data("[profile stac]\nregion = eu-central-1\n".utf8), to: "config")
-        let base = ["AWS_SHARED_CREDENTIALS_FILE": credentials.path, "AWS_CONFIG_FILE": config.path, "HOME": home.url.path]
+        let base = [
+            "AWS_SHARED_CREDENTIALS_FILE": credentials.path, "AWS_CONFIG_FILE": config.path, "HOME": home.url.path,
+        ]
 
         let byDefault = S3Settings(configuration: testConfiguration(environment: base))
         #expect(byDefault.credentials?.accessKeyID == "DEFAULTKEY")
         #expect(byDefault.region == "us-east-1")
 
-        let profile = S3Settings(configuration: testConfiguration(environment: base.merging(["AWS_PROFILE": "stac"]) { $1 }))
+        let profile = S3Settings(
+            configuration: testConfiguration(environment: base.merging(["AWS_PROFILE": "stac"]) { $1 }))
         #expect(profile.credentials?.accessKeyID == "STACKEY")
         #expect(profile.credentials?.secretAccessKey == "stacsecret")
         #expect(profile.credentials?.sessionToken == "stactoken")
@@ -116,7 +121,9 @@ struct SigV4SignerTests {
 
         let environment = S3Settings(
             configuration: testConfiguration(
-                environment: base.merging(["AWS_ACCESS_KEY_ID": "ENVKEY", "AWS_SECRET_ACCESS_KEY": "envsecret", "AWS_REGION": "ap-south-1"]) { $1 }))
+                environment: base.merging([
+                    "AWS_ACCESS_KEY_ID": "ENVKEY", "AWS_SECRET_ACCESS_KEY": "envsecret", "AWS_REGION": "ap-south-1",
+                ]) { $1 }))
         #expect(environment.credentials?.accessKeyID == "ENVKEY")
         #expect(environment.region == "ap-south-1")
         let printed = [String(describing: environment.credentials), String(reflecting: environment.credentials)]
@@ -130,11 +137,17 @@ struct SigV4SignerTests {
     @Test func missingCredentialsSaysHowToProvideThem() async throws {
         let home = try TemporaryDirectory()
         let engine = AssetTransferEngine(
-            configuration: testConfiguration(environment: ["HOME": home.url.path, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"]))
-        let results = await engine.measure([AssetRequest(name: #"asset "b" of item "i""#, source: "s3://bucket/key.tif")])
+            configuration: testConfiguration(environment: [
+                "HOME": home.url.path, "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+            ]))
+        let results = await engine.measure([
+            AssetRequest(name: #"asset "b" of item "i""#, source: "s3://bucket/key.tif")
+        ])
         let error = try #require(results[0].error())
         #expect(error.kind == .missingCredentials)
-        #expect(error.message.hasPrefix(#"Could not fetch asset "b" of item "i" from s3://bucket/key.tif: no AWS credentials were found"#))
+        #expect(
+            error.message.hasPrefix(
+                #"Could not fetch asset "b" of item "i" from s3://bucket/key.tif: no AWS credentials were found"#))
         #expect(error.message.contains("AWS_ACCESS_KEY_ID"))
         #expect(error.message.contains("--no-sign-request"))
     }

@@ -83,7 +83,8 @@ final class TestHTTPServer: Sendable {
     let port: UInt16
 
     static func start(_ configure: (HTTPServer) async -> Void) async throws -> TestHTTPServer {
-        let server = HTTPServer(address: try sockaddr_in.inet(ip4: "127.0.0.1", port: 0), timeout: 30, logger: .disabled)
+        let server = HTTPServer(
+            address: try sockaddr_in.inet(ip4: "127.0.0.1", port: 0), timeout: 30, logger: .disabled)
         await configure(server)
         let task = Task { try await server.run() }
         try await server.waitUntilListening()

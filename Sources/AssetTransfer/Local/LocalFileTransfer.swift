@@ -31,14 +31,16 @@ enum LocalFileTransfer {
         guard fstat(fd, &info) == 0 else { return .failure(readError(errno, path: path, subject: subject)) }
         if (info.st_mode & S_IFMT) == S_IFDIR {
             return .failure(
-                subject.error(.invalidSource, reason: "\(path) is a directory, not a file", fix: "point the href at a file"))
+                subject.error(
+                    .invalidSource, reason: "\(path) is a directory, not a file", fix: "point the href at a file"))
         }
         #if canImport(Glibc)
             _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
         #endif
 
         if sink.writesFile {
-            return pipelinedCopy(fd: fd, path: path, into: sink, subject: subject, cancellation: cancellation, progress: progress)
+            return pipelinedCopy(
+                fd: fd, path: path, into: sink, subject: subject, cancellation: cancellation, progress: progress)
         }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 4096)
         defer { buffer.deallocate() }
@@ -119,7 +121,8 @@ enum LocalFileTransfer {
         case ENOENT, ENOTDIR:
             subject.error(.notFound, reason: "the file \(path) does not exist")
         case EACCES, EPERM:
-            subject.error(.accessDenied, reason: "permission to read \(path) was denied", fix: "check the file's permissions")
+            subject.error(
+                .accessDenied, reason: "permission to read \(path) was denied", fix: "check the file's permissions")
         default:
             readError(code, path: path, subject: subject)
         }
@@ -127,7 +130,8 @@ enum LocalFileTransfer {
 
     private static func readError(_ code: Int32, path: String, subject: TransferSubject) -> TransferError {
         subject.error(
-            .io, reason: "reading \(path) failed: \(String(cString: strerror(code)))", fix: "check the file and the disk")
+            .io, reason: "reading \(path) failed: \(String(cString: strerror(code)))",
+            fix: "check the file and the disk")
     }
 }
 
