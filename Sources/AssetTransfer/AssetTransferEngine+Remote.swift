@@ -42,7 +42,9 @@ extension AssetTransferEngine {
                     request, handle: handle, sink: sink, cancellation: cancellation, progress: progress)
             }
             guard let outcome else {
-                return .failure(subject.error(.io, reason: "libcurl could not create a transfer handle", fix: "check libcurl's installation"))
+                return .failure(
+                    subject.error(
+                        .io, reason: "libcurl could not create a transfer handle", fix: "check libcurl's installation"))
             }
             if outcome.acceptsRanges, (200..<300).contains(outcome.status) {
                 acceptsRanges = true
@@ -57,9 +59,12 @@ extension AssetTransferEngine {
             case .changeRegion(let newRegion):
                 guard !regionChanged else {
                     return .failure(
-                        subject.error(.http(status: outcome.status), reason: "S3 keeps redirecting to region \(newRegion)", fix: "set AWS_REGION to the bucket's region"))
+                        subject.error(
+                            .http(status: outcome.status), reason: "S3 keeps redirecting to region \(newRegion)",
+                            fix: "set AWS_REGION to the bucket's region"))
                 }
-                logger.debug("Bucket is in another region", metadata: ["source": "\(subject.source)", "region": "\(newRegion)"])
+                logger.debug(
+                    "Bucket is in another region", metadata: ["source": "\(subject.source)", "region": "\(newRegion)"])
                 regionChanged = true
                 region = newRegion
                 attempt -= 1
@@ -69,13 +74,15 @@ extension AssetTransferEngine {
                 guard attempt <= configuration.retries else {
                     let times = attempt == 1 ? "" : " on all \(attempt) attempts"
                     return .failure(
-                        subject.error(kind, reason: reason + times, fix: retryFix(kind), status: status, attempts: attempt))
+                        subject.error(
+                            kind, reason: reason + times, fix: retryFix(kind), status: status, attempts: attempt))
                 }
                 if let retryAfter, retryAfter > configuration.maxRetryDelay {
                     return .failure(
                         subject.error(
                             kind,
-                            reason: "\(reason) and asked to wait \(Int(retryAfter)) s, longer than the \(Int(configuration.maxRetryDelay)) s limit",
+                            reason:
+                                "\(reason) and asked to wait \(Int(retryAfter)) s, longer than the \(Int(configuration.maxRetryDelay)) s limit",
                             fix: "try again later", status: status, attempts: attempt))
                 }
                 if restart || !acceptsRanges || sink.count == 0 {
@@ -96,7 +103,8 @@ extension AssetTransferEngine {
                 do {
                     try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
                 } catch {
-                    return .failure(subject.error(.cancelled, reason: "the transfer was cancelled", fix: "run it again"))
+                    return .failure(
+                        subject.error(.cancelled, reason: "the transfer was cancelled", fix: "run it again"))
                 }
             }
         }
@@ -126,7 +134,8 @@ extension AssetTransferEngine {
     }
 
     /// The libcurl request of one attempt; s3 requests are signed afresh each time.
-    func makeCurlRequest(_ target: RemoteTarget, resumeFrom: Int64, validator: String?, region: String?) -> CurlRequest {
+    func makeCurlRequest(_ target: RemoteTarget, resumeFrom: Int64, validator: String?, region: String?) -> CurlRequest
+    {
         var request = CurlRequest(
             url: "", headers: [], followRedirects: true, maxRedirects: configuration.maxRedirects, pathAsIs: false,
             netrcFile: nil, caBundle: nil, connectTimeout: configuration.connectTimeout,
@@ -164,7 +173,8 @@ extension AssetTransferEngine {
             var lines = headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
             if let credentials = settings.credentials {
                 let signer = SigV4Signer(credentials: credentials, region: region)
-                let signed = signer.sign(host: address.host, canonicalPath: address.path, headers: headers, date: Date())
+                let signed = signer.sign(
+                    host: address.host, canonicalPath: address.path, headers: headers, date: Date())
                 lines += signed.map { "\($0.name): \($0.value)" }
             }
             request.headers = lines
@@ -176,15 +186,20 @@ extension AssetTransferEngine {
         _ outcome: CurlOutcome, target: RemoteTarget, subject: TransferSubject, region: String?, attempts: Int
     ) -> Verdict {
         if outcome.cancelled {
-            return .fail(subject.error(.cancelled, reason: "the transfer was cancelled", fix: "run it again", attempts: attempts))
+            return .fail(
+                subject.error(.cancelled, reason: "the transfer was cancelled", fix: "run it again", attempts: attempts)
+            )
         }
         if let sinkError = outcome.sinkError { return .fail(subject.sinkFailure(sinkError)) }
         if outcome.rangeMismatch {
             return .retry(
-                kind: .network, reason: "the server answered another byte range than the one asked for", status: outcome.status,
+                kind: .network, reason: "the server answered another byte range than the one asked for",
+                status: outcome.status,
                 retryAfter: nil, restart: true)
         }
-        if outcome.code != CURLE_OK.rawValue { return classifyCurlFailure(outcome, subject: subject, attempts: attempts) }
+        if outcome.code != CURLE_OK.rawValue {
+            return classifyCurlFailure(outcome, subject: subject, attempts: attempts)
+        }
         if (200..<300).contains(outcome.status) { return .success }
         return classifyStatus(outcome, target: target, subject: subject, region: region, attempts: attempts)
     }
@@ -207,7 +222,8 @@ extension AssetTransferEngine {
         case CURLE_TOO_MANY_REDIRECTS.rawValue:
             return .fail(
                 subject.error(
-                    .http(status: outcome.status), reason: "it redirected more than \(configuration.maxRedirects) times",
+                    .http(status: outcome.status),
+                    reason: "it redirected more than \(configuration.maxRedirects) times",
                     status: outcome.status, attempts: attempts))
         case CURLE_PEER_FAILED_VERIFICATION.rawValue, CURLE_SSL_CACERT_BADFILE.rawValue,
             CURLE_SSL_CERTPROBLEM.rawValue, CURLE_SSL_CIPHER.rawValue, CURLE_SSL_ISSUER_ERROR.rawValue,
@@ -218,11 +234,18 @@ extension AssetTransferEngine {
                     fix: "check the host name, or point CURL_CA_BUNDLE or SSL_CERT_FILE at the CA bundle that signs it",
                     attempts: attempts))
         case CURLE_UNSUPPORTED_PROTOCOL.rawValue, CURLE_URL_MALFORMAT.rawValue:
-            return .fail(subject.error(.invalidSource, reason: "libcurl cannot use this URL (\(detail))", fix: "fix the href", attempts: attempts))
+            return .fail(
+                subject.error(
+                    .invalidSource, reason: "libcurl cannot use this URL (\(detail))", fix: "fix the href",
+                    attempts: attempts))
         case CURLE_LOGIN_DENIED.rawValue:
-            return .fail(subject.error(.accessDenied, reason: "the server refused the login (\(detail))", fix: "check the credentials", attempts: attempts))
+            return .fail(
+                subject.error(
+                    .accessDenied, reason: "the server refused the login (\(detail))", fix: "check the credentials",
+                    attempts: attempts))
         default:
-            return .fail(subject.error(.network, reason: "libcurl failed with error \(code) (\(detail))", attempts: attempts))
+            return .fail(
+                subject.error(.network, reason: "libcurl failed with error \(code) (\(detail))", attempts: attempts))
         }
     }
 
@@ -253,12 +276,14 @@ extension AssetTransferEngine {
             case true?:
                 fix =
                     "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) and that they may read the object"
-                    + (requesterPays ? "" : ", add --requester-pays for a requester-pays bucket") + ", or use --on-asset-error reference"
+                    + (requesterPays ? "" : ", add --requester-pays for a requester-pays bucket")
+                    + ", or use --on-asset-error reference"
             case false?:
                 fix =
                     "the object is not public, so provide AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE) instead of --no-sign-request or AWS_SKIP_SIGNATURE"
             case nil:
-                fix = "check the credentials given with --header, the bearer token or netrc, or use --on-asset-error reference"
+                fix =
+                    "check the credentials given with --header, the bearer token or netrc, or use --on-asset-error reference"
             }
             return .fail(subject.error(.accessDenied, reason: answered, fix: fix, status: status, attempts: attempts))
         case 412, 416:

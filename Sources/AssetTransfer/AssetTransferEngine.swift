@@ -91,7 +91,9 @@ public final class AssetTransferEngine: Sendable {
                 }
             }
         }
-        return results.map { $0 ?? .failure(TransferError(kind: .cancelled, message: "The transfer was cancelled.", source: "")) }
+        return results.map {
+            $0 ?? .failure(TransferError(kind: .cancelled, message: "The transfer was cancelled.", source: ""))
+        }
     }
 
     /// One request: start event, transfer, verification, final event.
@@ -108,7 +110,8 @@ public final class AssetTransferEngine: Sendable {
         switch result {
         case .success(let asset):
             logger.debug(
-                "Transferred asset", metadata: ["asset": "\(request.name)", "source": "\(subject.source)", "bytes": "\(asset.size)"])
+                "Transferred asset",
+                metadata: ["asset": "\(request.name)", "source": "\(subject.source)", "bytes": "\(asset.size)"])
             events?(.finished(asset))
         case .failure(let error):
             logger.debug("Transfer failed", metadata: ["asset": "\(request.name)", "error": "\(error.message)"])
@@ -231,7 +234,8 @@ public final class AssetTransferEngine: Sendable {
         do {
             try outcome.get()
             let digests = try sink.finish()
-            return .success(StoredBytes(sink: sink, sha256: digests.sha256, declaredHex: digests.declaredHex, size: digests.size))
+            return .success(
+                StoredBytes(sink: sink, sha256: digests.sha256, declaredHex: digests.declaredHex, size: digests.size))
         } catch let error as TransferError {
             sink.discardFile()
             return .failure(error)

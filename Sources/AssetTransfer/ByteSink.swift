@@ -126,16 +126,13 @@ final class ByteSink: @unchecked Sendable {
         staging?.deallocate()
     }
 
+    /// Whether bytes go to a file (and so may be written by a ``PipelinedWriter``).
+    var writesFile: Bool { fd >= 0 }
+
     /// Hashes the bytes and stores them.
     func append(_ bytes: UnsafeRawBufferPointer) throws(SinkError) {
         guard bytes.count > 0 else { return }
-        if let memoryLimit {
-            guard memory.count + bytes.count <= memoryLimit else { throw .tooLarge(limit: memoryLimit) }
-            memory.append(bytes.assumingMemoryBound(to: UInt8.self))
-        }
-        sha256.update(bufferPointer: bytes)
-        declared?.update(bytes)
-        count += Int64(bytes.count)
+        try digest(bytes)
         guard fd >= 0 else { return }
         if staged == 0, bytes.count >= Self.stagingSize {
             try writeAll(bytes)
@@ -151,6 +148,17 @@ final class ByteSink: @unchecked Sendable {
             remaining = UnsafeRawBufferPointer(rebasing: remaining[n...])
             if staged == buffer.count { try flush() }
         }
+    }
+
+    /// Hashes and counts the bytes (and keeps them in memory mode) without writing them to the file.
+    func digest(_ bytes: UnsafeRawBufferPointer) throws(SinkError) {
+        if let memoryLimit {
+            guard memory.count + bytes.count <= memoryLimit else { throw .tooLarge(limit: memoryLimit) }
+            memory.append(bytes.assumingMemoryBound(to: UInt8.self))
+        }
+        sha256.update(bufferPointer: bytes)
+        declared?.update(bytes)
+        count += Int64(bytes.count)
     }
 
     /// Writes staged bytes to the file, so that it holds exactly ``count`` bytes.
@@ -204,7 +212,7 @@ final class ByteSink: @unchecked Sendable {
         return buffer
     }
 
-    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws(SinkError) {
+    fileprivate func writeAll(_ bytes: UnsafeRawBufferPointer) throws(SinkError) {
         guard let base = bytes.baseAddress else { return }
         var offset = 0
         while offset < bytes.count {
@@ -215,5 +223,67 @@ final class ByteSink: @unchecked Sendable {
             }
             offset += n
         }
+    }
+}
+
+/// Overlaps hashing and writing for large local copies: the reading thread reads a chunk into one
+/// of a few ring buffers and hashes it while a serial queue writes the previous chunks to the file.
+/// With SHA-256 at about 1.8 GB/s and page-cache writes about as fast, this nearly halves the time
+/// of a 1 GiB copy on two cores. The bytes written are the very bytes hashed.
+final class PipelinedWriter: @unchecked Sendable {
+    private let sink: ByteSink
+    private let buffers: [UnsafeMutableRawBufferPointer]
+    private let free: DispatchSemaphore
+    private let queue = DispatchQueue(label: "stac-repository.transfer.writer")
+    private let lock = NSLock()
+    private var failure: SinkError?
+    private var available: [Int]
+
+    init(sink: ByteSink, buffers count: Int, size: Int) {
+        self.sink = sink
+        buffers = (0..<count).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 4096) }
+        free = DispatchSemaphore(value: count)
+        available = Array(0..<count)
+    }
+
+    deinit {
+        // Every queued write holds `self`, so none is pending here.
+        for buffer in buffers { buffer.deallocate() }
+    }
+
+    /// Waits for a free buffer and returns its index and memory.
+    func acquire() -> (index: Int, buffer: UnsafeMutableRawBufferPointer) {
+        free.wait()
+        let index = lock.withLock { available.removeLast() }
+        return (index, buffers[index])
+    }
+
+    /// Gives back a buffer without writing it.
+    func release(_ index: Int) {
+        lock.withLock { available.append(index) }
+        free.signal()
+    }
+
+    /// Queues the first `count` bytes of buffer `index` for writing; the buffer is released after.
+    func write(_ index: Int, count: Int) {
+        queue.async { [self] in
+            if lock.withLock({ failure == nil }) {
+                do throws(SinkError) {
+                    try sink.writeAll(UnsafeRawBufferPointer(rebasing: buffers[index][0..<count]))
+                } catch {
+                    lock.withLock { failure = error }
+                }
+            }
+            release(index)
+        }
+    }
+
+    /// The first write failure so far.
+    var error: SinkError? { lock.withLock { failure } }
+
+    /// Waits until every queued write is done.
+    func drain() throws(SinkError) {
+        queue.sync {}
+        if let error { throw error }
     }
 }

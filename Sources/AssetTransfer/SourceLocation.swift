@@ -34,7 +34,8 @@ enum SourceLocation: Sendable, Equatable {
             self = .http(url: source)
         } else if lower.hasPrefix("s3://") {
             let rest = source.dropFirst("s3://".count)
-            guard let slash = rest.firstIndex(of: "/"), slash != rest.startIndex, rest.index(after: slash) != rest.endIndex
+            guard let slash = rest.firstIndex(of: "/"), slash != rest.startIndex,
+                rest.index(after: slash) != rest.endIndex
             else {
                 throw subject.error(
                     .invalidSource, reason: "an s3 source must name a bucket and a key (s3://bucket/key)",

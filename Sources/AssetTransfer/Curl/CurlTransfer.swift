@@ -187,6 +187,8 @@ enum CurlTransfer {
         handle.set(CURLOPT_LOW_SPEED_TIME, max(1, Int(request.lowSpeedTimeout.rounded(.up))))
         handle.set(CURLOPT_TCP_KEEPALIVE, 1)
         handle.set(CURLOPT_BUFFERSIZE, 256 << 10)
+        // Each pooled handle keeps at most two idle connections: open sockets stay bounded by jobs.
+        handle.set(CURLOPT_MAXCONNECTS, 2)
         handle.set(CURLOPT_USERAGENT, request.userAgent)
         if request.pathAsIs { handle.set(CURLOPT_PATH_AS_IS, 1) }
         if let netrc = request.netrcFile {

@@ -45,7 +45,8 @@ struct S3Settings: Sendable {
             return
         }
         for section in [profileSection, configSection].compactMap({ $0 }) {
-            if let id = nonEmpty(section["aws_access_key_id"]), let secret = nonEmpty(section["aws_secret_access_key"]) {
+            if let id = nonEmpty(section["aws_access_key_id"]), let secret = nonEmpty(section["aws_secret_access_key"])
+            {
                 credentials = AWSCredentials(
                     accessKeyID: id, secretAccessKey: secret,
                     sessionToken: nonEmpty(section["aws_session_token"]) ?? nonEmpty(section["aws_security_token"]))

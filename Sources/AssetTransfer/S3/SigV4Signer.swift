@@ -7,13 +7,15 @@ import Foundation
     import Darwin
 #endif
 
-/// AWS access keys; the secret never leaves the signer (it is not in ``description``).
-struct AWSCredentials: Sendable, CustomStringConvertible {
+/// AWS access keys; the secret never leaves the signer (descriptions and mirrors hide it).
+struct AWSCredentials: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     var accessKeyID: String
     var secretAccessKey: String
     var sessionToken: String?
 
     var description: String { "AWSCredentials(\(accessKeyID), secret: REDACTED)" }
+    var debugDescription: String { description }
+    var customMirror: Mirror { Mirror(self, children: ["accessKeyID": accessKeyID], displayStyle: .struct) }
 }
 
 /// AWS Signature Version 4 for S3 requests without a body (GET), as botocore's `S3SigV4Auth` does it.
