@@ -1,1 +1,0 @@
-// Git module: see DESIGN.md §2.
