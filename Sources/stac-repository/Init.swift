@@ -1,7 +1,7 @@
-import ArgumentParser
+public import ArgumentParser
 import Foundation
 import STAC
-import StacRepository
+public import StacRepository
 
 extension BackendKind: ExpressibleByArgument {}
 extension AssetMode: ExpressibleByArgument {}

@@ -1,3 +1,4 @@
+import AssetTransfer
 import Foundation
 import StacRepository
 

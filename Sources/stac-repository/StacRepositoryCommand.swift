@@ -33,7 +33,7 @@ struct StacRepositoryCommand: AsyncParsableCommand {
             }
         } catch let error as StacRepositoryError {
             Output.error(error.message)
-            exit(error.code == .usage ? 64 : 1)
+            Glibc.exit(error.code == .usage ? 64 : 1)
         } catch {
             exit(withError: error)
         }

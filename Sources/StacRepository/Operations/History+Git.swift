@@ -87,13 +87,17 @@ extension Repository {
         } catch let error as GitError {
             throw StacRepositoryError(.storage, "Could not open or create the backup repository \(dest): \(error.message); check the path.", underlying: error)
         }
-        // Push the wanted commit as the branch, through a temporary ref.
+        // Push the wanted commit through a temporary ref (libgit2 pushes references, not
+        // commit ids), then make it the backup's branch.
         let temp = "refs/stac-repository/backup-push"
         try? git.repository.deleteReference(temp)
         try git.repository.updateReference(temp, to: commit, expected: nil, reflogMessage: "stac-repository backup")
         defer { try? git.repository.deleteReference(temp) }
         do {
-            try git.repository.pushMirror(to: dest, refs: ["+\(temp):refs/heads/\(git.branch)"])
+            try git.repository.pushMirror(to: destination, refs: [temp])
+            let previous = try backupRepo.reference("refs/heads/\(git.branch)")
+            try backupRepo.updateReference("refs/heads/\(git.branch)", to: commit, expected: previous, reflogMessage: "stac-repository backup")
+            try? backupRepo.deleteReference(temp)
         } catch let error as GitError {
             throw StacRepositoryError(.storage, "Could not write the backup to \(dest): \(error.message).", underlying: error)
         }
@@ -158,7 +162,7 @@ extension Repository {
             throw StacRepositoryError(.notFound, "\(source.path) has no branch \(branch) to clone.")
         }
         let backend = try GitBackend.create(at: directory, branch: branch)
-        try src.pushMirror(to: backend.repository.gitDirectory.path, refs: ["+refs/heads/\(branch):refs/heads/\(branch)"])
+        try src.pushMirror(to: backend.repository.gitDirectory, refs: ["refs/heads/\(branch)"])
         try backend.repository.setConfig("remote.origin.url", source.standardizedFileURL.path)
         let srcStore = LFSStore(gitDirectory: src.gitDirectory)
         for pointer in try Repository(backend: backend).lfsPointers(reachableFrom: tip, in: backend.repository) {

@@ -1,5 +1,5 @@
 public import Foundation
-import Git
+public import Git
 
 /// The git + Git LFS backend (DESIGN §3, §7): the work tree is the catalog, every operation is a
 /// commit on one branch, asset bytes are Git LFS objects in `.git/lfs/objects`.
@@ -21,8 +21,15 @@ public final class GitBackend: StorageBackend {
     private var journalPath: String { stateDirectory.path + "/journal.json" }
     private var cachedHead: (commit: ObjectID, tree: ObjectID)?
 
-    /// `.gitattributes` of a repository: everything but JSON is Git LFS.
-    public static let gitattributes = LFSStore.gitattributes
+    /// `.gitattributes` of a repository: everything but JSON is Git LFS. JSON (and this file)
+    /// go back to git's defaults with `!attr`, so that `git diff` and `git log -p` show them as
+    /// text (`-diff` would mark them binary).
+    public static let gitattributes = """
+        * filter=lfs diff=lfs merge=lfs -text
+        *.json !filter !diff !merge text
+        .gitattributes !filter !diff !merge text
+
+        """
 
     init(root: URL) throws {
         self.root = root
@@ -122,7 +129,9 @@ public final class GitBackend: StorageBackend {
                 updates.append(.upsert(path: path, blob: try repository.writeBlob(bytes), mode: .blob))
             case .asset(let staged, let sha, let size):
                 try lfs.insert(file: staged, oid: sha, size: size)
-                let pointer = LFSPointer(oid: sha, size: size)
+                guard let pointer = LFSPointer(oid: sha, size: size) else {
+                    throw StacRepositoryError(.internal, "The asset \(path) has an invalid SHA-256 (\(sha)); run the command again.")
+                }
                 updates.append(.upsert(path: path, blob: try repository.writeBlob(pointer.bytes), mode: .blob))
             case .delete:
                 updates.append(.remove(path: path))
@@ -225,7 +234,7 @@ public final class GitBackend: StorageBackend {
     public func configValue(_ key: String) throws -> String? { try repository.config("stac-repository." + key) }
 
     public func setConfigValue(_ key: String, _ value: String?) throws {
-        if let value { try repository.setConfig("stac-repository." + key, value) } else { try repository.deleteConfig("stac-repository." + key) }
+        if let value { try repository.setConfig("stac-repository." + key, value) } else { try repository.removeConfig("stac-repository." + key) }
     }
 
     public func configEntries() throws -> [(String, String)] {
