@@ -63,4 +63,16 @@ public struct PathChange: Sendable, Hashable {
     public var oldMode: FileMode?
     /// The mode after the change, nil when deleted.
     public var newMode: FileMode?
+
+    /// Creates a change.
+    public init(
+        kind: Kind, path: String, oldID: ObjectID?, newID: ObjectID?, oldMode: FileMode?, newMode: FileMode?
+    ) {
+        self.kind = kind
+        self.path = path
+        self.oldID = oldID
+        self.newID = newID
+        self.oldMode = oldMode
+        self.newMode = newMode
+    }
 }
