@@ -48,7 +48,12 @@ public enum TreeUpdate: Sendable, Hashable {
 public struct PathChange: Sendable, Hashable {
     /// How the file changed.
     public enum Kind: Sendable, Hashable {
-        case added, modified, deleted
+        /// The file is only in the new tree.
+        case added
+        /// The file's blob or mode changed.
+        case modified
+        /// The file is only in the old tree.
+        case deleted
     }
 
     /// How the file changed.

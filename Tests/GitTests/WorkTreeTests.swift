@@ -70,6 +70,11 @@ private struct CatalogFixture {
         #expect(status.stdout == "")
         let lsFiles = try scratch.git(["lfs", "ls-files", "--long"], in: fixture.url)
         #expect(lsFiles.stdout == "\(fixture.pointer.oid) * c/i/visual.tif\n")
+        // The pointer blob is what git-lfs itself makes of the work tree file.
+        let stored = try scratch.git(["cat-file", "-p", fixture.pointerBlob.hex], in: fixture.url)
+        let made = try scratch.git(["lfs", "pointer", "--file=c/i/visual.tif"], in: fixture.url)
+        #expect(stored.stdout == made.stdout)
+        #expect(stored.stdout == fixture.pointer.text)
         let lfsFsck = try scratch.git(["lfs", "fsck"], in: fixture.url)
         #expect(lfsFsck.stdout.contains("Git LFS fsck OK"))
         try scratch.git(["fsck", "--strict", "--no-dangling"], in: fixture.url)
