@@ -37,6 +37,8 @@ public struct GitError: Error, Sendable, CustomStringConvertible {
         case directory
         /// An object's content does not match its id (`GIT_EMISMATCH`).
         case mismatch
+        /// The repository belongs to another user and is not listed in `safe.directory` (`GIT_EOWNER`).
+        case notOwned
         /// Any other libgit2 code, kept verbatim.
         case other(Int32)
 
@@ -58,10 +60,12 @@ public struct GitError: Error, Sendable, CustomStringConvertible {
             case GIT_EINVALID.rawValue: self = .invalid
             case GIT_EDIRECTORY.rawValue: self = .directory
             case GIT_EMISMATCH.rawValue: self = .mismatch
+            case GIT_EOWNER.rawValue: self = .notOwned
             default: self = .other(rawValue)
             }
         }
 
+        /// A few words naming the code, as used in ``GitError/description``.
         public var description: String {
             switch self {
             case .generic: "error"
@@ -79,6 +83,7 @@ public struct GitError: Error, Sendable, CustomStringConvertible {
             case .invalid: "invalid"
             case .directory: "is a directory"
             case .mismatch: "hash mismatch"
+            case .notOwned: "owned by another user"
             case .other(let raw): "code \(raw)"
             }
         }
@@ -103,6 +108,7 @@ public struct GitError: Error, Sendable, CustomStringConvertible {
         self.message = message
     }
 
+    /// "<function> failed (<code>): <message>".
     public var description: String {
         let detail = message.isEmpty ? "" : ": \(message)"
         return "\(function) failed (\(code))\(detail)"

@@ -90,15 +90,16 @@ extension GitRepository {
         }
     }
 
-    /// Writes the files of `tree` into `directory` (`git_checkout_tree` with `target_directory`,
-    /// `GIT_CHECKOUT_FORCE` and `GIT_CHECKOUT_DONT_UPDATE_INDEX`), without touching the index
-    /// or HEAD; for exports. Only `paths` (files or directories; nil means all) are written.
+    /// Writes the files of `tree` (a tree, or a commit whose tree is meant) into `directory`
+    /// (`git_checkout_tree` with `target_directory`, `GIT_CHECKOUT_FORCE` and
+    /// `GIT_CHECKOUT_DONT_UPDATE_INDEX`), without touching the index or HEAD; for exports.
+    /// Only `paths` (exact files or directories, no globs; nil means all) are written.
     ///
     /// Git LFS files come out as their pointer text: libgit2 runs no LFS filter.
     ///
     /// - Throws: ``GitError`` when the tree is missing or a file cannot be written.
     public func checkoutTree(_ tree: ObjectID, to directory: URL, paths: [String]? = nil) throws {
-        let treeHandle = try TreeHandle(tree, in: self)
+        let treeHandle = try TreeHandle(try peelToTree(tree), in: self)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var options = git_checkout_options()
         try git("git_checkout_options_init") {
@@ -118,6 +119,23 @@ extension GitRepository {
             }
         }
         try git("git_checkout_tree") { result }
+    }
+}
+
+extension GitRepository {
+    /// The tree of a commit, or the id itself when it is a tree.
+    func peelToTree(_ id: ObjectID) throws(GitError) -> ObjectID {
+        if id == .emptyTree { return id }
+        var oid = id.oid
+        var object: OpaquePointer?
+        try git("git_object_lookup") { git_object_lookup(&object, pointer, &oid, GIT_OBJECT_ANY) }
+        guard let object else { throw GitError(code: .notFound, function: "git_object_lookup", message: "") }
+        let handle = ObjectHandle(taking: object, in: self)
+        var peeled: OpaquePointer?
+        try git("git_object_peel") { git_object_peel(&peeled, handle.pointer, GIT_OBJECT_TREE) }
+        guard let peeled else { throw GitError(code: .peel, function: "git_object_peel", message: "") }
+        let tree = ObjectHandle(taking: peeled, in: self)
+        return ObjectID(git_object_id(tree.pointer).pointee)
     }
 }
 

@@ -3,7 +3,14 @@ public import Foundation
 
 /// The kind of a git object.
 public enum ObjectKind: Sendable, Hashable {
-    case commit, tree, blob, tag
+    /// A commit.
+    case commit
+    /// A tree (directory).
+    case tree
+    /// A blob (file content).
+    case blob
+    /// An annotated tag.
+    case tag
 
     init?(_ type: git_object_t) {
         switch type {

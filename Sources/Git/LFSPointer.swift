@@ -46,8 +46,13 @@ public struct LFSPointer: Sendable, Hashable {
         "version \(Self.specURL)\noid sha256:\(oid)\nsize \(size)\n"
     }
 
-    /// The pointer file's bytes (UTF-8 of ``text``), as stored in the git blob.
+    /// The pointer file's bytes (UTF-8 of ``text``).
     public var bytes: [UInt8] { Array(text.utf8) }
+
+    /// What git-lfs's clean filter stores in the git blob for this file: the pointer, except
+    /// for an empty file, which git-lfs keeps as an empty blob (no pointer, no object). Store
+    /// this, not ``bytes``, or `git status` reports empty assets as modified.
+    public var gitBlobBytes: [UInt8] { size == 0 ? [] : bytes }
 
     /// Whether `oid` is 64 lowercase hexadecimal digits.
     public static func isValidOID(_ oid: String) -> Bool {

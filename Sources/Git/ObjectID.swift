@@ -51,6 +51,7 @@ public struct ObjectID: Hashable, Sendable, CustomStringConvertible {
     /// The first 7 hexadecimal digits, as `git log --oneline` prints them.
     public var shortHex: String { String(hex.prefix(7)) }
 
+    /// The 40 hexadecimal digits.
     public var description: String { hex }
 
     private static func nibble(_ c: UInt8) -> UInt8? {

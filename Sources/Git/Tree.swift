@@ -48,7 +48,12 @@ public enum TreeUpdate: Sendable, Hashable {
 public struct PathChange: Sendable, Hashable {
     /// How the file changed.
     public enum Kind: Sendable, Hashable {
-        case added, modified, deleted
+        /// The file is only in the new tree.
+        case added
+        /// The file's blob or mode changed.
+        case modified
+        /// The file is only in the old tree.
+        case deleted
     }
 
     /// How the file changed.
@@ -63,4 +68,16 @@ public struct PathChange: Sendable, Hashable {
     public var oldMode: FileMode?
     /// The mode after the change, nil when deleted.
     public var newMode: FileMode?
+
+    /// Creates a change.
+    public init(
+        kind: Kind, path: String, oldID: ObjectID?, newID: ObjectID?, oldMode: FileMode?, newMode: FileMode?
+    ) {
+        self.kind = kind
+        self.path = path
+        self.oldID = oldID
+        self.newID = newID
+        self.oldMode = oldMode
+        self.newMode = newMode
+    }
 }

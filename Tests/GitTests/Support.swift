@@ -1,0 +1,180 @@
+import Foundation
+import Git
+import Testing
+
+/// A temporary directory owned by one test, removed when the test lets go of it, with a
+/// hermetic environment for the git CLI (its own HOME and global config; no system config).
+final class Scratch {
+    let url: URL
+    let home: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("GitTests-\(UUID().uuidString)", isDirectory: true)
+        home = url.appendingPathComponent("home", isDirectory: true)
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let common = """
+            [user]
+            \tname = Git CLI
+            \temail = cli@example.com
+            [init]
+            \tdefaultBranch = main
+            [advice]
+            \tdetachedHead = false
+
+            """
+        // git-lfs's filter, as `git lfs install` writes it (here: /etc/gitconfig).
+        let lfs = """
+            [filter "lfs"]
+            \tclean = git-lfs clean -- %f
+            \tsmudge = git-lfs smudge -- %f
+            \tprocess = git-lfs filter-process
+            \trequired = true
+
+            """
+        try (common + lfs).write(to: home.appendingPathComponent("gitconfig"), atomically: true, encoding: .utf8)
+        try common.write(to: home.appendingPathComponent("gitconfig-nolfs"), atomically: true, encoding: .utf8)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: url)
+    }
+
+    /// A path inside the scratch directory.
+    func path(_ relative: String) -> URL {
+        url.appendingPathComponent(relative)
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs the git CLI in `directory` and returns its output; fails the test on a non-zero
+    /// exit unless `allowFailure`.
+    @discardableResult
+    func git(
+        _ arguments: [String], in directory: URL, lfsFilter: Bool = true, environment extra: [String: String] = [:],
+        stdin: URL? = nil, allowFailure: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GIT_") }
+        environment["HOME"] = home.path
+        environment["GIT_CONFIG_GLOBAL"] = home.appendingPathComponent(lfsFilter ? "gitconfig" : "gitconfig-nolfs").path
+        environment["GIT_CONFIG_NOSYSTEM"] = "1"
+        environment["LC_ALL"] = "C"
+        for (key, value) in extra { environment[key] = value }
+        process.environment = environment
+        let outURL = url.appendingPathComponent("out-\(UUID().uuidString)")
+        let errURL = url.appendingPathComponent("err-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(at: outURL)
+            try? FileManager.default.removeItem(at: errURL)
+        }
+        let out = try FileHandle(forWritingTo: outURL)
+        let err = try FileHandle(forWritingTo: errURL)
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = try stdin.map { try FileHandle(forReadingFrom: $0) } ?? FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try out.close()
+        try err.close()
+        let result = Result(
+            status: process.terminationStatus,
+            stdout: try String(contentsOf: outURL, encoding: .utf8),
+            stderr: try String(contentsOf: errURL, encoding: .utf8))
+        if !allowFailure {
+            #expect(
+                result.status == 0,
+                "git \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)",
+                sourceLocation: sourceLocation)
+        }
+        return result
+    }
+}
+
+extension Signature {
+    /// A fixed signature for tests.
+    static func test(_ seconds: Int = 1_700_000_000) -> Signature {
+        Signature(name: "Test Writer", email: "writer@example.com", time: Date(timeIntervalSince1970: TimeInterval(seconds)))
+    }
+}
+
+extension GitRepository {
+    /// Writes `files` on top of `parent`'s tree and commits them, without moving any ref.
+    func commitFiles(
+        _ files: [String: String], removing: [String] = [], parent: ObjectID?, message: String, time: Int = 1_700_000_000
+    ) throws -> ObjectID {
+        var updates = [TreeUpdate]()
+        for (path, text) in files.sorted(by: { $0.key < $1.key }) {
+            updates.append(.upsert(path: path, blob: try writeBlob(Array(text.utf8)), mode: .blob))
+        }
+        updates += removing.map { .remove(path: $0) }
+        let base = try parent.map { try commit($0).tree }
+        let tree = try updateTree(base: base, updates)
+        return try createCommit(
+            tree: tree, parents: parent.map { [$0] } ?? [], message: message, author: .test(time),
+            committer: .test(time))
+    }
+
+    /// Commits `files` and moves `branch` there (compare-and-swap against its current value).
+    @discardableResult
+    func commitOnBranch(
+        _ files: [String: String], removing: [String] = [], branch: String = "refs/heads/main", message: String,
+        time: Int = 1_700_000_000
+    ) throws -> ObjectID {
+        let parent = try reference(branch)
+        let id = try commitFiles(files, removing: removing, parent: parent, message: message, time: time)
+        try updateReference(branch, to: id, expected: parent, reflogMessage: "commit: \(message)")
+        return id
+    }
+}
+
+/// Writes `text` to `relative` under `root`, creating folders.
+func writeFile(_ text: String, to relative: String, under root: URL) throws {
+    try writeFile(Array(text.utf8), to: relative, under: root)
+}
+
+/// Writes `bytes` to `relative` under `root`, creating folders.
+func writeFile(_ bytes: [UInt8], to relative: String, under root: URL) throws {
+    let url = root.appendingPathComponent(relative)
+    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try Data(bytes).write(to: url)
+}
+
+/// Expects `body` to throw a ``GitError`` with `code`.
+func expectGitError<R>(
+    _ code: GitError.Code, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> R
+) {
+    do {
+        _ = try body()
+        Issue.record("Expected GitError \(code), but nothing was thrown.", sourceLocation: sourceLocation)
+    } catch let error as GitError {
+        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("Expected GitError \(code), got \(error).", sourceLocation: sourceLocation)
+    }
+}
+
+/// The SHA-256 of `bytes` in hex, computed by coreutils' `sha256sum` (independently of the code under test).
+func sha256Hex(_ bytes: [UInt8], scratch: Scratch) throws -> String {
+    let file = scratch.path("sha-\(UUID().uuidString)")
+    try Data(bytes).write(to: file)
+    defer { try? FileManager.default.removeItem(at: file) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+    process.arguments = [file.path]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: output.prefix(64), as: UTF8.self)
+}

@@ -1,0 +1,172 @@
+import Foundation
+import Git
+import Testing
+
+/// A small catalog repository with one Git LFS asset, committed through the API, with the work
+/// tree written by hand (real asset bytes), as the core does it.
+private struct CatalogFixture {
+    let repository: GitRepository
+    let url: URL
+    let store: LFSStore
+    let asset: [UInt8]
+    let pointer: LFSPointer
+    let pointerBlob: ObjectID
+    let commit: ObjectID
+
+    static let files: [String: String] = [
+        "catalog.json": "{\"type\":\"Catalog\",\"id\":\"root\"}\n",
+        "c/collection.json": "{\"type\":\"Collection\",\"id\":\"c\"}\n",
+        "c/i/i.json": "{\"type\":\"Feature\",\"id\":\"i\"}\n",
+    ]
+
+    init(scratch: Scratch, assetSize: Int = 300_000) throws {
+        url = scratch.path("catalog")
+        repository = try GitRepository.create(at: url, bare: false)
+        store = LFSStore(gitDirectory: repository.gitDirectory)
+        var generator = SystemRandomNumberGenerator()
+        asset = (0..<assetSize).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        try writeFile(asset, to: "incoming.tif", under: scratch.url)
+        pointer = try store.insert(copying: scratch.path("incoming.tif"))
+        pointerBlob = try repository.writeBlob(pointer.bytes)
+
+        var updates: [TreeUpdate] = [
+            .upsert(path: ".gitattributes", blob: try repository.writeBlob(Array(LFSStore.gitattributes.utf8)), mode: .blob),
+            .upsert(path: "c/i/visual.tif", blob: pointerBlob, mode: .blob),
+        ]
+        for (path, text) in Self.files {
+            updates.append(.upsert(path: path, blob: try repository.writeBlob(Array(text.utf8)), mode: .blob))
+        }
+        let tree = try repository.updateTree(base: nil, updates)
+        commit = try repository.createCommit(
+            tree: tree, parents: [], message: "ingest: 1 added\n\n+ i", author: .test(), committer: .test())
+        try repository.updateReference("refs/heads/main", to: commit, expected: nil, reflogMessage: "ingest")
+
+        // The work tree holds real bytes, the index the pointer.
+        try writeFile(LFSStore.gitattributes, to: ".gitattributes", under: url)
+        for (path, text) in Self.files { try writeFile(text, to: path, under: url) }
+        try writeFile(asset, to: "c/i/visual.tif", under: url)
+    }
+
+    var tree: ObjectID {
+        get throws { try repository.commit(commit).tree }
+    }
+
+    /// Dates every work tree file `seconds` in the past, so git's racy-timestamp check does not apply.
+    func age(by seconds: TimeInterval) throws {
+        let past = Date().addingTimeInterval(-seconds)
+        for path in Array(Self.files.keys) + [".gitattributes", "c/i/visual.tif"] {
+            try FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: url.appendingPathComponent(path).path)
+        }
+    }
+}
+
+@Suite struct WorkTreeTests {
+    @Test func resetIndexLeavesGitStatusCleanWithLFSFiles() throws {
+        let scratch = try Scratch()
+        let fixture = try CatalogFixture(scratch: scratch)
+        try fixture.repository.resetIndex(toTree: fixture.tree, refreshingStatFor: nil)
+
+        let status = try scratch.git(["status", "--porcelain", "--untracked-files=all"], in: fixture.url)
+        #expect(status.stdout == "")
+        let lsFiles = try scratch.git(["lfs", "ls-files", "--long"], in: fixture.url)
+        #expect(lsFiles.stdout == "\(fixture.pointer.oid) * c/i/visual.tif\n")
+        // The pointer blob is what git-lfs itself makes of the work tree file.
+        let stored = try scratch.git(["cat-file", "-p", fixture.pointerBlob.hex], in: fixture.url)
+        let made = try scratch.git(["lfs", "pointer", "--file=c/i/visual.tif"], in: fixture.url)
+        #expect(stored.stdout == made.stdout)
+        #expect(stored.stdout == fixture.pointer.text)
+        let lfsFsck = try scratch.git(["lfs", "fsck"], in: fixture.url)
+        #expect(lfsFsck.stdout.contains("Git LFS fsck OK"))
+        try scratch.git(["fsck", "--strict", "--no-dangling"], in: fixture.url)
+        let log = try scratch.git(["log", "--format=%B"], in: fixture.url)
+        #expect(log.stdout == "ingest: 1 added\n\n+ i\n\n")
+        // The index holds exactly the tree.
+        let index = try scratch.git(["write-tree"], in: fixture.url)
+        #expect(index.stdout == (try fixture.tree).hex + "\n")
+    }
+
+    @Test func statDataAloneMakesStatusCleanWithoutTheLFSFilter() throws {
+        let scratch = try Scratch()
+        let fixture = try CatalogFixture(scratch: scratch)
+        try fixture.age(by: 30)
+
+        // Negative control: without stat data git must re-hash, and without the LFS filter the
+        // real bytes differ from the pointer.
+        try fixture.repository.resetIndex(toTree: fixture.tree, refreshingStatFor: [])
+        let dirty = try scratch.git(["status", "--porcelain"], in: fixture.url, lfsFilter: false)
+        #expect(dirty.stdout == " M c/i/visual.tif\n")
+
+        try fixture.repository.resetIndex(toTree: fixture.tree, refreshingStatFor: nil)
+        // diff-files trusts the index's stat data without refreshing it.
+        let diffFiles = try scratch.git(["diff-files", "--name-only"], in: fixture.url, lfsFilter: false)
+        #expect(diffFiles.stdout == "")
+        let clean = try scratch.git(["status", "--porcelain"], in: fixture.url, lfsFilter: false)
+        #expect(clean.stdout == "")
+
+        // A real change is still seen.
+        try writeFile(Array(fixture.asset.prefix(1000)), to: "c/i/visual.tif", under: fixture.url)
+        let changed = try scratch.git(["status", "--porcelain"], in: fixture.url, lfsFilter: false)
+        #expect(changed.stdout == " M c/i/visual.tif\n")
+    }
+
+    @Test func refreshingSomePathsKeepsTheOtherEntriesStatData() throws {
+        let scratch = try Scratch()
+        let fixture = try CatalogFixture(scratch: scratch)
+        try fixture.age(by: 30)
+        try fixture.repository.resetIndex(toTree: fixture.tree, refreshingStatFor: nil)
+
+        // A second commit touches only c/j; the core rewrites only those files.
+        let second = try fixture.repository.commitOnBranch(["c/j/j.json": "{\"id\":\"j\"}\n"], message: "ingest j")
+        try writeFile("{\"id\":\"j\"}\n", to: "c/j/j.json", under: fixture.url)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date().addingTimeInterval(-20)], ofItemAtPath: fixture.url.appendingPathComponent("c/j/j.json").path)
+        try fixture.repository.resetIndex(toTree: try fixture.repository.commit(second).tree, refreshingStatFor: ["c/j"])
+
+        let diffFiles = try scratch.git(["diff-files", "--name-only"], in: fixture.url, lfsFilter: false)
+        #expect(diffFiles.stdout == "")
+        let status = try scratch.git(["status", "--porcelain"], in: fixture.url, lfsFilter: false)
+        #expect(status.stdout == "")
+    }
+
+    @Test func resetIndexRespectsGitsIndexLock() throws {
+        let scratch = try Scratch()
+        let fixture = try CatalogFixture(scratch: scratch, assetSize: 10)
+        let lock = fixture.repository.gitDirectory.appendingPathComponent("index.lock")
+        _ = FileManager.default.createFile(atPath: lock.path, contents: nil)
+        expectGitError(.locked) { try fixture.repository.resetIndex(toTree: try fixture.tree, refreshingStatFor: nil) }
+        #expect(FileManager.default.fileExists(atPath: lock.path))
+        try FileManager.default.removeItem(at: lock)
+        try fixture.repository.resetIndex(toTree: fixture.tree, refreshingStatFor: nil)
+        #expect(!FileManager.default.fileExists(atPath: lock.path))
+    }
+
+    @Test func checkoutTreeExportsWhatGitArchiveExports() throws {
+        let scratch = try Scratch()
+        let fixture = try CatalogFixture(scratch: scratch, assetSize: 1000)
+        let export = scratch.path("export")
+        try fixture.repository.checkoutTree(fixture.commit, to: export)
+        let archive = scratch.path("archive")
+        try FileManager.default.createDirectory(at: archive, withIntermediateDirectories: true)
+        try scratch.git(["archive", "-o", scratch.path("a.tar").path, fixture.commit.hex], in: fixture.url, lfsFilter: false)
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/bin/tar")
+        tar.arguments = ["-xf", scratch.path("a.tar").path, "-C", archive.path]
+        try tar.run()
+        tar.waitUntilExit()
+        let diff = Process()
+        diff.executableURL = URL(fileURLWithPath: "/usr/bin/diff")
+        diff.arguments = ["-r", export.path, archive.path]
+        try diff.run()
+        diff.waitUntilExit()
+        #expect(diff.terminationStatus == 0)
+        // LFS files come out as pointers.
+        #expect(try Data(contentsOf: export.appendingPathComponent("c/i/visual.tif")) == Data(fixture.pointer.bytes))
+        // The work tree's index is untouched.
+        #expect(!FileManager.default.fileExists(atPath: fixture.repository.gitDirectory.appendingPathComponent("index").path))
+
+        let partial = scratch.path("partial")
+        try fixture.repository.checkoutTree(fixture.commit, to: partial, paths: ["c/i"])
+        let written = try FileManager.default.subpathsOfDirectory(atPath: partial.path).sorted()
+        #expect(written == ["c", "c/i", "c/i/i.json", "c/i/visual.tif"])
+    }
+}
