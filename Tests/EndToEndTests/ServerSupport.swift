@@ -43,7 +43,7 @@ final class ServerProcess {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = environment
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle
@@ -59,9 +59,11 @@ final class ServerProcess {
         }
     }
 
+    /// SIGKILL, not SIGTERM: a child started from a libdispatch worker thread inherits its
+    /// blocked signal mask, and would never see SIGTERM.
     func stop() {
         if process.isRunning {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
     }

@@ -127,7 +127,9 @@ final class Workspace {
     func tool(_ args: [String], repo: URL? = nil, stdin: Data? = nil, env extra: [String: String] = [:]) throws -> RunResult {
         var all = args
         if let first = args.first, !["version", "show-backends", "clone", "process", "show-processors"].contains(first), !args.contains("--repository") {
-            all.insert(contentsOf: ["--repository", (repo ?? self.repo).path], at: 1)
+            // After the (sub)command name: `config set --repository R KEY VALUE`.
+            let at = first == "config" && args.count > 1 ? 2 : 1
+            all.insert(contentsOf: ["--repository", (repo ?? self.repo).path], at: at)
         }
         var e = env
         for (k, v) in extra { e[k] = v }

@@ -161,9 +161,26 @@ extension Repository {
         guard let tip = try src.reference("refs/heads/\(branch)") else {
             throw StacRepositoryError(.notFound, "\(source.path) has no branch \(branch) to clone.")
         }
-        let backend = try GitBackend.create(at: directory, branch: branch)
-        try src.pushMirror(to: backend.repository.gitDirectory, refs: ["refs/heads/\(branch)"])
-        try backend.repository.setConfig("remote.origin.url", source.standardizedFileURL.path)
+        // libgit2's local transport pushes only into bare repositories: make `.git` bare for
+        // the push, then turn it into the git directory of a normal work tree.
+        try FS.makeDirectories(dir)
+        let gitDirectory = URL(fileURLWithPath: dir).appendingPathComponent(".git")
+        do {
+            let target = try GitRepository.create(at: gitDirectory, bare: true, initialBranch: branch)
+            try src.pushMirror(to: gitDirectory, refs: ["refs/heads/\(branch)"])
+            try target.setConfig("core.bare", "false")
+            try target.setConfig("core.logallrefupdates", "true")
+            try target.setConfig("stac-repository.backend", "git")
+            try target.setConfig("stac-repository.branch", branch)
+            try target.setConfig("remote.origin.url", source.standardizedFileURL.path)
+            try target.setConfig("remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*")
+        } catch let error as GitError {
+            FS.removeTree(dir)
+            throw StacRepositoryError(.storage, "Could not clone \(source.path) into \(dir): \(error.message).", underlying: error)
+        }
+        let backend = try GitBackend(root: URL(fileURLWithPath: dir))
+        try FS.makeDirectories(backend.stagingDirectory.path)
+        try FS.makeDirectories(backend.lfs.temporaryDirectory.path)
         let srcStore = LFSStore(gitDirectory: src.gitDirectory)
         for pointer in try Repository(backend: backend).lfsPointers(reachableFrom: tip, in: backend.repository) {
             let from = srcStore.objectURL(oid: pointer.oid)

@@ -364,9 +364,16 @@ struct IngestPlanner {
 
     /// The file name of an asset: the last path component of its href, made safe.
     static func fileName(for href: String, key: String) -> String {
-        var last = href
-        if let q = last.firstIndex(where: { $0 == "?" || $0 == "#" }), Href.scheme(of: href) != .file { last = String(last[..<q]) }
-        last = String(last.split(separator: "/").last ?? "")
+        var path = href
+        if Href.scheme(of: href) != .file {
+            // The path of a URL: after "scheme://host", before "?" or "#".
+            if let q = path.firstIndex(where: { $0 == "?" || $0 == "#" }) { path = String(path[..<q]) }
+            if let r = path.range(of: "://") {
+                let afterScheme = path[r.upperBound...]
+                path = afterScheme.firstIndex(of: "/").map { String(afterScheme[$0...]) } ?? ""
+            }
+        }
+        var last = path.hasSuffix("/") ? "" : String(path.split(separator: "/").last ?? "")
         last = last.removingPercentEncoding ?? last
         let safe = safeComponent(last)
         return safe.isEmpty || safe == "." || safe == ".." || safe.hasPrefix(".") ? safeComponent(key) : safe

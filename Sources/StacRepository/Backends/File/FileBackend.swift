@@ -51,7 +51,7 @@ public final class FileBackend: StorageBackend {
         if let ref {
             throw StacRepositoryError(
                 .unsupported,
-                "This repository uses the file backend, which keeps no history, so --ref \(ref) cannot be read; use a repository created with `init --backend git`.")
+                "--ref \(ref) needs the git backend, and this repository uses the file backend, which keeps no history; use a repository created with `init --backend git`.")
         }
         return DirectorySnapshot(root: root)
     }

@@ -132,7 +132,7 @@ public final class GitBackend: StorageBackend {
                 guard let pointer = LFSPointer(oid: sha, size: size) else {
                     throw StacRepositoryError(.internal, "The asset \(path) has an invalid SHA-256 (\(sha)); run the command again.")
                 }
-                updates.append(.upsert(path: path, blob: try repository.writeBlob(pointer.bytes), mode: .blob))
+                updates.append(.upsert(path: path, blob: try repository.writeBlob(pointer.gitBlobBytes), mode: .blob))
             case .delete:
                 updates.append(.remove(path: path))
             }
