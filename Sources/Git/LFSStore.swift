@@ -88,6 +88,12 @@ public struct LFSStore: Sendable {
             try? FileManager.default.removeItem(at: file)
             return
         }
+        // Rename first: the fan-out directories usually exist, and a failed rename is cheaper
+        // than creating (or stat-ing) them for every object.
+        if rename(file.path, destination.path) == 0 { return }
+        guard errno == ENOENT else {
+            throw Self.ioError(errno, "Cannot move \"\(file.path)\" to \"\(destination.path)\"")
+        }
         try createDirectory(destination.deletingLastPathComponent())
         guard rename(file.path, destination.path) == 0 else {
             throw Self.ioError(errno, "Cannot move \"\(file.path)\" to \"\(destination.path)\"")

@@ -194,11 +194,12 @@ func makeCatalog(at dir: URL, collection: String = "coll", items: Int, seed: Int
         try thumb.write(to: itemDir.appendingPathComponent("thumb.png"))
         assets["\(id)/data.tif"] = data
         assets["\(id)/thumb.png"] = thumb
+        // Even items declare an empty stac_extensions, odd ones none: both must re-ingest as unchanged.
         let item = """
             {
               "type": "Feature",
               "stac_version": "1.1.0",
-              "stac_extensions": [],
+              \(i % 2 == 0 ? "\"stac_extensions\": []," : "")
               "id": "\(id)",
               "collection": "\(collection)",
               "geometry": {"type": "Point", "coordinates": [\(Double(i % 180) + 0.5), 1.25]},

@@ -192,7 +192,8 @@ struct IngestPlanner {
         }
         if var ext = o["stac_extensions"]?.arrayValue {
             ext.removeAll { $0.stringValue == ExtensionURL.file || $0.stringValue == ExtensionURL.alternate }
-            o["stac_extensions"] = .array(ext)
+            // The repository may have created the array: an empty one equals none.
+            if ext.isEmpty { o.removeValue(forKey: "stac_extensions") } else { o["stac_extensions"] = .array(ext) }
         }
         if let assets = o["assets"]?.objectValue {
             var out = JSONObject()

@@ -76,12 +76,14 @@ public final class GitBackend: StorageBackend {
     public func list(under directory: String) throws -> [String] {
         guard let head = try head() else { return [] }
         var out: [String] = []
-        try repository.walkTree(head.tree) { path, _ in
-            if directory.isEmpty {
+        if directory.isEmpty {
+            try repository.walkTree(head.tree) { path, _ in
                 if !path.hasPrefix(".") { out.append(path) }
-            } else if path.hasPrefix(directory + "/") {
-                out.append(path)
             }
+        } else {
+            // Walk only the subtree, not the whole catalog.
+            guard let entry = try repository.entry(at: directory, inTree: head.tree), entry.mode == .tree else { return [] }
+            try repository.walkTree(entry.oid, prefix: directory) { path, _ in out.append(path) }
         }
         return out.sorted()
     }
