@@ -6,4 +6,8 @@
 #include <git2/sys/repository.h>
 /* git_libgit2_opts() is variadic, which Swift cannot call: wrap the int-valued options. */
 static inline int clibgit2_opts_set_int(int option, int value) { return git_libgit2_opts(option, value); }
+/* GIT_OPT_SET_CACHE_OBJECT_LIMIT takes (git_object_t, size_t). */
+static inline int clibgit2_set_cache_object_limit(git_object_t type, size_t size) {
+    return git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, type, size);
+}
 #endif

@@ -6,6 +6,9 @@ internal import CLibGit2
 /// initialised until the process exits, which is what a CLI and its tests want.
 private let libgit2Initialization: Void = {
     _ = git_libgit2_init()
+    // libgit2 caches no tree larger than 4 KiB by default, so every path lookup under a
+    // collection with thousands of items would inflate and parse its big tree again.
+    _ = clibgit2_set_cache_object_limit(GIT_OBJECT_TREE, 64 << 20)
 }()
 
 /// Makes sure libgit2 is initialised; every handle initialiser calls this first.

@@ -123,10 +123,11 @@ public final class Repository {
     }
 
     /// Recovers an interrupted commit if no writer is running; used by read-only commands.
-    public func recoverIfIdle() {
+    /// - Throws: when the recovery itself fails, so that a damaged state is never read silently.
+    public func recoverIfIdle() throws {
         if let lock = try? FileLock(path: backend.stateDirectory.path + "/lock", wait: false, holderDescription: "recovery") {
-            try? backend.recover()
-            withExtendedLifetime(lock) {}
+            defer { withExtendedLifetime(lock) {} }
+            try backend.recover()
         }
     }
 

@@ -22,6 +22,7 @@ public struct ProductDiff: Sendable, Codable {
 extension Repository {
     /// Products added, updated and removed between two versions, in STAC terms.
     public func diff(from a: String, to b: String) throws -> [ProductDiff] {
+        try recoverIfIdle()
         let old = try backend.snapshot(at: a)
         let new = try backend.snapshot(at: b)
         let oldIndex = try old.index()
@@ -85,7 +86,7 @@ extension Repository {
 
     /// The operations, newest first, optionally only those touching `product`.
     public func history(limit: Int? = nil, product: String? = nil) throws -> [HistoryEntry] {
-        recoverIfIdle()
+        try recoverIfIdle()
         guard let product else { return try backend.history(limit: limit) }
         var out = try backend.history(limit: nil).filter { $0.record.products.contains { $0.id == product } }
         if let limit { out = Array(out.prefix(limit)) }

@@ -27,7 +27,7 @@ extension Repository {
     ///   - ref: the version to export (git backend); nil for the current one.
     ///   - force: write into a non-empty directory.
     public func export(to directory: URL, ref: String? = nil, assets: ExportAssetMode = .copy, force: Bool = false) throws -> ExportReport {
-        recoverIfIdle()
+        try recoverIfIdle()
         let dir = directory.standardizedFileURL.path
         if dir == root.standardizedFileURL.path || dir.hasPrefix(root.standardizedFileURL.path + "/") {
             throw StacRepositoryError(.invalidInput, "Cannot export into the repository itself (\(dir)); choose a directory outside it.")
@@ -50,7 +50,8 @@ extension Repository {
             if !isJSON && assets == .none { continue }
             switch try snapshot.source(path) {
             case .bytes(let b)?:
-                try FS.writeAtomically(b, to: target)
+                try FS.makeDirectories((target as NSString).deletingLastPathComponent)
+                try FS.write(b, to: target)
                 report.bytes += Int64(b.count)
             case .file(let url)?:
                 try FS.copyFile(url.path, target, link: assets == .link && !isJSON)

@@ -66,7 +66,7 @@ extension Repository {
     /// `ref` and every Git LFS object it needs, then verifies it.
     public func backup(to destination: URL, ref: String? = nil) throws -> BackupReport {
         let git = try gitBackend(for: "backup")
-        recoverIfIdle()
+        try recoverIfIdle()
         let dest = destination.standardizedFileURL.path
         let commit = try ref.map { try git.resolve($0) } ?? (try git.head()?.commit).unwrapOr {
             StacRepositoryError(.notFound, "The branch \(git.branch) has no commits to back up.")

@@ -146,10 +146,18 @@ extension Repository {
         }
 
         let outcome = try await withTransaction(wait: options.wait, purpose: "ingest") { tx in
+            var t0 = Date()
+            func lap(_ phase: String) {
+                options.logger.debug("ingest: \(phase) took \(String(format: "%.3f", Date().timeIntervalSince(t0))) s")
+                t0 = Date()
+            }
             var planner = try IngestPlanner(tx: tx, options: options, engine: engine, events: events)
             try planner.place(roots)
+            lap("place")
             try await planner.transferAssets()
+            lap("transfer")
             try planner.writeProducts()
+            lap("write")
             report.added += planner.report.added
             report.updated += planner.report.updated
             report.unchanged += planner.report.unchanged

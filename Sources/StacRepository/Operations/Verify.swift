@@ -22,7 +22,7 @@ extension Repository {
     /// local asset exists and matches its `file:size` and `file:checksum` (and, on git, its
     /// Git LFS pointer).
     public func verify(ref: String? = nil) throws -> VerifyReport {
-        recoverIfIdle()
+        try recoverIfIdle()
         let snapshot = try backend.snapshot(at: ref)
         var report = VerifyReport()
         let files = Set(try snapshot.files())

@@ -25,6 +25,13 @@ enum FS {
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
     }
 
+    /// Modification time in nanoseconds since the epoch.
+    static func modificationTime(_ path: String) -> Int64? {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        return Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+    }
+
     static func fileSize(_ path: String) -> Int64? {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
@@ -150,27 +157,40 @@ enum FS {
         defer { close(src) }
         let dst = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if dst < 0 { throw storageError("create", tmp) }
-        var buffer = [UInt8](repeating: 0, count: 1 << 22)
-        var failed: Int32 = 0
-        buffer.withUnsafeMutableBytes { raw in
-            while true {
-                let n = Glibc.read(src, raw.baseAddress, raw.count)
-                if n < 0 { if errno == EINTR { continue }; failed = errno; return }
-                if n == 0 { return }
-                var off = 0
-                while off < n {
-                    let w = Glibc.write(dst, raw.baseAddress! + off, n - off)
-                    if w < 0 { if errno == EINTR { continue }; failed = errno; return }
-                    off += w
-                }
-            }
-        }
+        let failed = copyContents(from: src, to: dst)
         close(dst)
         if failed != 0 {
             unlink(tmp)
             throw storageError("copy \(from) to", to, failed)
         }
         try rename(tmp, to)
+    }
+
+    /// Copies all bytes from one descriptor to another: in the kernel with `sendfile` when it
+    /// can, else through a small buffer. Returns 0 or an errno.
+    static func copyContents(from src: Int32, to dst: Int32) -> Int32 {
+        while true {
+            let n = sendfile(dst, src, nil, 1 << 30)
+            if n > 0 { continue }
+            if n == 0 { return 0 }
+            if errno == EINTR { continue }
+            if errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP { break }
+            return errno
+        }
+        // Fallback (e.g. across file systems on old kernels): read and write through 1 MiB.
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = Glibc.read(src, buffer, 1 << 20)
+            if n < 0 { if errno == EINTR { continue }; return errno }
+            if n == 0 { return 0 }
+            var off = 0
+            while off < n {
+                let w = Glibc.write(dst, buffer + off, n - off)
+                if w < 0 { if errno == EINTR { continue }; return errno }
+                off += w
+            }
+        }
     }
 
     /// Regular files under `dir`, as paths relative to `dir`, sorted; hidden entries skipped when asked.

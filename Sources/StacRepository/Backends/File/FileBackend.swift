@@ -116,16 +116,22 @@ public final class FileBackend: StorageBackend {
         try writeJournal(journal)
         TestHooks.crashPoint("file-journal-written")
 
-        for (n, entry) in entries.enumerated() {
-            let target = root.path + "/" + entry.path
-            if FS.exists(target) {
-                try FS.rename(target, txDirectory + "/backup/\(n)")
+        do {
+            for (n, entry) in entries.enumerated() {
+                let target = root.path + "/" + entry.path
+                if FS.exists(target) {
+                    try FS.rename(target, txDirectory + "/backup/\(n)")
+                }
+                if let staged = entry.staged {
+                    try FS.makeDirectories((target as NSString).deletingLastPathComponent)
+                    try FS.rename(txDirectory + "/files/" + staged, target)
+                }
+                TestHooks.crashPoint("file-moved")
             }
-            if let staged = entry.staged {
-                try FS.makeDirectories((target as NSString).deletingLastPathComponent)
-                try FS.rename(txDirectory + "/files/" + staged, target)
-            }
-            TestHooks.crashPoint("file-moved")
+        } catch {
+            // An I/O error (not a crash): put everything back now rather than at the next command.
+            try? recover()
+            throw error
         }
         FS.syncDirectory(root.path)
         journal.state = "committed"

@@ -124,37 +124,51 @@ public final class GitBackend: StorageBackend {
     @discardableResult
     public func commit(_ changes: [String: FileChange], record: OperationRecord) throws -> String? {
         let head = try head()
+        // A large commit writes its objects into memory and then one pack, instead of one
+        // loose file per object (which costs a file-system inode each).
+        let writer = changes.count >= Self.packThreshold ? try GitRepository.openInMemoryWriter(at: root) : repository
         var updates: [TreeUpdate] = []
         for path in changes.keys.sorted() {
             switch changes[path]! {
             case .write(let bytes):
-                updates.append(.upsert(path: path, blob: try repository.writeBlob(bytes), mode: .blob))
+                updates.append(.upsert(path: path, blob: try writer.writeBlob(bytes), mode: .blob))
             case .asset(let staged, let sha, let size):
                 try lfs.insert(file: staged, oid: sha, size: size)
                 guard let pointer = LFSPointer(oid: sha, size: size) else {
                     throw StacRepositoryError(.internal, "The asset \(path) has an invalid SHA-256 (\(sha)); run the command again.")
                 }
-                updates.append(.upsert(path: path, blob: try repository.writeBlob(pointer.gitBlobBytes), mode: .blob))
+                updates.append(.upsert(path: path, blob: try writer.writeBlob(pointer.gitBlobBytes), mode: .blob))
             case .delete:
                 updates.append(.remove(path: path))
             }
         }
-        let tree = try repository.updateTree(base: head?.tree, updates)
+        let tree = try writer.updateTree(base: head?.tree, updates)
         if let head, tree == head.tree { return head.commit.hex }
-        let commit = try makeCommit(tree: tree, parents: head.map { [$0.commit] } ?? [], message: record.message, date: record.date)
-        try moveBranch(from: head?.commit, to: commit, tree: tree, paths: changes.keys.sorted(), reflog: "stac-repository \(record.operation): \(record.summary)")
+        let commit = try makeCommit(tree: tree, parents: head.map { [$0.commit] } ?? [], message: record.message, date: record.date, in: writer)
+        if writer !== repository {
+            try writer.writePack(reachableFrom: commit, excluding: head?.commit)
+        }
+        try moveBranch(
+            from: head?.commit, to: commit, tree: tree, paths: changes.keys.sorted(),
+            reflog: "stac-repository \(record.operation): \(record.summary)", known: changes)
         return commit.hex
     }
 
-    func makeCommit(tree: ObjectID, parents: [ObjectID], message: String, date: Date) throws -> ObjectID {
+    func makeCommit(tree: ObjectID, parents: [ObjectID], message: String, date: Date, in writer: GitRepository? = nil) throws -> ObjectID {
         let name = (try? repository.config("user.name")) ?? nil
         let email = (try? repository.config("user.email")) ?? nil
         let signature = Signature(name: name ?? "stac-repository", email: email ?? "stac-repository@localhost", time: date)
-        return try repository.createCommit(tree: tree, parents: parents, message: message, author: signature, committer: signature)
+        return try (writer ?? repository).createCommit(tree: tree, parents: parents, message: message, author: signature, committer: signature)
     }
 
+    /// Commits with at least this many changed paths write one pack instead of loose objects.
+    static let packThreshold = 128
+
     /// The commit point: journal, compare-and-swap of the branch, then the work tree.
-    func moveBranch(from old: ObjectID?, to new: ObjectID, tree: ObjectID, paths: [String], reflog: String) throws {
+    func moveBranch(
+        from old: ObjectID?, to new: ObjectID, tree: ObjectID, paths: [String], reflog: String,
+        known: [String: FileChange] = [:]
+    ) throws {
         let encoder = JSONEncoder()
         try FS.writeAtomically(Array(try encoder.encode(Journal(old: old?.hex, new: new.hex, paths: paths))), to: journalPath, sync: true)
         TestHooks.crashPoint("git-journal-written")
@@ -173,15 +187,33 @@ public final class GitBackend: StorageBackend {
         }
         cachedHead = (new, tree)
         TestHooks.crashPoint("git-ref-updated")
-        try updateWorkTree(tree: tree, paths: paths)
+        try updateWorkTree(tree: tree, paths: paths, known: known)
         try FS.removeFile(journalPath)
     }
 
-    /// Makes the work tree files at `paths` and the index equal to `tree`.
-    func updateWorkTree(tree: ObjectID, paths: [String]) throws {
+    /// Makes the work tree files at `paths` and the index equal to `tree`. `known` holds the
+    /// content of paths the caller just committed, which saves reading them back from the tree.
+    func updateWorkTree(tree: ObjectID, paths: [String], known: [String: FileChange] = [:]) throws {
         try FS.makeDirectories(stagingDirectory.path)
         for path in paths {
             let target = root.path + "/" + path
+            switch known[path] {
+            case .write(let bytes)?:
+                try FS.writeAtomically(bytes, to: target, tempDirectory: stagingDirectory.path)
+                TestHooks.crashPoint("git-worktree-file")
+                continue
+            case .asset(_, let sha, let size)? where size > 0:
+                try FS.copyFile(lfs.objectURL(oid: sha).path, target, link: true, tempDirectory: stagingDirectory.path)
+                TestHooks.crashPoint("git-worktree-file")
+                continue
+            case .delete?:
+                try FS.removeFile(target)
+                FS.removeEmptyDirectories(from: (target as NSString).deletingLastPathComponent, stopAt: root.path)
+                TestHooks.crashPoint("git-worktree-file")
+                continue
+            default:
+                break
+            }
             if let entry = try repository.entry(at: path, inTree: tree) {
                 let blob = try repository.readBlob(entry.oid)
                 if let pointer = LFSPointer(parsing: blob), !path.hasSuffix(".json") {
@@ -211,6 +243,15 @@ public final class GitBackend: StorageBackend {
         guard let journal = try? JSONDecoder().decode(Journal.self, from: Data(bytes)) else {
             try FS.removeFile(journalPath)
             return
+        }
+        // A process killed while writing the index leaves `index.lock` behind. One made after
+        // our journal was made by the interrupted commit (we hold the writer lock, so no other
+        // stac-repository runs): remove it, or the index could never be repaired.
+        let indexLock = repository.gitDirectory.path + "/index.lock"
+        if let lockTime = FS.modificationTime(indexLock), let journalTime = FS.modificationTime(journalPath),
+            lockTime >= journalTime
+        {
+            try FS.removeFile(indexLock)
         }
         let current = try repository.reference(branchRef)
         if let current, current.hex == journal.new {
@@ -245,28 +286,44 @@ public final class GitBackend: StorageBackend {
 }
 
 /// The catalog at one commit.
-struct GitSnapshot: CatalogSnapshot {
+final class GitSnapshot: CatalogSnapshot {
     let repository: GitRepository
     let lfs: LFSStore
     let commit: ObjectID
     let tree: ObjectID
     var version: String? { commit.hex }
+    /// Every file's blob, read from the tree once (path lookups would walk the trees each time).
+    private var blobs: [String: ObjectID]?
 
-    func files() throws -> [String] {
-        var out: [String] = []
-        try repository.walkTree(tree) { path, _ in out.append(path) }
-        return out.sorted()
+    init(repository: GitRepository, lfs: LFSStore, commit: ObjectID, tree: ObjectID) {
+        self.repository = repository
+        self.lfs = lfs
+        self.commit = commit
+        self.tree = tree
     }
 
-    func read(_ path: String) throws -> [UInt8]? { try repository.readFile(path, inTree: tree) }
+    private func allBlobs() throws -> [String: ObjectID] {
+        if let blobs { return blobs }
+        var out: [String: ObjectID] = [:]
+        try repository.walkTree(tree) { path, entry in out[path] = entry.oid }
+        blobs = out
+        return out
+    }
+
+    func files() throws -> [String] { try allBlobs().keys.sorted() }
+
+    func read(_ path: String) throws -> [UInt8]? {
+        if let blobs { return try blobs[path].map { try repository.readBlob($0) } }
+        return try repository.readFile(path, inTree: tree)
+    }
 
     func lfsPointer(_ path: String) -> LFSPointer? {
-        guard !path.hasSuffix(".json"), let blob = try? repository.readFile(path, inTree: tree) else { return nil }
+        guard !path.hasSuffix(".json"), let blob = try? read(path) else { return nil }
         return LFSPointer(parsing: blob)
     }
 
     func source(_ path: String) throws -> FileSource? {
-        guard let blob = try repository.readFile(path, inTree: tree) else { return nil }
+        guard let blob = try read(path) else { return nil }
         if !path.hasSuffix(".json"), let pointer = LFSPointer(parsing: blob) {
             let url = lfs.objectURL(oid: pointer.oid)
             return FS.exists(url.path) ? .file(url) : .missingObject(oid: pointer.oid, size: pointer.size)
