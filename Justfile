@@ -33,6 +33,6 @@ bench:
 fmt:
     swift format --in-place --recursive Sources Tests Processors Package.swift
 
-# Check formatting and lint rules.
+# Report formatting and lint findings (warnings; the exit code is 0 unless the tool fails).
 lint:
-    swift format lint --strict --recursive Sources Tests Processors Package.swift
+    swift format lint --recursive Sources Tests Processors Package.swift

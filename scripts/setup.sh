@@ -14,6 +14,7 @@ dpkg -s git-lfs >/dev/null 2>&1 || need_apt+=(git-lfs)
 dpkg -s libcurl4-openssl-dev >/dev/null 2>&1 || need_apt+=(libcurl4-openssl-dev)
 dpkg -s pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
+[ -x /usr/bin/time ] || need_apt+=(time)   # GNU time: peak memory in just bench
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}" >&2
   $SUDO apt-get update -qq

@@ -42,10 +42,12 @@ extension STACType {
 }
 
 /// Reads STAC sources: local files and folders, http(s) and s3 URLs, and stdin.
-struct SourceLoader {
+struct SourceLoader: Sendable {
     let engine: AssetTransferEngine
     let workingDirectory: String
-    var readStandardInput: () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }
+    var readStandardInput: @Sendable () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }
+    /// How many linked documents are read at once (they may be URLs).
+    var concurrency = 16
 
     /// The products a source names. A root catalog is not itself a product: its children are.
     func load(_ source: String) async throws -> [SourceProduct] {
@@ -134,33 +136,68 @@ struct SourceLoader {
         }
     }
 
+    /// Follows `child` and `item` links breadth-first, reading each level's documents
+    /// concurrently (bounded), and keeps every parent's children in link order.
     private func loadChildren(of product: SourceProduct, visited: inout Set<String>) async throws {
-        guard product.object.type != .item else { return }
-        for link in product.object.links where link.rel == "child" || link.rel == "item" {
-            let target = Href.resolve(link.href, against: product.location)
-            guard visited.insert(target).inserted else { continue }
-            let data = try await readDocument(target, displayName: displayName(target))
-            let value: JSONValue
-            do {
-                value = try JSONValue.parse(data, source: displayName(target))
-            } catch {
-                throw StacRepositoryError(.invalidInput, "\(error.description.hasSuffix(".") ? String(error.description.dropLast()) : error.description); fix the JSON and ingest again.")
+        var level = [product]
+        while !level.isEmpty {
+            var requests: [(parent: SourceProduct, rel: String, target: String)] = []
+            for parent in level where parent.object.type != .item {
+                for link in parent.object.links where link.rel == "child" || link.rel == "item" {
+                    let target = Href.resolve(link.href, against: parent.location)
+                    guard visited.insert(target).inserted else { continue }
+                    requests.append((parent, link.rel, target))
+                }
             }
-            let object: STACObject
-            do {
-                object = try STACObject(value, source: displayName(target))
-            } catch {
-                throw StacRepositoryError(.invalidInput, "\(error)")
+            let documents = try await readAll(requests.map(\.target))
+            var next: [SourceProduct] = []
+            for (request, data) in zip(requests, documents) {
+                let object = try parseObject(data, target: request.target)
+                if request.rel == "item", object.type != .item {
+                    throw StacRepositoryError(.invalidInput, "\(displayName(request.target)) is linked as an item from \(displayName(request.parent.location)) but is a \(object.type.rawValue); fix the link's rel.")
+                }
+                if request.rel == "child", object.type == .item {
+                    throw StacRepositoryError(.invalidInput, "\(displayName(request.target)) is linked as a child from \(displayName(request.parent.location)) but is an Item; use rel \"item\".")
+                }
+                let child = SourceProduct(object: object, location: request.target)
+                request.parent.children.append(child)
+                next.append(child)
             }
-            if link.rel == "item", object.type != .item {
-                throw StacRepositoryError(.invalidInput, "\(displayName(target)) is linked as an item from \(displayName(product.location)) but is a \(object.type.rawValue); fix the link's rel.")
+            level = next
+        }
+    }
+
+    /// Reads documents with at most `concurrency` in flight; results in request order.
+    private func readAll(_ targets: [String]) async throws -> [Data] {
+        var results = [Data?](repeating: nil, count: targets.count)
+        try await withThrowingTaskGroup(of: (Int, Data).self) { group in
+            var next = 0
+            func add() {
+                let i = next
+                let target = targets[i]
+                group.addTask { (i, try await readDocument(target, displayName: displayName(target))) }
+                next += 1
             }
-            if link.rel == "child", object.type == .item {
-                throw StacRepositoryError(.invalidInput, "\(displayName(target)) is linked as a child from \(displayName(product.location)) but is an Item; use rel \"item\".")
+            while next < targets.count && next < concurrency { add() }
+            while let (i, data) = try await group.next() {
+                results[i] = data
+                if next < targets.count { add() }
             }
-            let child = SourceProduct(object: object, location: target)
-            product.children.append(child)
-            try await loadChildren(of: child, visited: &visited)
+        }
+        return results.map { $0 ?? Data() }
+    }
+
+    private func parseObject(_ data: Data, target: String) throws -> STACObject {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(data, source: displayName(target))
+        } catch {
+            throw StacRepositoryError(.invalidInput, "\(error.description.hasSuffix(".") ? String(error.description.dropLast()) : error.description); fix the JSON and ingest again.")
+        }
+        do {
+            return try STACObject(value, source: displayName(target))
+        } catch {
+            throw StacRepositoryError(.invalidInput, "\(error)")
         }
     }
 
