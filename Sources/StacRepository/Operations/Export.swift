@@ -1,6 +1,10 @@
 public import Foundation
 import STAC
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// How `export` materialises asset bytes.
 public enum ExportAssetMode: String, Sendable, CaseIterable {
     /// Real copies.
@@ -51,10 +55,11 @@ extension Repository {
             switch try snapshot.source(path) {
             case .bytes(let b)?:
                 try FS.makeDirectories((target as NSString).deletingLastPathComponent)
+                unlink(target)  // never write through a hard link left by an earlier export
                 try FS.write(b, to: target)
                 report.bytes += Int64(b.count)
             case .file(let url)?:
-                try FS.copyFile(url.path, target, link: assets == .link && !isJSON)
+                try FS.copyFile(url.path, target, link: assets == .link && !isJSON, atomic: false)
                 report.bytes += FS.fileSize(target) ?? 0
             case .missingObject(let oid, _)?:
                 throw StacRepositoryError(.integrity, "The Git LFS object \(oid) of \(path) is missing from the repository; restore it from a backup (`git lfs fetch`) and export again.")

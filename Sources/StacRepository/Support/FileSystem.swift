@@ -145,9 +145,17 @@ enum FS {
     }
 
     /// Copies a file, hard-linking when possible and `link` is true.
-    static func copyFile(_ from: String, _ to: String, link: Bool, tempDirectory: String? = nil) throws {
+    /// With `atomic` false the file is written in place (for new files in a fresh export),
+    /// which saves a temporary name and a rename.
+    static func copyFile(_ from: String, _ to: String, link: Bool, tempDirectory: String? = nil, atomic: Bool = true) throws {
         try makeDirectories((to as NSString).deletingLastPathComponent)
-        let tmp = (tempDirectory ?? (to as NSString).deletingLastPathComponent) + "/.tmp-" + UUID().uuidString
+        let tmp = atomic ? (tempDirectory ?? (to as NSString).deletingLastPathComponent) + "/.tmp-" + UUID().uuidString : to
+        if !atomic {
+            // Never write through an existing name: it may be a hard link to a stored object
+            // (an earlier `export --assets link`), which truncating would destroy.
+            unlink(to)
+            if link, Glibc.link(from, to) == 0 { return }
+        }
         if link, Glibc.link(from, tmp) == 0 {
             try rename(tmp, to)
             return
@@ -163,7 +171,7 @@ enum FS {
             unlink(tmp)
             throw storageError("copy \(from) to", to, failed)
         }
-        try rename(tmp, to)
+        if atomic { try rename(tmp, to) }
     }
 
     /// Copies all bytes from one descriptor to another: in the kernel with `sendfile` when it
