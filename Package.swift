@@ -51,7 +51,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "GeoTIFFProcessor",
-            dependencies: ["StacRepository", "STAC", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["StacRepository", "STAC"],
             path: "Processors/GeoTIFF",
             swiftSettings: swiftSettings),
         .executableTarget(

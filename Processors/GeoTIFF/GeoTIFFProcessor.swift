@@ -91,7 +91,7 @@ public struct GeoTIFFProcessor: Processor {
     /// - Throws: ``StacRepositoryError`` (`.invalidInput`) when the file cannot be read.
     public func productVersion(_ product: String, context: ProcessingContext) async throws -> String {
         do {
-            return try sha256HexDigest(ofFileAt: URL(fileURLWithPath: product))
+            return try FileDigest.sha256(ofFileAt: product)
         } catch {
             throw StacRepositoryError(
                 .invalidInput, "The GeoTIFF \"\(product)\" cannot be read: \(error.localizedDescription).",

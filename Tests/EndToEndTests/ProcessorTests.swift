@@ -29,6 +29,10 @@ struct ProcessorTests {
         #expect((props["processing:software"] as? [String: Any])?["geotiff"] != nil)
         #expect(props["proj:code"] != nil)
         #expect((item["bbox"] as? [Double])?.count == 4)
+        // The data asset points back at the product file it was made from.
+        let data = (item["assets"] as? [String: Any])?["data"] as? [String: Any]
+        let original = (data?["alternate"] as? [String: Any])?["original"] as? [String: Any]
+        #expect((original?["href"] as? String)?.hasPrefix(products.path + "/") == true, "\(String(describing: original))")
         let log = try ws.git(["log", "-1", "--format=%B"])
         #expect(log.stdout.contains("Stac-Repository-Processor: geotiff"))
         let again = try ws.ok(["ingest", "--processor", "geotiff", products.path, "--option", "datetime=2024-05-01T00:00:00Z", "--json"])
@@ -54,7 +58,13 @@ struct ProcessorTests {
         try ws.initRepo(backend: "file")
         let ingested = try ws.tool(["ingest", "--processor", "sensor-csv", product.path], env: env)
         #expect(ingested.status == 0, "\(ingested.stderr)")
-        #expect(ingested.stdout.contains("1 added") || ingested.stdout.contains("added"), "\(ingested.stdout)")
+        #expect(ingested.stdout.contains("1 added"), "\(ingested.stdout)")
+        // readings.csv was written by the processor into its scratch folder: copied with a
+        // checksum, but with no `alternate.original` pointing at a folder that is gone.
+        let item = try #require(readJSON(ws.repo.appendingPathComponent("station-01/station-01.json")))
+        let data = try #require((item["assets"] as? [String: Any])?["data"] as? [String: Any])
+        #expect((data["file:checksum"] as? String)?.hasPrefix("1220") == true)
+        #expect(data["alternate"] == nil)
     }
 
     enum Bad: String, CaseIterable, CustomTestStringConvertible {

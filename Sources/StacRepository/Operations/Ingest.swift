@@ -138,6 +138,7 @@ extension Repository {
                 for item in produced {
                     item.processorVersion = p.version
                     stamp(item, processor: processor, version: p.version)
+                    for product in item.flattened { product.scratchDirectory = dir.standardizedFileURL.path }
                 }
                 roots.append(contentsOf: produced)
             }

@@ -289,10 +289,12 @@ struct IngestPlanner {
                     asset.href = "./" + name
                     asset.json["file:checksum"] = .string(checksum)
                     asset.json["file:size"] = .number(JSONNumber(Int(t.size)))
+                    addedFileExtension = true
+                    // A file a processor wrote into its scratch directory has no origin to point back to.
+                    if let scratch = p.source.scratchDirectory, href.hasPrefix(scratch + "/") { break }
                     var alternate = asset.json["alternate"]?.objectValue ?? JSONObject()
                     alternate["original"] = .object(["href": .string(href), "file:checksum": .string(checksum)])
                     asset.json["alternate"] = .object(alternate)
-                    addedFileExtension = true
                     addedAlternate = true
                 case .success(let t):
                     asset.href = href

@@ -10,6 +10,8 @@ final class SourceProduct {
     var children: [SourceProduct] = []
     /// Set when a processor produced the product.
     var processorVersion: String?
+    /// The processor's scratch directory: files there have no origin worth recording.
+    var scratchDirectory: String?
 
     init(object: STACObject, location: String) {
         self.object = object

@@ -40,3 +40,12 @@ func hexString(_ digest: some Sequence<UInt8>) -> String {
     }
     return String(decoding: out, as: UTF8.self)
 }
+
+/// Streaming SHA-256 of files, for processors: the same code the repository hashes assets with.
+public enum FileDigest {
+    /// The lowercase hex SHA-256 of the file at `path`, read 4 MiB at a time.
+    /// - Throws: ``StacRepositoryError`` when the file cannot be read.
+    public static func sha256(ofFileAt path: String) throws -> String {
+        try sha256OfFile(path).hex
+    }
+}
