@@ -146,6 +146,10 @@ public struct CatalogIndex: Sendable {
     /// nil if it is absolute or leaves the repository.
     static func resolveInside(_ href: String, from: String) -> String? {
         if href.contains("://") || href.hasPrefix("/") { return nil }
+        // The layout's own links ("./id/id.json"): no dot segments to resolve.
+        if href.hasPrefix("./"), !href.contains("/."), !href.contains("//") {
+            return join(parentDirectory(from), String(href.dropFirst(2)))
+        }
         var parts = parentDirectory(from).split(separator: "/").map(String.init)
         for comp in href.split(separator: "/") {
             if comp == "." || comp.isEmpty { continue }

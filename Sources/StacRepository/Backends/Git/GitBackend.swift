@@ -232,7 +232,7 @@ public final class GitBackend: StorageBackend {
             }
             TestHooks.crashPoint("git-worktree-file")
         }
-        try repository.resetIndex(toTree: tree, refreshingStatFor: nil)
+        try repository.resetIndex(toTree: tree, refreshingStatFor: paths)
     }
 
     public func recover() throws {
