@@ -151,8 +151,11 @@ struct Ingest: AsyncParsableCommand {
             try Output.json(report)
             return
         }
-        for p in report.added { Output.line("+ \(p.kind) \(p.id)") }
-        for p in report.updated { Output.line("~ \(p.kind) \(p.id)") }
+        // Every product for normal sizes; a big ingest lists the first ones (-v lists all).
+        let changed = report.added.map { "+ \($0.kind) \($0.id)" } + report.updated.map { "~ \($0.kind) \($0.id)" }
+        let shown = global.verbose ? changed.count : 50
+        for line in changed.prefix(shown) { Output.line(line) }
+        if changed.count > shown { Output.line("… and \(changed.count - shown) more (-v lists them all)") }
         if global.verbose { for p in report.unchanged { Output.line("= \(p.kind) \(p.id)") } }
         for f in report.assetFailures { Output.note("warning: \(f.message) (kept as a reference)") }
         var summary = "ingest: \(report.summary)"
