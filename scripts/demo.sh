@@ -5,7 +5,8 @@ BIN="${1:?usage: demo.sh PATH-TO-stac-repository}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/stac-repository-demo.XXXXXX")"
 REPO="$WORK/repo"
-say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then B=$'\033[1m'; N=$'\033[0m'; else B=''; N=''; fi
+say() { printf '\n%s$ %s%s\n' "$B" "$*" "$N"; }
 run() { say "stac-repository $*"; "$BIN" "$@"; }
 
 run version

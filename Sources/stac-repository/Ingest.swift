@@ -141,7 +141,9 @@ struct Ingest: AsyncParsableCommand {
         let progress = ProgressDisplay(enabled: Output.stderrIsTerminal && !global.quiet && !global.json)
         let report: IngestReport
         do {
-            report = try await repository.ingest(sources, options: options, processor: chosen, events: { progress.handle($0) })
+            report = try await repository.ingest(
+                sources, options: options, processor: chosen, events: { progress.handle($0) },
+                planned: { progress.plan(assets: $0) })
             progress.finish()
         } catch {
             progress.finish()

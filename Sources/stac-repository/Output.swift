@@ -61,7 +61,16 @@ final class ProgressDisplay: @unchecked Sendable {
     private var lastDraw = Date.distantPast
     let enabled: Bool
 
+    private var planned = 0
+
     init(enabled: Bool) { self.enabled = enabled }
+
+    /// The number of assets the ingest will transfer, known before the first one starts.
+    func plan(assets: Int) {
+        lock.lock()
+        planned = assets
+        lock.unlock()
+    }
 
     func handle(_ event: TransferEvent) {
         guard enabled else { return }
@@ -93,13 +102,16 @@ final class ProgressDisplay: @unchecked Sendable {
     private func draw(_ now: Date) {
         let elapsed = max(now.timeIntervalSince(start), 0.001)
         let rate = Double(bytes) / elapsed
-        var text = "\r\u{1B}[2Kassets \(done)/\(total)"
+        var text = "\r\u{1B}[2Kassets \(done)/\(max(total, planned))"
         if failed > 0 { text += " (\(failed) failed)" }
         text += "  \(Output.bytes(bytes))"
         if expected > 0 { text += "/\(Output.bytes(expected))" }
         text += "  \(Output.bytes(Int64(rate)))/s"
         if expected > bytes, rate > 0 {
             text += "  ETA \(Int((Double(expected - bytes) / rate).rounded()))s"
+        } else if planned > done, done > 0 {
+            // Sizes unknown up front: estimate from the assets done so far.
+            text += "  ETA \(Int((elapsed / Double(done) * Double(planned - done)).rounded()))s"
         }
         FileHandle.standardError.write(Data(text.utf8))
     }

@@ -87,7 +87,7 @@ extension Repository {
     /// - Throws: ``StacRepositoryError`` for anything the user can fix; the repository is then unchanged.
     public func ingest(
         _ sources: [String], options: IngestOptions, processor: (any Processor)? = nil,
-        events: (@Sendable (TransferEvent) -> Void)? = nil
+        events: (@Sendable (TransferEvent) -> Void)? = nil, planned: (@Sendable (_ assets: Int) -> Void)? = nil
     ) async throws -> IngestReport {
         let engine = AssetTransferEngine(configuration: options.transfer, logger: options.logger)
         let loader = SourceLoader(engine: engine, workingDirectory: options.workingDirectory)
@@ -153,6 +153,7 @@ extension Repository {
                 t0 = Date()
             }
             var planner = try IngestPlanner(tx: tx, options: options, engine: engine, events: events)
+            planner.onPlanned = planned
             try planner.place(roots)
             lap("place")
             try await planner.transferAssets()

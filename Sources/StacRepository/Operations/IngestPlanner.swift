@@ -9,6 +9,8 @@ struct IngestPlanner {
     let options: IngestOptions
     let engine: AssetTransferEngine
     let events: (@Sendable (TransferEvent) -> Void)?
+    /// Told how many assets will be transferred, before the transfers start (progress display).
+    var onPlanned: (@Sendable (Int) -> Void)?
     var index: CatalogIndex
     var report = IngestReport()
 
@@ -238,6 +240,7 @@ struct IngestPlanner {
             }
         }
         try FS.makeDirectories(tx.stagingDirectory.path)
+        onPlanned?(copyRequests.count + measureRequests.count)
         let copied = await engine.fetch(copyRequests, into: tx.stagingDirectory, events: events)
         let measured = await engine.measure(measureRequests, events: events)
         var copyIterator = copied.makeIterator()
