@@ -1,4 +1,4 @@
-import AssetTransfer
+public import AssetTransfer
 import Foundation
 import STAC
 
@@ -14,6 +14,10 @@ public struct VerifyReport: Sendable, Codable {
     public var assets = 0
     public var bytesHashed: Int64 = 0
     public var problems: [VerifyProblem] = []
+    /// Originals checked with `--origin`.
+    public var originsChecked = 0
+    /// How many of the problems are originals that changed or vanished (the stored copies are fine).
+    public var originProblems = 0
     public var ok: Bool { problems.isEmpty }
 }
 
@@ -22,6 +26,36 @@ extension Repository {
     /// local asset exists and matches its `file:size` and `file:checksum` (and, on git, its
     /// Git LFS pointer).
     public func verify(ref: String? = nil) throws -> VerifyReport {
+        try verifyStored(ref: ref).report
+    }
+
+    /// ``verify(ref:)``, and with `origin` also re-reads every `alternate.original` href (local,
+    /// http(s), s3) and checks that it still has the recorded checksum: the source may have
+    /// been deleted or changed since the ingest.
+    public func verify(ref: String? = nil, origin: Bool, transfer: TransferConfiguration = .init()) async throws -> VerifyReport {
+        var (report, originals) = try verifyStored(ref: ref)
+        guard origin, !originals.isEmpty else { return report }
+        let engine = AssetTransferEngine(configuration: transfer)
+        let requests = originals.map { AssetRequest(name: "the original of \($0.path)", source: $0.href) }
+        let results = await engine.measure(requests)
+        for (original, result) in zip(originals, results) {
+            report.originsChecked += 1
+            switch result {
+            case .success(let t):
+                if Multihash.sha256(t.sha256) != original.checksum {
+                    report.originProblems += 1
+                    report.problems.append(.init(path: original.path, message: "its original \(original.href) has changed (now 1220\(t.sha256), recorded \(original.checksum))"))
+                }
+            case .failure(let error):
+                report.originProblems += 1
+                report.problems.append(.init(path: original.path, message: "its original cannot be read any more: \(error.message)"))
+            }
+        }
+        return report
+    }
+
+    private func verifyStored(ref: String?) throws -> (report: VerifyReport, originals: [(path: String, href: String, checksum: String)]) {
+        var originals: [(path: String, href: String, checksum: String)] = []
         try recoverIfIdle()
         let snapshot = try backend.snapshot(at: ref)
         var report = VerifyReport()
@@ -49,6 +83,11 @@ extension Repository {
                     report.problems.append(.init(path: path, message: "asset \"\(key)\" (\(asset.href)) is missing"))
                     continue
                 }
+                if let original = asset["alternate"]?["original"], let href = original["href"]?.stringValue,
+                    let checksum = original["file:checksum"]?.stringValue, checksum.hasPrefix("1220")
+                {
+                    originals.append((target, href, checksum))
+                }
                 report.assets += 1
                 let digest: (hex: String, size: Int64)
                 switch try snapshot.source(target) {
@@ -74,7 +113,7 @@ extension Repository {
                 }
             }
         }
-        return report
+        return (report, originals)
     }
 
     private func lfsOID(_ snapshot: any CatalogSnapshot, _ path: String) -> String? {
