@@ -55,6 +55,22 @@ struct GitCompatibilityTests {
         #expect(count.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "4", "history is kept: init, ingest, prune, rollback")
     }
 
+    @Test("loose objects are packed once there are more than gc.auto, and git still agrees")
+    func autoPack() throws {
+        let ws = Workspace("gc")
+        try ws.initRepo(backend: "git")
+        try ws.ok(["config", "set", "gc.auto", "5"])
+        let source = ws.temp.sub("source")
+        try makeCatalog(at: source, items: 3)
+        try ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
+        let counts = try ws.git(["count-objects", "-v"]).stdout
+        #expect(counts.contains("count: 0\n"), "\(counts)")
+        #expect(!counts.contains("packs: 0\n"), "\(counts)")
+        try ws.ok(["prune", "item-0"])
+        try checkGitIsHappy(ws, assetCount: 4, "after auto-pack")
+        try ws.ok(["verify"])
+    }
+
     @Test("rollback --hard moves the branch and keeps the old tip under refs/stac-repository/backup")
     func hardRollback() throws {
         let (ws, _, _) = try populated()

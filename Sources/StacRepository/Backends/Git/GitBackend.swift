@@ -151,7 +151,29 @@ public final class GitBackend: StorageBackend {
         try moveBranch(
             from: head?.commit, to: commit, tree: tree, paths: changes.keys.sorted(),
             reflog: "stac-repository \(record.operation): \(record.summary)", known: changes)
+        if writer === repository { packLooseObjectsIfMany() }
         return commit.hex
+    }
+
+    /// libgit2 never runs `git gc`, so small commits would pile up loose objects for ever.
+    /// Like `git gc --auto`, estimate their number from one fan-out directory and pack them
+    /// when there are more than `gc.auto` (setting `stac-repository.gc.auto`; default 6700,
+    /// 0 turns it off). Packing first writes the pack, then deletes the loose copies, so a
+    /// crash in between only leaves duplicates.
+    func packLooseObjectsIfMany() {
+        let limit = ((try? configValue("gc.auto")) ?? nil).flatMap { Int($0) } ?? 6700
+        guard limit > 0 else { return }
+        let objects = repository.gitDirectory.appendingPathComponent("objects").path
+        func count(_ fanOut: String) -> Int {
+            ((try? FileManager.default.contentsOfDirectory(atPath: objects + "/" + fanOut)) ?? []).count
+        }
+        // git's own estimate: objects/17 holds about 1/256 of the loose objects. A small limit
+        // (tests, tiny repositories) is checked by counting them all.
+        let estimate = limit < 1024
+            ? (0..<256).reduce(0) { $0 + count(String(format: "%02x", $1)) }
+            : count("17") * 256
+        guard estimate > limit else { return }
+        _ = try? repository.repackLooseObjects()
     }
 
     func makeCommit(tree: ObjectID, parents: [ObjectID], message: String, date: Date, in writer: GitRepository? = nil) throws -> ObjectID {
