@@ -121,19 +121,10 @@ public struct LFSStore: Sendable {
 
         var hasher = SHA256()
         var size: Int64 = 0
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let count = read(input, buffer.baseAddress, buffer.count)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw Self.ioError(errno, "Cannot read \"\(file.path)\"")
-            }
-            if count == 0 { break }
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+        try Self.forEachChunk(of: input, path: file.path) { chunk in
             hasher.update(bufferPointer: chunk)
             try Self.writeAll(output, chunk, path: temporary.path)
-            size += Int64(count)
+            size += Int64(chunk.count)
         }
         guard fsync(output) == 0 else { throw Self.ioError(errno, "Cannot flush \"\(temporary.path)\"") }
         Foundation.close(output)
@@ -183,17 +174,9 @@ public struct LFSStore: Sendable {
         defer { Foundation.close(input) }
         var hasher = SHA256()
         var total: Int64 = 0
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let count = read(input, buffer.baseAddress, buffer.count)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw Self.ioError(errno, "Cannot read \"\(url.path)\"")
-            }
-            if count == 0 { break }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-            total += Int64(count)
+        try Self.forEachChunk(of: input, path: url.path) { chunk in
+            hasher.update(bufferPointer: chunk)
+            total += Int64(chunk.count)
         }
         if let size, size != total { return false }
         return hasher.finalize().map { String(format: "%02x", $0) }.joined() == oid
@@ -229,6 +212,23 @@ public struct LFSStore: Sendable {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
             throw LFSError(code: .io(EIO), message: "Cannot create \"\(url.path)\": \(error.localizedDescription)")
+        }
+    }
+
+    /// Reads `descriptor` to its end, ``chunkSize`` bytes at a time, handing each chunk to `body`.
+    private static func forEachChunk(
+        of descriptor: Int32, path: String, _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let count = read(descriptor, buffer.baseAddress, buffer.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ioError(errno, "Cannot read \"\(path)\"")
+            }
+            if count == 0 { return }
+            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         }
     }
 

@@ -1,0 +1,23 @@
+import ArgumentParser
+import Foundation
+import StacRepository
+
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write or update a standalone bare repository with the Git LFS objects it needs, then verify it.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The backup directory (new, empty, or an earlier backup to update).")
+    var destination: String
+
+    @Option(help: "Back up the branch up to this commit (default: the tip).")
+    var ref: String?
+
+    func run() async throws {
+        let repository = try global.openRepository()
+        let report = try repository.backup(to: URL(fileURLWithPath: destination), ref: ref)
+        if global.json { try Output.json(report); return }
+        Output.line("backup: \(report.incremental ? "updated" : "wrote") \(report.destination) at \(report.commit.prefix(12)); \(report.lfsObjectsCopied) LFS objects copied (\(Output.bytes(report.lfsBytesCopied))), \(report.lfsObjectsPresent) already there; verified")
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import StacRepository
+
+struct Config: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Read and change repository settings (e.g. processors.NAME.path).",
+        subcommands: [Get.self, Set.self, Unset.self, List.self])
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a setting.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var key: String
+
+        func run() async throws {
+            let repository = try global.openRepository()
+            guard let value = try repository.backend.configValue(key) else {
+                throw StacRepositoryError(.notFound, "The setting \"\(key)\" is not set; set it with `stac-repository config set \(key) VALUE`.")
+            }
+            if global.json { try Output.json([key: value]); return }
+            print(value)
+        }
+    }
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change a setting.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var key: String
+        @Argument var value: String
+
+        func validate() throws {
+            let parts = key.split(separator: ".", omittingEmptySubsequences: false)
+            if parts.count < 1 || parts.contains(where: { $0.isEmpty }) || key.contains(where: { $0 == " " || $0 == "\n" || $0 == "=" }) {
+                throw ValidationError("\"\(key)\" is not a valid setting name; use dotted names like processors.geotiff.path.")
+            }
+            if key == "backend" || key == "branch" {
+                throw ValidationError("\"\(key)\" is fixed when the repository is created; create a new repository to change it.")
+            }
+        }
+
+        func run() async throws {
+            let repository = try global.openRepository()
+            try repository.withLock(wait: true, purpose: "config") { try repository.backend.setConfigValue(key, value) }
+            if !global.json { Output.line("\(key) = \(value)") }
+        }
+    }
+
+    struct Unset: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a setting.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var key: String
+
+        func run() async throws {
+            let repository = try global.openRepository()
+            try repository.withLock(wait: true, purpose: "config") { try repository.backend.setConfigValue(key, nil) }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print every setting.")
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let repository = try global.openRepository()
+            let entries = try repository.backend.configEntries()
+            if global.json {
+                try Output.json(Dictionary(entries, uniquingKeysWith: { $1 }))
+                return
+            }
+            for (k, v) in entries { print("\(k)=\(v)") }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import StacRepository
+
+struct Export: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a self-contained static catalog (relative links, assets materialised) to DIR.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The destination directory (must be empty unless --force).")
+    var directory: String
+
+    @Option(help: "Export the catalog as it was at this commit (git backend).")
+    var ref: String?
+
+    @Option(help: "copy: real files; link: hard links to the repository's files; none: JSON only.")
+    var assets: ExportAssetMode = .copy
+
+    @Flag(help: "Write into a non-empty directory.")
+    var force = false
+
+    func run() async throws {
+        let repository = try global.openRepository()
+        let report = try repository.export(to: URL(fileURLWithPath: directory), ref: ref, assets: assets, force: force)
+        if global.json { try Output.json(report); return }
+        Output.line("export: \(report.jsonFiles) JSON files and \(report.assetFiles) assets (\(Output.bytes(report.bytes))) written to \(report.directory)")
+    }
+}
