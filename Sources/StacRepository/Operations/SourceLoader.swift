@@ -117,7 +117,7 @@ struct SourceLoader: Sendable {
         do {
             return try await engine.readDocument(location)
         } catch {
-            throw StacRepositoryError(.transfer, "\(error)", underlying: error)
+            throw StacRepositoryError(.transfer, withoutAssetErrorHint(error.message), underlying: error)
         }
     }
 
@@ -207,4 +207,14 @@ struct SourceLoader: Sendable {
         if location.hasPrefix(workingDirectory + "/") { return String(location.dropFirst(workingDirectory.count + 1)) }
         return location
     }
+}
+
+/// Transfer errors end with "…, or use --on-asset-error reference", which helps for an asset
+/// of an ingest but not for a STAC document or an origin check.
+func withoutAssetErrorHint(_ message: String) -> String {
+    var m = message
+    for hint in [", or use --on-asset-error reference", " or use --on-asset-error reference"] {
+        m = m.replacingOccurrences(of: hint, with: "")
+    }
+    return m.replacingOccurrences(of: "check the href.", with: "check the URL.")
 }

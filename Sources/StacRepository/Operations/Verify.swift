@@ -48,7 +48,7 @@ extension Repository {
                 }
             case .failure(let error):
                 report.originProblems += 1
-                report.problems.append(.init(path: original.path, message: "its original cannot be read any more: \(error.message)"))
+                report.problems.append(.init(path: original.path, message: "its original cannot be read any more: \(withoutAssetErrorHint(error.message))"))
             }
         }
         return report
