@@ -33,6 +33,10 @@ struct StacRepositoryCommand: AsyncParsableCommand {
             }
         } catch let error as StacRepositoryError {
             Output.error(error.message)
+            if CommandLine.arguments.contains("--json") {
+                // Scripts reading stdout get the failure as JSON too.
+                try? Output.json(["error": ["code": error.code.rawValue, "message": error.message]])
+            }
             Glibc.exit(error.code == .usage ? 64 : 1)
         } catch {
             exit(withError: error)

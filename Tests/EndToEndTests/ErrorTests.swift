@@ -82,6 +82,18 @@ struct ErrorTests {
         #expect(treeState(ws.repo) == before, "\(c): the repository changed")
     }
 
+    @Test("with --json a failure is also a JSON object on stdout")
+    func jsonErrors() throws {
+        let ws = Workspace("jsonerr")
+        try ws.initRepo(backend: "file")
+        let r = try ws.tool(["prune", "no-such-item", "--json"])
+        #expect(r.status == 1)
+        let object = try #require(jsonObject(r.stdout) as? [String: Any])
+        let error = try #require(object["error"] as? [String: Any])
+        #expect(error["code"] as? String == "notFound")
+        #expect((error["message"] as? String)?.contains("no-such-item") == true)
+    }
+
     @Test("usage errors exit with 64")
     func usageErrors() throws {
         let ws = Workspace("usage")
