@@ -37,6 +37,6 @@ bench:
 fmt:
     swift format --in-place --recursive Sources Tests Processors Package.swift
 
-# Report formatting and lint findings (warnings; the exit code is 0 unless the tool fails).
+# Check formatting and the lint rules of .swift-format (fails on any finding).
 lint:
-    swift format lint --recursive Sources Tests Processors Package.swift
+    swift format lint --strict --recursive Sources Tests Processors Package.swift

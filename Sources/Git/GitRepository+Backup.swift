@@ -51,7 +51,8 @@ extension GitRepository {
         guard rejections.messages.isEmpty else {
             throw GitError(
                 code: .generic, function: "git_remote_push",
-                message: "The backup at \"\(destination.path)\" refused: \(rejections.messages.joined(separator: "; ")).")
+                message:
+                    "The backup at \"\(destination.path)\" refused: \(rejections.messages.joined(separator: "; ")).")
         }
     }
 
@@ -110,7 +111,9 @@ extension GitRepository {
         var loose = [(id: ObjectID, file: URL)]()
         let fileManager = FileManager.default
         for directory in (try? fileManager.contentsOfDirectory(atPath: objects.path)) ?? [] {
-            guard directory.count == 2, ObjectID(hex: directory + String(repeating: "0", count: 38)) != nil else { continue }
+            guard directory.count == 2, ObjectID(hex: directory + String(repeating: "0", count: 38)) != nil else {
+                continue
+            }
             let folder = objects.appendingPathComponent(directory)
             for name in (try? fileManager.contentsOfDirectory(atPath: folder.path)) ?? [] {
                 guard name.count == 38, let id = ObjectID(hex: directory + name) else { continue }
@@ -146,7 +149,8 @@ extension GitRepository {
                 odb.pointer,
                 { oid, payload in
                     guard let oid, let payload else { return 0 }
-                    Unmanaged<ObjectCollector>.fromOpaque(payload).takeUnretainedValue().ids.append(ObjectID(oid.pointee))
+                    Unmanaged<ObjectCollector>.fromOpaque(payload).takeUnretainedValue().ids.append(
+                        ObjectID(oid.pointee))
                     return 0
                 }, Unmanaged.passUnretained(collector).toOpaque())
         }
@@ -182,7 +186,8 @@ extension GitRepository {
                     let name = String(cString: git_tree_entry_name(entry))
                     throw GitError(
                         code: .notFound, function: "verifyObjects",
-                        message: "Blob \(entryID.hex) (\"\(name)\" in tree \(id.hex)) is missing from the object database.")
+                        message:
+                            "Blob \(entryID.hex) (\"\(name)\" in tree \(id.hex)) is missing from the object database.")
                 }
             default:
                 continue

@@ -65,7 +65,9 @@ extension GitRepository {
     private func configSnapshot() throws(GitError) -> ConfigHandle {
         var config: OpaquePointer?
         try git("git_repository_config_snapshot") { git_repository_config_snapshot(&config, pointer) }
-        guard let config else { throw GitError(code: .generic, function: "git_repository_config_snapshot", message: "") }
+        guard let config else {
+            throw GitError(code: .generic, function: "git_repository_config_snapshot", message: "")
+        }
         return ConfigHandle(taking: config, in: self)
     }
 

@@ -58,10 +58,12 @@ extension GitRepository {
                 continue
             }
             let path = String(cString: rawPath)
-            if refreshAll || refreshSet.contains(path) || Self.ancestors(of: path).contains(where: refreshSet.contains) {
+            if refreshAll || refreshSet.contains(path) || Self.ancestors(of: path).contains(where: refreshSet.contains)
+            {
                 var info = stat()
                 let fullPath = workTreePath.hasSuffix("/") ? workTreePath + path : workTreePath + "/" + path
-                guard lstat(fullPath, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG || (info.st_mode & S_IFMT) == S_IFLNK
+                guard lstat(fullPath, &info) == 0,
+                    (info.st_mode & S_IFMT) == S_IFREG || (info.st_mode & S_IFMT) == S_IFLNK
                 else { continue }
                 entry.fill(from: info)
             } else if let previous, let old = git_index_get_bypath(previous.pointer, rawPath, 0)?.pointee,
@@ -86,7 +88,8 @@ extension GitRepository {
             unlink(temporaryPath)
             throw GitError(
                 code: .generic, function: "resetIndex",
-                message: "Cannot move the new index into place at \"\(indexPath)\": \(String(cString: strerror(code))).")
+                message: "Cannot move the new index into place at \"\(indexPath)\": \(String(cString: strerror(code)))."
+            )
         }
     }
 

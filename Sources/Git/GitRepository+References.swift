@@ -63,7 +63,8 @@ extension GitRepository {
     ///   `expected` was read; `.exists` when it was expected absent but exists; `.locked` when
     ///   another writer holds its lock file right now (worth retrying); `.invalidSpec` for a
     ///   malformed name.
-    public func updateReference(_ name: String, to target: ObjectID, expected: ObjectID?, reflogMessage: String) throws {
+    public func updateReference(_ name: String, to target: ObjectID, expected: ObjectID?, reflogMessage: String) throws
+    {
         var newOID = target.oid
         var reference: OpaquePointer?
         if let expected {
@@ -107,7 +108,8 @@ extension GitRepository {
             guard current == expected else {
                 throw GitError(
                     code: .modified, function: "deleteReference",
-                    message: "Reference \"\(name)\" points to \(current?.shortHex ?? "nothing"), not \(expected.shortHex).")
+                    message:
+                        "Reference \"\(name)\" points to \(current?.shortHex ?? "nothing"), not \(expected.shortHex).")
             }
         }
         // git_reference_delete itself fails with GIT_EMODIFIED if the ref changed since lookup.

@@ -18,7 +18,8 @@ extension GitRepository {
             case .notFound:
                 throw GitError(
                     code: .notFound, function: "git_revparse_single",
-                    message: "Revision \"\(revspec)\" was not found: give a commit id, a branch or tag name, or HEAD~N.")
+                    message: "Revision \"\(revspec)\" was not found: give a commit id, a branch or tag name, or HEAD~N."
+                )
             case .ambiguous:
                 throw GitError(
                     code: .ambiguous, function: "git_revparse_single",

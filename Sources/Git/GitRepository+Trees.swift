@@ -115,7 +115,9 @@ extension GitRepository {
                 guard mode.isBlob else {
                     throw GitError(
                         code: .invalid, function: "updateTree",
-                        message: "Cannot upsert \"\(path)\" with mode \(String(mode.rawValue, radix: 8)): only files can be upserted.")
+                        message:
+                            "Cannot upsert \"\(path)\" with mode \(String(mode.rawValue, radix: 8)): only files can be upserted."
+                    )
                 }
                 latest[path] = .upsert(path: path, blob: blob, mode: mode)
             case .remove:
@@ -232,7 +234,9 @@ extension GitRepository {
             {
                 throw GitError(
                     code: .invalid, function: "updateTree",
-                    message: "Path \"\(path)\" is not a valid tree path: components may not be empty, \".\", \"..\" or \".git\".")
+                    message:
+                        "Path \"\(path)\" is not a valid tree path: components may not be empty, \".\", \"..\" or \".git\"."
+                )
             }
         }
         return trimmed.joined(separator: "/")

@@ -58,7 +58,8 @@ public struct LFSPointer: Sendable, Hashable {
     public static func isValidOID(_ oid: String) -> Bool {
         oid.utf8.count == 64
             && oid.utf8.allSatisfy {
-                ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f"))
+                ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
+                    || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f"))
             }
     }
 }

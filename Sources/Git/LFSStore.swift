@@ -81,7 +81,9 @@ public struct LFSStore: Sendable {
         guard Int64(info.st_size) == size else {
             throw LFSError(
                 code: .mismatch,
-                message: "\"\(file.path)\" has \(info.st_size) bytes, not the \(size) its pointer says; it was changed after hashing.")
+                message:
+                    "\"\(file.path)\" has \(info.st_size) bytes, not the \(size) its pointer says; it was changed after hashing."
+            )
         }
         let destination = objectURL(oid: oid)
         if FileManager.default.fileExists(atPath: destination.path) {

@@ -10,7 +10,8 @@ public struct ObjectID: Hashable, Sendable, CustomStringConvertible {
     /// libgit2 does not know this object unless it was written; the methods of
     /// ``GitRepository`` that take a tree write it on demand.
     // The literal is valid, so the fallback can never be taken; it only avoids a force-unwrap.
-    public static let emptyTree = ObjectID(hex: "4b825dc642cb6eb9a060e54bf8d69288fbee4904")
+    public static let emptyTree =
+        ObjectID(hex: "4b825dc642cb6eb9a060e54bf8d69288fbee4904")
         ?? ObjectID(unchecked: [UInt8](repeating: 0, count: 20))
 
     /// Parses 40 hexadecimal digits (either case); returns nil for anything else.

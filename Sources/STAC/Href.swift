@@ -170,9 +170,9 @@ public enum Href {
 
     private static func hexValue(_ b: UInt8) -> UInt8? {
         switch b {
-        case UInt8(ascii: "0") ... UInt8(ascii: "9"): b - UInt8(ascii: "0")
-        case UInt8(ascii: "a") ... UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A") ... UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
         default: nil
         }
     }
@@ -185,8 +185,9 @@ public enum Href {
         let name = text[..<colon]
         guard name.count >= 2, let first = name.unicodeScalars.first, first.isASCIILetter else { return nil }
         for scalar in name.unicodeScalars.dropFirst() {
-            guard scalar.isASCIILetter || ("0" ... "9").contains(scalar) || scalar == "+" || scalar == "-"
-                || scalar == "."
+            guard
+                scalar.isASCIILetter || ("0"..."9").contains(scalar) || scalar == "+" || scalar == "-"
+                    || scalar == "."
             else { return nil }
         }
         return name
@@ -313,5 +314,5 @@ private struct URIReference {
 }
 
 extension Unicode.Scalar {
-    fileprivate var isASCIILetter: Bool { ("a" ... "z").contains(self) || ("A" ... "Z").contains(self) }
+    fileprivate var isASCIILetter: Bool { ("a"..."z").contains(self) || ("A"..."Z").contains(self) }
 }

@@ -25,7 +25,8 @@ public enum Identifier {
         if id.isEmpty {
             throw STACError("\(subject) is empty; give the \(noun) a non-empty id.")
         }
-        let unsafe = id == "." || id == ".."
+        let unsafe =
+            id == "." || id == ".."
             || id.unicodeScalars.contains { $0 == "/" || $0 == "\\" || $0.value < 0x20 || $0.value == 0x7F }
         if unsafe {
             throw STACError(
@@ -38,7 +39,8 @@ public enum Identifier {
         let limit = kind == .item ? maximumItemByteCount : maximumByteCount
         let length = id.utf8.count
         if length > limit {
-            let why = kind == .item
+            let why =
+                kind == .item
                 ? "item ids may be at most \(limit) UTF-8 bytes, so that the file name '<id>.json' fits in \(maximumByteCount)"
                 : "ids may be at most \(limit) UTF-8 bytes, the longest file name file systems allow"
             throw STACError("\(subject) is \(length) bytes long: \(why); shorten the id.")

@@ -58,7 +58,8 @@ struct JSONParser {
             if index < bytes.count, bytes[index] != .newline {
                 throw failure(
                     at: index,
-                    "unexpected \(describe(at: index)) after a JSON value; newline-delimited JSON needs one value per line")
+                    "unexpected \(describe(at: index)) after a JSON value; newline-delimited JSON needs one value per line"
+                )
             }
         }
         if values.isEmpty {
@@ -97,7 +98,7 @@ struct JSONParser {
         let start = index
         let matches = literal.withUTF8Buffer { text in
             guard bytes.count - start >= count else { return false }
-            for k in 0 ..< count where bytes[start + k] != text[k] { return false }
+            for k in 0..<count where bytes[start + k] != text[k] { return false }
             return true
         }
         guard matches else {
@@ -323,7 +324,7 @@ struct JSONParser {
     /// Continues a string once the first backslash is found, decoding into `scratch`.
     private mutating func parseEscapedString(open: Int, start: Int) throws(JSONParseError) -> String {
         scratch.removeAll(keepingCapacity: true)
-        scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start ..< index]))
+        scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
         while index < bytes.count {
             let b = bytes[index]
             if b == .quote {
@@ -340,7 +341,7 @@ struct JSONParser {
             } else {
                 let sequenceStart = index
                 try skipUTF8Sequence()
-                scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[sequenceStart ..< index]))
+                scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[sequenceStart..<index]))
             }
         }
         throw failure(at: open, "string is not terminated")
@@ -367,19 +368,20 @@ struct JSONParser {
         case UInt8(ascii: "u"):
             let unit = try hexQuad(escapeStart: escapeStart)
             var scalarValue = UInt32(unit)
-            if (0xDC00 ... 0xDFFF).contains(unit) {
+            if (0xDC00...0xDFFF).contains(unit) {
                 throw failure(at: escapeStart, "lone low surrogate \\u\(hex4(unit)) in a string")
             }
-            if (0xD800 ... 0xDBFF).contains(unit) {
+            if (0xD800...0xDBFF).contains(unit) {
                 let lowStart = index
                 guard index + 1 < bytes.count, bytes[index] == .backslash, bytes[index + 1] == UInt8(ascii: "u") else {
                     throw failure(
                         at: escapeStart,
-                        "lone high surrogate \\u\(hex4(unit)) in a string; it must be followed by a \\u escape of a low surrogate")
+                        "lone high surrogate \\u\(hex4(unit)) in a string; it must be followed by a \\u escape of a low surrogate"
+                    )
                 }
                 index += 2
                 let low = try hexQuad(escapeStart: lowStart)
-                guard (0xDC00 ... 0xDFFF).contains(low) else {
+                guard (0xDC00...0xDFFF).contains(low) else {
                     throw failure(
                         at: escapeStart,
                         "high surrogate \\u\(hex4(unit)) is followed by \\u\(hex4(low)), which is not a low surrogate")
@@ -395,7 +397,7 @@ struct JSONParser {
     /// Reads the four hex digits after `\u`.
     private mutating func hexQuad(escapeStart: Int) throws(JSONParseError) -> UInt16 {
         var value: UInt16 = 0
-        for _ in 0 ..< 4 {
+        for _ in 0..<4 {
             guard index < bytes.count, let digit = bytes[index].hexDigitValue else {
                 throw failure(at: escapeStart, "invalid \\u escape in a string; expected four hexadecimal digits")
             }
@@ -407,12 +409,12 @@ struct JSONParser {
 
     private mutating func appendUTF8(_ v: UInt32) {
         switch v {
-        case 0 ..< 0x80:
+        case 0..<0x80:
             scratch.append(UInt8(v))
-        case 0x80 ..< 0x800:
+        case 0x80..<0x800:
             scratch.append(UInt8(0xC0 | (v >> 6)))
             scratch.append(UInt8(0x80 | (v & 0x3F)))
-        case 0x800 ..< 0x10000:
+        case 0x800..<0x10000:
             scratch.append(UInt8(0xE0 | (v >> 12)))
             scratch.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
             scratch.append(UInt8(0x80 | (v & 0x3F)))
@@ -428,15 +430,15 @@ struct JSONParser {
     private mutating func skipUTF8Sequence() throws(JSONParseError) {
         let b0 = bytes[index]
         let length: Int
-        var secondRange: ClosedRange<UInt8> = 0x80 ... 0xBF
+        var secondRange: ClosedRange<UInt8> = 0x80...0xBF
         switch b0 {
-        case 0xC2 ... 0xDF: length = 2
-        case 0xE0: length = 3; secondRange = 0xA0 ... 0xBF
-        case 0xE1 ... 0xEC, 0xEE ... 0xEF: length = 3
-        case 0xED: length = 3; secondRange = 0x80 ... 0x9F
-        case 0xF0: length = 4; secondRange = 0x90 ... 0xBF
-        case 0xF1 ... 0xF3: length = 4
-        case 0xF4: length = 4; secondRange = 0x80 ... 0x8F
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; secondRange = 0xA0...0xBF
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; secondRange = 0x80...0x9F
+        case 0xF0: length = 4; secondRange = 0x90...0xBF
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; secondRange = 0x80...0x8F
         default:
             throw failure(at: index, "invalid UTF-8: byte \(hexByte(b0)) cannot start a character")
         }
@@ -444,7 +446,7 @@ struct JSONParser {
             throw failure(at: index, "invalid UTF-8: the character starting with byte \(hexByte(b0)) is cut off")
         }
         var valid = secondRange.contains(bytes[index + 1])
-        for k in 2 ..< max(2, length) where !(0x80 ... 0xBF).contains(bytes[index + k]) {
+        for k in 2..<max(2, length) where !(0x80...0xBF).contains(bytes[index + k]) {
             valid = false
         }
         guard valid else {
@@ -478,7 +480,7 @@ struct JSONParser {
 
     @inline(__always)
     private func makeString(from start: Int, to end: Int) -> String {
-        String(decoding: UnsafeBufferPointer(rebasing: bytes[start ..< end]), as: UTF8.self)
+        String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
     }
 
     private func expected(_ what: String, in container: String, openedAt open: Int) -> JSONParseError {
@@ -501,7 +503,7 @@ struct JSONParser {
             // Show a whole character if the bytes form valid UTF-8.
             var end = offset + 1
             while end < bytes.count, end - offset < 4, bytes[end] & 0xC0 == 0x80 { end += 1 }
-            if let text = String(validating: UnsafeBufferPointer(rebasing: bytes[offset ..< end]), as: UTF8.self),
+            if let text = String(validating: UnsafeBufferPointer(rebasing: bytes[offset..<end]), as: UTF8.self),
                 text.unicodeScalars.count == 1
             {
                 return "'\(text)'"
@@ -529,7 +531,7 @@ struct JSONParser {
     /// Counts line feeds in `bytes[from ..< to]`.
     private func newlines(from start: Int, to end: Int) -> Int {
         var n = 0
-        for k in start ..< end where bytes[k] == .newline { n += 1 }
+        for k in start..<end where bytes[k] == .newline { n += 1 }
         return n
     }
 
@@ -538,12 +540,12 @@ struct JSONParser {
         let end = min(offset, bytes.count)
         var line = 1
         var lineStart = contentStart
-        for k in contentStart ..< end where bytes[k] == .newline {
+        for k in contentStart..<end where bytes[k] == .newline {
             line += 1
             lineStart = k + 1
         }
         var column = 1
-        for k in lineStart ..< end where bytes[k] & 0xC0 != 0x80 { column += 1 }
+        for k in lineStart..<end where bytes[k] & 0xC0 != 0x80 { column += 1 }
         return (line, column)
     }
 
@@ -577,9 +579,9 @@ extension UInt8 {
 
     fileprivate var hexDigitValue: UInt8? {
         switch self {
-        case UInt8(ascii: "0") ... UInt8(ascii: "9"): self - UInt8(ascii: "0")
-        case UInt8(ascii: "a") ... UInt8(ascii: "f"): self - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A") ... UInt8(ascii: "F"): self - UInt8(ascii: "A") + 10
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): self - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): self - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): self - UInt8(ascii: "A") + 10
         default: nil
         }
     }

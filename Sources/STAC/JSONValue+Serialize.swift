@@ -121,10 +121,10 @@ struct JSONWriter {
         var string = string
         string.withUTF8 { utf8 in
             var runStart = 0
-            for i in 0 ..< utf8.count {
+            for i in 0..<utf8.count {
                 let b = utf8[i]
                 guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { continue }
-                if runStart < i { output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart ..< i])) }
+                if runStart < i { output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i])) }
                 runStart = i + 1
                 output.append(UInt8(ascii: "\\"))
                 switch b {
@@ -145,7 +145,7 @@ struct JSONWriter {
                 }
             }
             if runStart < utf8.count {
-                output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart ..< utf8.count]))
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
             }
         }
         output.append(UInt8(ascii: "\""))

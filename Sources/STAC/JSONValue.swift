@@ -35,7 +35,9 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The number as an `Int`, if its text is an integer that fits.
-    public var intValue: Int? { Int(literal) ?? Double(literal).flatMap { $0 == $0.rounded() && abs($0) < 9e15 ? Int($0) : nil } }
+    public var intValue: Int? {
+        Int(literal) ?? Double(literal).flatMap { $0 == $0.rounded() && abs($0) < 9e15 ? Int($0) : nil }
+    }
 
     /// The number as a `Double`.
     public var doubleValue: Double? { Double(literal) }

@@ -42,7 +42,8 @@ public struct STACObject: Sendable, Hashable {
                     + "\"Collection\" or \"Feature\".")
         }
         guard let typeName = typeValue.stringValue else {
-            throw STACError("\(subject) is not a STAC object: its \"type\" is \(typeValue.kindDescription), not a string.")
+            throw STACError(
+                "\(subject) is not a STAC object: its \"type\" is \(typeValue.kindDescription), not a string.")
         }
         guard let type = STACType(rawValue: typeName) else {
             let hint =

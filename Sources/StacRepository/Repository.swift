@@ -52,12 +52,14 @@ public final class Repository {
         if FS.exists(path + "/catalog.json") {
             throw StacRepositoryError(
                 .alreadyExists,
-                "\(path) already holds a catalog.json; to keep that catalog, init elsewhere and ingest it, or empty the directory.")
+                "\(path) already holds a catalog.json; to keep that catalog, init elsewhere and ingest it, or empty the directory."
+            )
         }
         var root = try STACObject(options.rootCatalog, source: "the root catalog")
         guard root.type == .catalog else {
             throw StacRepositoryError(
-                .invalidInput, "The root catalog must have \"type\": \"Catalog\", not \"\(root.type.rawValue)\"; pass a catalog file.")
+                .invalidInput,
+                "The root catalog must have \"type\": \"Catalog\", not \"\(root.type.rawValue)\"; pass a catalog file.")
         }
         // The repository owns the structural links; other links are kept.
         root.removeLinks { ["self", "root", "parent", "child", "item"].contains($0.rel) }
@@ -78,9 +80,11 @@ public final class Repository {
             if options.backend == .git { changes[".gitattributes"] = .write(Array(GitBackend.gitattributes.utf8)) }
             try backend.commit(
                 changes,
-                record: OperationRecord(operation: "init", summary: "catalog \"\(root.id)\"", products: [
-                    ProductChange(id: root.id, kind: "catalog", change: .added)
-                ]))
+                record: OperationRecord(
+                    operation: "init", summary: "catalog \"\(root.id)\"",
+                    products: [
+                        ProductChange(id: root.id, kind: "catalog", change: .added)
+                    ]))
         }
         return repository
     }
@@ -101,7 +105,8 @@ public final class Repository {
         }
         throw StacRepositoryError(
             .notFound,
-            "\(url.path) is not inside a stac-repository repository; run `stac-repository init` there, or pass --repository PATH.")
+            "\(url.path) is not inside a stac-repository repository; run `stac-repository init` there, or pass --repository PATH."
+        )
     }
 
     // MARK: Locking and transactions
@@ -125,7 +130,9 @@ public final class Repository {
     /// Recovers an interrupted commit if no writer is running; used by read-only commands.
     /// - Throws: when the recovery itself fails, so that a damaged state is never read silently.
     public func recoverIfIdle() throws {
-        if let lock = try? FileLock(path: backend.stateDirectory.path + "/lock", wait: false, holderDescription: "recovery") {
+        if let lock = try? FileLock(
+            path: backend.stateDirectory.path + "/lock", wait: false, holderDescription: "recovery")
+        {
             defer { withExtendedLifetime(lock) {} }
             try backend.recover()
         }

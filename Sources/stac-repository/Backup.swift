@@ -18,6 +18,8 @@ struct Backup: AsyncParsableCommand {
         let repository = try global.openRepository()
         let report = try repository.backup(to: URL(fileURLWithPath: destination), ref: ref)
         if global.json { try Output.json(report); return }
-        Output.line("backup: \(report.incremental ? "updated" : "wrote") \(report.destination) at \(report.commit.prefix(12)); \(report.lfsObjectsCopied) LFS objects copied (\(Output.bytes(report.lfsBytesCopied))), \(report.lfsObjectsPresent) already there; verified")
+        Output.line(
+            "backup: \(report.incremental ? "updated" : "wrote") \(report.destination) at \(report.commit.prefix(12)); \(report.lfsObjectsCopied) LFS objects copied (\(Output.bytes(report.lfsBytesCopied))), \(report.lfsObjectsPresent) already there; verified"
+        )
     }
 }

@@ -3,7 +3,8 @@ import Foundation
 import StacRepository
 
 struct Clone: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Restore a repository from a backup (or copy a repository).")
+    static let configuration = CommandConfiguration(
+        abstract: "Restore a repository from a backup (or copy a repository).")
 
     @OptionGroup var global: GlobalOptions
 

@@ -15,7 +15,9 @@ struct Config: AsyncParsableCommand {
         func run() async throws {
             let repository = try global.openRepository()
             guard let value = try repository.backend.configValue(key) else {
-                throw StacRepositoryError(.notFound, "The setting \"\(key)\" is not set; set it with `stac-repository config set \(key) VALUE`.")
+                throw StacRepositoryError(
+                    .notFound,
+                    "The setting \"\(key)\" is not set; set it with `stac-repository config set \(key) VALUE`.")
             }
             if global.json { try Output.json([key: value]); return }
             print(value)
@@ -30,11 +32,15 @@ struct Config: AsyncParsableCommand {
 
         func validate() throws {
             let parts = key.split(separator: ".", omittingEmptySubsequences: false)
-            if parts.count < 1 || parts.contains(where: { $0.isEmpty }) || key.contains(where: { $0 == " " || $0 == "\n" || $0 == "=" }) {
-                throw ValidationError("\"\(key)\" is not a valid setting name; use dotted names like processors.geotiff.path.")
+            if parts.count < 1 || parts.contains(where: { $0.isEmpty })
+                || key.contains(where: { $0 == " " || $0 == "\n" || $0 == "=" })
+            {
+                throw ValidationError(
+                    "\"\(key)\" is not a valid setting name; use dotted names like processors.geotiff.path.")
             }
             if key == "backend" || key == "branch" {
-                throw ValidationError("\"\(key)\" is fixed when the repository is created; create a new repository to change it.")
+                throw ValidationError(
+                    "\"\(key)\" is fixed when the repository is created; create a new repository to change it.")
             }
         }
 

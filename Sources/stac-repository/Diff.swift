@@ -3,7 +3,8 @@ import Foundation
 import StacRepository
 
 struct Diff: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Products added, updated and removed between two versions (git backend).")
+    static let configuration = CommandConfiguration(
+        abstract: "Products added, updated and removed between two versions (git backend).")
 
     @OptionGroup var global: GlobalOptions
 

@@ -24,6 +24,8 @@ struct Export: AsyncParsableCommand {
         let repository = try global.openRepository()
         let report = try repository.export(to: URL(fileURLWithPath: directory), ref: ref, assets: assets, force: force)
         if global.json { try Output.json(report); return }
-        Output.line("export: \(report.jsonFiles) JSON files and \(report.assetFiles) assets (\(Output.bytes(report.bytes))) written to \(report.directory)")
+        Output.line(
+            "export: \(report.jsonFiles) JSON files and \(report.assetFiles) assets (\(Output.bytes(report.bytes))) written to \(report.directory)"
+        )
     }
 }

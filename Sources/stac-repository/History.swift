@@ -25,10 +25,12 @@ struct History: AsyncParsableCommand {
                 var id: String; var date: Date; var operation: String; var summary: String
                 var products: [ProductChange]; var trailers: [String: String]
             }
-            try Output.json(entries.map {
-                Out(id: $0.id, date: $0.record.date, operation: $0.record.operation, summary: $0.record.summary,
-                    products: $0.record.products, trailers: $0.record.trailers)
-            })
+            try Output.json(
+                entries.map {
+                    Out(
+                        id: $0.id, date: $0.record.date, operation: $0.record.operation, summary: $0.record.summary,
+                        products: $0.record.products, trailers: $0.record.trailers)
+                })
             return
         }
         let formatter = ISO8601DateFormatter()

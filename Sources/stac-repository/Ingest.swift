@@ -41,7 +41,8 @@ struct TransferOptions: ParsableArguments {
         c.retries = retries
         for h in headers {
             let parts = h.split(separator: ":", maxSplits: 1)
-            c.headers[parts[0].trimmingCharacters(in: .whitespaces)] = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
+            c.headers[parts[0].trimmingCharacters(in: .whitespaces)] =
+                parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
         }
         c.bearerToken = bearerToken ?? ProcessInfo.processInfo.environment["STAC_REPOSITORY_BEARER_TOKEN"]
         c.useNetrc = netrc
@@ -79,11 +80,14 @@ func parseProcessorOptions(_ options: [String]) throws -> [String: String] {
 
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Add or update products: STAC files, folders, URLs, '-' for stdin, or products a processor turns into STAC.")
+        abstract:
+            "Add or update products: STAC files, folders, URLs, '-' for stdin, or products a processor turns into STAC."
+    )
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "catalog.json, collection.json, item JSON, a folder holding one, an http(s)/s3 URL, or - for stdin.")
+    @Argument(
+        help: "catalog.json, collection.json, item JSON, a folder holding one, an http(s)/s3 URL, or - for stdin.")
     var sources: [String]
 
     @Option(help: "Put the ingested products under the catalog or collection with this id.")
@@ -92,7 +96,9 @@ struct Ingest: AsyncParsableCommand {
     @Option(help: "The processor that turns SOURCE into STAC (default: stac).")
     var processor: String?
 
-    @Option(name: .customLong("option"), help: "A processor option key=value (repeatable), e.g. datetime=2024-05-01T00:00:00Z.")
+    @Option(
+        name: .customLong("option"),
+        help: "A processor option key=value (repeatable), e.g. datetime=2024-05-01T00:00:00Z.")
     var processorOptions: [String] = []
 
     @Option(help: "copy: keep a verified copy of each asset; reference: keep the original href only.")
@@ -128,8 +134,12 @@ struct Ingest: AsyncParsableCommand {
         options.assetMode = assets
         options.checksums = !noChecksum
         options.onAssetError = onAssetError
-        options.assetRoles = assetRoles.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
-        options.assetKeys = assetKeys.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
+        options.assetRoles = assetRoles.map {
+            Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        }
+        options.assetKeys = assetKeys.map {
+            Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        }
         options.transfer = transfer.configuration
         options.wait = wait
         options.processorOptions = try parseProcessorOptions(processorOptions)
@@ -161,7 +171,9 @@ struct Ingest: AsyncParsableCommand {
         if global.verbose { for p in report.unchanged { Output.line("= \(p.kind) \(p.id)") } }
         for f in report.assetFailures { Output.note("warning: \(f.message) (kept as a reference)") }
         var summary = "ingest: \(report.summary)"
-        if report.assetsCopied > 0 { summary += "; \(report.assetsCopied) assets copied (\(Output.bytes(report.bytesCopied)))" }
+        if report.assetsCopied > 0 {
+            summary += "; \(report.assetsCopied) assets copied (\(Output.bytes(report.bytesCopied)))"
+        }
         if let v = report.version { summary += " [\(v.count > 12 ? String(v.prefix(12)) : v)]" }
         Output.line(summary)
     }

@@ -71,7 +71,8 @@ struct Init: AsyncParsableCommand {
                 id: id ?? defaultID, title: title.flatMap { $0.isEmpty ? nil : $0 },
                 description: description ?? "A STAC catalog kept by stac-repository.", license: license)
         }
-        let repository = try Repository.create(at: url, options: .init(backend: backend, branch: branch, rootCatalog: catalog))
+        let repository = try Repository.create(
+            at: url, options: .init(backend: backend, branch: branch, rootCatalog: catalog))
         if global.json {
             try Output.json(["path": repository.root.path, "backend": backend.rawValue])
         } else {

@@ -25,7 +25,8 @@ struct Process: AsyncParsableCommand {
         let chosen = try makeRegistry().processor(named: processor, configured: configuredProcessors(repository))
         let out = URL(fileURLWithPath: output ?? (NSTemporaryDirectory() + "stac-process-" + UUID().uuidString))
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        let context = ProcessingContext(workDirectory: out, logger: global.logger, options: try parseProcessorOptions(processorOptions))
+        let context = ProcessingContext(
+            workDirectory: out, logger: global.logger, options: try parseProcessorOptions(processorOptions))
         let absolute = source.contains("://") ? source : URL(fileURLWithPath: source).standardizedFileURL.path
         struct Row: Encodable { var product: String; var id: String; var version: String; var file: String }
         var rows: [Row] = []

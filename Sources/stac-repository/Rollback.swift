@@ -4,14 +4,18 @@ import StacRepository
 
 struct Rollback: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Make the catalog equal to the one at REF: a new commit, or with --hard move the branch (git backend).")
+        abstract:
+            "Make the catalog equal to the one at REF: a new commit, or with --hard move the branch (git backend).")
 
     @OptionGroup var global: GlobalOptions
 
     @Argument(help: "A commit id (full or short), HEAD~N, a branch or a tag.")
     var ref: String
 
-    @Flag(help: "Move the branch to REF instead of adding a commit; the old tip is kept under refs/stac-repository/backup/.")
+    @Flag(
+        help:
+            "Move the branch to REF instead of adding a commit; the old tip is kept under refs/stac-repository/backup/."
+    )
     var hard = false
 
     @Flag(help: "Wait for another writer to finish instead of failing.")

@@ -3,7 +3,8 @@ import Foundation
 import StacRepository
 
 struct ShowBackends: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "show-backends", abstract: "List the storage backends.")
+    static let configuration = CommandConfiguration(
+        commandName: "show-backends", abstract: "List the storage backends.")
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {

@@ -13,7 +13,8 @@ struct ShowProcessors: AsyncParsableCommand {
         let registry = makeRegistry()
         struct Row: Encodable { var name: String; var version: String; var kind: String; var path: String? }
         var rows = registry.builtIn.values.map { Row(name: $0.name, version: $0.version, kind: "built-in", path: nil) }
-        for (name, url) in registry.externalExecutables(configured: configuredProcessors(repository)) where registry.builtIn[name] == nil {
+        for (name, url) in registry.externalExecutables(configured: configuredProcessors(repository))
+        where registry.builtIn[name] == nil {
             let version = (try? ExternalProcessor(name: name, executable: url).version) ?? "(no answer to --version)"
             rows.append(Row(name: name, version: version, kind: "external", path: url.path))
         }

@@ -47,7 +47,10 @@ struct CrashTests {
         #expect(verify.status == 0, "\(label): verify after recovery failed: \(verify.stdout)\(verify.stderr)")
         let state = treeState(repo, skipGitInternals: true)
         let which = state == s.before ? "before" : state == s.after ? "after" : "neither"
-        #expect(which != "neither", "\(label): the recovered catalog equals neither the state before nor after; differing: \(Set(state.keys).symmetricDifference(s.after.keys).sorted().prefix(5))")
+        #expect(
+            which != "neither",
+            "\(label): the recovered catalog equals neither the state before nor after; differing: \(Set(state.keys).symmetricDifference(s.after.keys).sorted().prefix(5))"
+        )
         if backend == "git" {
             let status = try s.ws.git(["status", "--porcelain"], in: repo)
             #expect(status.stdout.isEmpty, "\(label): git status is not clean: \(status.stdout.prefix(500))")
@@ -56,13 +59,17 @@ struct CrashTests {
         }
         // And the ingest, run again, completes to the after state.
         try s.ws.ok(["ingest", s.source.appendingPathComponent("catalog.json").path], repo: repo)
-        #expect(treeState(repo, skipGitInternals: true) == s.after, "\(label): re-running the ingest did not reach the after state")
+        #expect(
+            treeState(repo, skipGitInternals: true) == s.after,
+            "\(label): re-running the ingest did not reach the after state")
     }
 
     static let points: [(String, String)] = [
-        ("file", "file-journal-written"), ("file", "file-moved:1"), ("file", "file-moved:40"), ("file", "file-moved:163"),
+        ("file", "file-journal-written"), ("file", "file-moved:1"), ("file", "file-moved:40"),
+        ("file", "file-moved:163"),
         ("file", "file-committed"),
-        ("git", "git-journal-written"), ("git", "git-ref-updated"), ("git", "git-worktree-file:1"), ("git", "git-worktree-file:90"),
+        ("git", "git-journal-written"), ("git", "git-ref-updated"), ("git", "git-worktree-file:1"),
+        ("git", "git-worktree-file:90"),
     ]
 
     @Test("a kill at each commit step is recovered to before or after", arguments: ["file", "git"])
@@ -71,8 +78,12 @@ struct CrashTests {
         for (b, point) in Self.points where b == backend {
             let repo = s.ws.temp.sub("crash-\(point.replacingOccurrences(of: ":", with: "-"))")
             try copyTree(s.base, repo)
-            let r = try s.ws.tool(["ingest", s.source.appendingPathComponent("catalog.json").path], repo: repo, env: ["STAC_REPOSITORY_CRASH_AT": point])
-            #expect(r.status == SIGKILL, "\(point): the process was expected to die by SIGKILL, exit \(r.status): \(r.stderr)")
+            let r = try s.ws.tool(
+                ["ingest", s.source.appendingPathComponent("catalog.json").path], repo: repo,
+                env: ["STAC_REPOSITORY_CRASH_AT": point])
+            #expect(
+                r.status == SIGKILL,
+                "\(point): the process was expected to die by SIGKILL, exit \(r.status): \(r.stderr)")
             try checkRecovered(s, repo: repo, backend: backend, label: point)
         }
     }
@@ -86,7 +97,9 @@ struct CrashTests {
             try copyTree(s.base, repo)
             let process = Process()
             process.executableURL = Env.binary
-            process.arguments = ["ingest", "--repository", repo.path, s.source.appendingPathComponent("catalog.json").path, "-q"]
+            process.arguments = [
+                "ingest", "--repository", repo.path, s.source.appendingPathComponent("catalog.json").path, "-q",
+            ]
             process.environment = s.ws.env
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice

@@ -23,7 +23,11 @@ struct ErrorTests {
             fields.append("\"stac_version\": \"1.1.0\"")
             if let id { fields.append("\"id\": \"\(id)\"") }
             fields.append("\"geometry\": null, \"properties\": {\"datetime\": \"2024-01-01T00:00:00Z\"}, \"links\": []")
-            if let asset { fields.append("\"assets\": {\"data\": {\"href\": \"\(asset)\"}}") } else { fields.append("\"assets\": {}") }
+            if let asset {
+                fields.append("\"assets\": {\"data\": {\"href\": \"\(asset)\"}}")
+            } else {
+                fields.append("\"assets\": {}")
+            }
             return "{" + fields.joined(separator: ", ") + "}"
         }
         func write(_ name: String, _ text: String) throws -> String {
@@ -33,7 +37,12 @@ struct ErrorTests {
         }
         switch c {
         case .malformedJSON:
-            return (["ingest", try write("broken.json", "{\n  \"type\": \"Feature\",\n  \"id\": \"x\"\n  \"links\": []\n}")], ["broken.json", "4:3"])
+            return (
+                [
+                    "ingest",
+                    try write("broken.json", "{\n  \"type\": \"Feature\",\n  \"id\": \"x\"\n  \"links\": []\n}"),
+                ], ["broken.json", "4:3"]
+            )
         case .missingID:
             return (["ingest", try write("noid.json", item(nil))], ["noid.json", "id"])
         case .missingType:
@@ -51,13 +60,16 @@ struct ErrorTests {
         case .missingAsset:
             return (["ingest", try write("asset.json", item("has-asset", asset: "./nope.tif"))], ["nope.tif"])
         case .unknownParent:
-            return (["ingest", try write("ok.json", item("fine")), "--parent", "no-such-collection"], ["no-such-collection"])
+            return (
+                ["ingest", try write("ok.json", item("fine")), "--parent", "no-such-collection"], ["no-such-collection"]
+            )
         case .pruneUnknown:
             return (["prune", "no-such-item"], ["no-such-item"])
         case .missingSource:
             return (["ingest", dir.appendingPathComponent("does-not-exist.json").path], ["does-not-exist.json"])
         case .itemOfUnknownCollection:
-            let text = item("orphan").replacingOccurrences(of: "\"links\": []", with: "\"collection\": \"ghost\", \"links\": []")
+            let text = item("orphan").replacingOccurrences(
+                of: "\"links\": []", with: "\"collection\": \"ghost\", \"links\": []")
             return (["ingest", try write("orphan.json", text)], ["ghost"])
         }
     }
@@ -98,7 +110,9 @@ struct ErrorTests {
     func usageErrors() throws {
         let ws = Workspace("usage")
         try ws.initRepo(backend: "file")
-        for args in [["ingest"], ["prune"], ["ingest", "x", "--jobs", "0"], ["no-such-command"], ["init", "--backend", "svn"]] {
+        for args in [
+            ["ingest"], ["prune"], ["ingest", "x", "--jobs", "0"], ["no-such-command"], ["init", "--backend", "svn"],
+        ] {
             let r = try ws.tool(args)
             #expect(r.status == 64, "\(args): \(r.status) \(r.stderr)")
         }

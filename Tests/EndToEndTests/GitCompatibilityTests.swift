@@ -27,7 +27,9 @@ struct GitCompatibilityTests {
         let listed = lfsFiles.stdout.split(separator: "\n")
         #expect(listed.count == assetCount, "\(label): git lfs ls-files: \(lfsFiles.stdout)")
         let lfsFsck = try ws.git(["lfs", "fsck"])
-        #expect(lfsFsck.status == 0 && lfsFsck.stdout.contains("OK"), "\(label): git lfs fsck: \(lfsFsck.stdout)\(lfsFsck.stderr)")
+        #expect(
+            lfsFsck.status == 0 && lfsFsck.stdout.contains("OK"),
+            "\(label): git lfs fsck: \(lfsFsck.stdout)\(lfsFsck.stderr)")
     }
 
     @Test("ingest, prune and rollback leave a repository that git and git-lfs find clean")
@@ -36,7 +38,9 @@ struct GitCompatibilityTests {
         try checkGitIsHappy(ws, assetCount: 8, "after ingest")
         // The pointer blob is what `git lfs pointer` makes for the same file.
         let pointer = try ws.git(["cat-file", "-p", "HEAD:coll/item-0/data.tif"])
-        let expected = try ws.git(["lfs", "pointer", "--file", source.appendingPathComponent("coll/item-0/data.tif").path])
+        let expected = try ws.git([
+            "lfs", "pointer", "--file", source.appendingPathComponent("coll/item-0/data.tif").path,
+        ])
         #expect(pointer.stdout == expected.stdout, "pointer: \(pointer.stdout) vs \(expected.stdout)")
         #expect(pointer.stdout.contains("oid sha256:" + sha256Hex(assets["item-0/data.tif"]!)))
         // Commit messages: summary, product list, trailers.
@@ -50,9 +54,13 @@ struct GitCompatibilityTests {
         let rollback = try ws.ok(["rollback", "HEAD~1"])
         #expect(rollback.stdout.contains("rollback"))
         try checkGitIsHappy(ws, assetCount: 8, "after rollback")
-        #expect(FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/item-2/data.tif").path) == assets["item-2/data.tif"])
+        #expect(
+            FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/item-2/data.tif").path)
+                == assets["item-2/data.tif"])
         let count = try ws.git(["rev-list", "--count", "HEAD"])
-        #expect(count.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "4", "history is kept: init, ingest, prune, rollback")
+        #expect(
+            count.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "4",
+            "history is kept: init, ingest, prune, rollback")
     }
 
     @Test("loose objects are packed once there are more than gc.auto, and git still agrees")
@@ -91,27 +99,36 @@ struct GitCompatibilityTests {
         let (ws, source, assets) = try populated()
         // Update one item's metadata and one asset's bytes.
         let itemURL = source.appendingPathComponent("coll/item-1/item-1.json")
-        let text = try String(contentsOf: itemURL, encoding: .utf8).replacingOccurrences(of: "\"custom:seed\": 0", with: "\"custom:seed\": 9")
+        let text = try String(contentsOf: itemURL, encoding: .utf8).replacingOccurrences(
+            of: "\"custom:seed\": 0", with: "\"custom:seed\": 9")
         try text.write(to: itemURL, atomically: true, encoding: .utf8)
         let newBytes = Data(repeating: 7, count: 3000)
         try newBytes.write(to: source.appendingPathComponent("coll/item-1/data.tif"))
         try ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
 
-        let history = try #require(jsonObject(try ws.ok(["history", "--json", "--product", "item-1"]).stdout) as? [[String: Any]])
+        let history = try #require(
+            jsonObject(try ws.ok(["history", "--json", "--product", "item-1"]).stdout) as? [[String: Any]])
         #expect(history.count == 2)
-        #expect((try #require(jsonObject(try ws.ok(["history", "--json", "--limit", "1"]).stdout) as? [[String: Any]])).count == 1)
+        #expect(
+            (try #require(jsonObject(try ws.ok(["history", "--json", "--limit", "1"]).stdout) as? [[String: Any]]))
+                .count == 1)
 
         let diff = try #require(jsonObject(try ws.ok(["diff", "HEAD~1", "HEAD", "--json"]).stdout) as? [[String: Any]])
         let changed = try #require(diff.first { $0["id"] as? String == "item-1" })
         #expect(changed["change"] as? String == "updated")
         #expect((changed["changedFields"] as? [String] ?? []).contains("properties.custom:seed"))
         let assetChanges = changed["changedAssets"] as? [[String: Any]] ?? []
-        #expect(assetChanges.contains { $0["key"] as? String == "data" && $0["new"] as? String == "1220" + sha256Hex(newBytes) })
+        #expect(
+            assetChanges.contains {
+                $0["key"] as? String == "data" && $0["new"] as? String == "1220" + sha256Hex(newBytes)
+            })
         #expect(diff.count == 1, "only item-1 changed: \(diff)")
 
         let old = ws.temp.sub("old")
         try ws.ok(["export", old.path, "--ref", "HEAD~1"])
-        #expect(FileManager.default.contents(atPath: old.appendingPathComponent("coll/item-1/data.tif").path) == assets["item-1/data.tif"])
+        #expect(
+            FileManager.default.contents(atPath: old.appendingPathComponent("coll/item-1/data.tif").path)
+                == assets["item-1/data.tif"])
         let none = ws.temp.sub("none")
         try ws.ok(["export", none.path, "--assets", "none"])
         #expect(!FileManager.default.fileExists(atPath: none.appendingPathComponent("coll/item-1/data.tif").path))
@@ -121,11 +138,15 @@ struct GitCompatibilityTests {
         // written through the hard links.
         let linked = ws.temp.sub("linked")
         try ws.ok(["export", linked.path, "--assets", "link"])
-        #expect(FileManager.default.contents(atPath: linked.appendingPathComponent("coll/item-2/data.tif").path) == assets["item-2/data.tif"])
+        #expect(
+            FileManager.default.contents(atPath: linked.appendingPathComponent("coll/item-2/data.tif").path)
+                == assets["item-2/data.tif"])
         try ws.ok(["export", linked.path, "--force"])
         try ws.ok(["export", linked.path, "--force", "--ref", "HEAD~1"])
         try ws.ok(["verify"])
-        #expect(FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/item-1/data.tif").path) == newBytes)
+        #expect(
+            FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/item-1/data.tif").path)
+                == newBytes)
         #expect(try ws.git(["lfs", "fsck"]).status == 0)
     }
 
@@ -149,7 +170,9 @@ struct GitCompatibilityTests {
         // Our clone.
         let restored = ws.temp.sub("restored")
         try ws.ok(["clone", backup.path, restored.path])
-        #expect(FileManager.default.contents(atPath: restored.appendingPathComponent("coll/item-3/data.tif").path) == assets["item-3/data.tif"])
+        #expect(
+            FileManager.default.contents(atPath: restored.appendingPathComponent("coll/item-3/data.tif").path)
+                == assets["item-3/data.tif"])
         try ws.ok(["verify"], repo: restored)
         #expect(try ws.git(["status", "--porcelain"], in: restored).stdout.isEmpty)
 
@@ -162,7 +185,9 @@ struct GitCompatibilityTests {
         let pull = try ws.git(["lfs", "pull"], in: plain)
         #expect(pull.status == 0, "git lfs pull: \(pull.stderr)")
         for (path, data) in assets {
-            #expect(FileManager.default.contents(atPath: plain.appendingPathComponent("coll/\(path)").path) == data, "\(path)")
+            #expect(
+                FileManager.default.contents(atPath: plain.appendingPathComponent("coll/\(path)").path) == data,
+                "\(path)")
         }
     }
 
@@ -179,7 +204,9 @@ struct GitCompatibilityTests {
         func start(_ source: URL, wait: Bool) throws -> (Process, Pipe) {
             let p = Process()
             p.executableURL = Env.binary
-            p.arguments = ["ingest", "--repository", ws.repo.path, source.appendingPathComponent("catalog.json").path] + (wait ? ["--wait"] : [])
+            p.arguments =
+                ["ingest", "--repository", ws.repo.path, source.appendingPathComponent("catalog.json").path]
+                + (wait ? ["--wait"] : [])
             p.environment = ws.env
             let err = Pipe()
             p.standardError = err
@@ -192,9 +219,12 @@ struct GitCompatibilityTests {
         for (p, _) in procs { p.waitUntilExit() }
         #expect(procs.allSatisfy { $0.0.terminationStatus == 0 })
         for n in 0..<4 {
-            #expect(FileManager.default.fileExists(atPath: ws.repo.appendingPathComponent("c\(n)/item-29/item-29.json").path))
+            #expect(
+                FileManager.default.fileExists(
+                    atPath: ws.repo.appendingPathComponent("c\(n)/item-29/item-29.json").path))
         }
-        #expect(try ws.git(["rev-list", "--count", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "5")
+        #expect(
+            try ws.git(["rev-list", "--count", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "5")
         // Without --wait while another writer holds the lock: a clear failure, nothing changed.
         let lockPath = ws.repo.appendingPathComponent(".git/stac-repository/lock").path
         let fd = open(lockPath, O_RDWR | O_CREAT, 0o644)

@@ -8,7 +8,9 @@ struct LFSServerTests {
     func giftlessRoundTrip() throws {
         let ws = Workspace("lfs")
         guard let server = try startGiftless(in: ws.temp) else {
-            print("NOTE: giftless is not installed (.build-tools/giftless, made by `./scripts/just test`); LFS server round trip skipped")
+            print(
+                "NOTE: giftless is not installed (.build-tools/giftless, made by `./scripts/just test`); LFS server round trip skipped"
+            )
             return
         }
         defer { server.stop() }
@@ -32,12 +34,15 @@ struct LFSServerTests {
         let clone = ws.temp.sub("clone")
         var env = ws.env
         env["GIT_LFS_SKIP_SMUDGE"] = "1"
-        #expect(try run(which("git")!, ["clone", "-q", origin.path, clone.path], cwd: ws.temp.url, env: env).status == 0)
+        #expect(
+            try run(which("git")!, ["clone", "-q", origin.path, clone.path], cwd: ws.temp.url, env: env).status == 0)
         #expect(try ws.git(["config", "lfs.url", lfsURL], in: clone).status == 0)
         let pull = try ws.git(["lfs", "pull"], in: clone)
         #expect(pull.status == 0, "git lfs pull: \(pull.stderr)")
         for (path, data) in assets {
-            #expect(FileManager.default.contents(atPath: clone.appendingPathComponent("coll/\(path)").path) == data, "\(path)")
+            #expect(
+                FileManager.default.contents(atPath: clone.appendingPathComponent("coll/\(path)").path) == data,
+                "\(path)")
         }
         #expect(try ws.git(["lfs", "fsck"], in: clone).status == 0)
     }

@@ -19,7 +19,9 @@ struct ProcessorTests {
         try ws.initRepo(backend: "git")
         let products = Env.packageRoot.appendingPathComponent("docs/sample-products")
         try #require(FileManager.default.fileExists(atPath: products.path), "docs/sample-products is shipped")
-        let first = try ws.ok(["ingest", "--processor", "geotiff", products.path, "--option", "datetime=2024-05-01T00:00:00Z", "--json"])
+        let first = try ws.ok([
+            "ingest", "--processor", "geotiff", products.path, "--option", "datetime=2024-05-01T00:00:00Z", "--json",
+        ])
         let report = try #require(jsonObject(first.stdout) as? [String: Any])
         let added = (report["added"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
         #expect(added.count >= 2, "\(first.stdout)")
@@ -32,10 +34,13 @@ struct ProcessorTests {
         // The data asset points back at the product file it was made from.
         let data = (item["assets"] as? [String: Any])?["data"] as? [String: Any]
         let original = (data?["alternate"] as? [String: Any])?["original"] as? [String: Any]
-        #expect((original?["href"] as? String)?.hasPrefix(products.path + "/") == true, "\(String(describing: original))")
+        #expect(
+            (original?["href"] as? String)?.hasPrefix(products.path + "/") == true, "\(String(describing: original))")
         let log = try ws.git(["log", "-1", "--format=%B"])
         #expect(log.stdout.contains("Stac-Repository-Processor: geotiff"))
-        let again = try ws.ok(["ingest", "--processor", "geotiff", products.path, "--option", "datetime=2024-05-01T00:00:00Z", "--json"])
+        let again = try ws.ok([
+            "ingest", "--processor", "geotiff", products.path, "--option", "datetime=2024-05-01T00:00:00Z", "--json",
+        ])
         let report2 = try #require(jsonObject(again.stdout) as? [String: Any])
         #expect((report2["added"] as? [Any])?.isEmpty == true)
         #expect((report2["unchanged"] as? [Any])?.count == added.count)
@@ -50,10 +55,13 @@ struct ProcessorTests {
         let path = examples.path + ":" + (ws.env["PATH"] ?? "")
         let env = ["PATH": path]
         let shown = try ws.tool(["show-processors"], env: env)
-        #expect(shown.status == 0 && shown.stdout.contains("sensor-csv") && shown.stdout.contains("geotiff"), "\(shown.stdout)")
+        #expect(
+            shown.status == 0 && shown.stdout.contains("sensor-csv") && shown.stdout.contains("geotiff"),
+            "\(shown.stdout)")
         let product = examples.appendingPathComponent("sample-sensor-product")
         let out = ws.temp.sub("out")
-        let processed = try ws.tool(["process", "--processor", "sensor-csv", product.path, "--output", out.path], env: env)
+        let processed = try ws.tool(
+            ["process", "--processor", "sensor-csv", product.path, "--output", out.path], env: env)
         #expect(processed.status == 0, "\(processed.stderr)")
         try ws.initRepo(backend: "file")
         let ingested = try ws.tool(["ingest", "--processor", "sensor-csv", product.path], env: env)
@@ -72,7 +80,9 @@ struct ProcessorTests {
         var testDescription: String { rawValue }
     }
 
-    @Test("a misbehaving processor fails the ingest with a sentence naming it, and changes nothing", arguments: Bad.allCases)
+    @Test(
+        "a misbehaving processor fails the ingest with a sentence naming it, and changes nothing",
+        arguments: Bad.allCases)
     func badProcessor(_ bad: Bad) throws {
         let ws = Workspace("badproc")
         try ws.initRepo(backend: "git")
@@ -94,11 +104,13 @@ struct ProcessorTests {
         case .pathOutside: process = "echo /etc/passwd ;;"
         case .invalidSTAC: process = "echo '{\"type\": \"Feature\"' > \"$4/x.json\"; echo \"$4/x.json\" ;;"
         case .unsafeID, .failsWithMessage:
-            process = bad == .failsWithMessage ? "echo 'cannot read the product header' >&2; exit 3 ;;" : "echo nothing ;;"
+            process =
+                bad == .failsWithMessage ? "echo 'cannot read the product header' >&2; exit 3 ;;" : "echo nothing ;;"
         }
         try writeProcessor("bad", in: bin, body: common + "\n    " + process + "\nesac\n")
         let before = treeState(ws.repo)
-        let r = try ws.tool(["ingest", "--processor", "bad", product.path], env: ["PATH": bin.path + ":" + (ws.env["PATH"] ?? "")])
+        let r = try ws.tool(
+            ["ingest", "--processor", "bad", product.path], env: ["PATH": bin.path + ":" + (ws.env["PATH"] ?? "")])
         #expect(r.status == 1, "\(bad): \(r.status) \(r.stderr)")
         #expect(r.stderr.contains("\"bad\""), "\(bad): names the processor: \(r.stderr)")
         #expect(r.stderr.split(separator: "\n").count == 1 || bad == .failsWithMessage, "\(bad): \(r.stderr)")

@@ -12,7 +12,9 @@ struct RemoteIngestTests {
             environment: ws.env, port: port, log: ws.temp.sub("http.log"))
     }
 
-    @Test("a catalog served over HTTP is ingested with its assets copied and their origin recorded", arguments: ["file", "git"])
+    @Test(
+        "a catalog served over HTTP is ingested with its assets copied and their origin recorded",
+        arguments: ["file", "git"])
     func httpCatalog(backend: String) throws {
         let ws = Workspace("http")
         try ws.initRepo(backend: backend)
@@ -30,10 +32,14 @@ struct RemoteIngestTests {
         #expect(data["file:checksum"] as? String == "1220" + sha256Hex(assets["item-2/data.tif"]!))
         let original = (data["alternate"] as? [String: Any])?["original"] as? [String: Any]
         #expect(original?["href"] as? String == "\(base)/coll/item-2/data.tif")
-        #expect(FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/item-2/data.tif").path) == assets["item-2/data.tif"])
+        #expect(
+            FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/item-2/data.tif").path)
+                == assets["item-2/data.tif"])
     }
 
-    @Test("an asset that cannot be fetched fails the ingest and changes nothing, unless --on-asset-error reference", arguments: ["file", "git"])
+    @Test(
+        "an asset that cannot be fetched fails the ingest and changes nothing, unless --on-asset-error reference",
+        arguments: ["file", "git"])
     func missingRemoteAsset(backend: String) throws {
         let ws = Workspace("http404")
         try ws.initRepo(backend: backend)
@@ -80,7 +86,8 @@ struct RemoteIngestTests {
         try makeCatalog(at: site, items: 1)
         let itemURL = site.appendingPathComponent("coll/item-0/item-0.json")
         let wrong = "1220" + String(repeating: "ab", count: 32)
-        let text = try String(contentsOf: itemURL, encoding: .utf8).replacingOccurrences(of: "\"roles\": [\"data\"]}", with: "\"roles\": [\"data\"], \"file:checksum\": \"\(wrong)\"}")
+        let text = try String(contentsOf: itemURL, encoding: .utf8).replacingOccurrences(
+            of: "\"roles\": [\"data\"]}", with: "\"roles\": [\"data\"], \"file:checksum\": \"\(wrong)\"}")
         try text.write(to: itemURL, atomically: true, encoding: .utf8)
         let before = treeState(ws.repo)
         let r = try ws.tool(["ingest", site.appendingPathComponent("catalog.json").path])
@@ -97,7 +104,9 @@ struct RemoteIngestTests {
         }
         let ws = Workspace("s3")
         let port = freePort()
-        let server = try ServerProcess(executable: moto, arguments: ["-H", "127.0.0.1", "-p", String(port)], environment: ws.env, port: port, log: ws.temp.sub("moto.log"))
+        let server = try ServerProcess(
+            executable: moto, arguments: ["-H", "127.0.0.1", "-p", String(port)], environment: ws.env, port: port,
+            log: ws.temp.sub("moto.log"))
         defer { server.stop() }
         let site = ws.temp.sub("site")
         let assets = try makeCatalog(at: site, items: 2)
@@ -121,16 +130,25 @@ struct RemoteIngestTests {
         try #require(up.status == 0, "upload: \(up.stderr)")
 
         try ws.initRepo(backend: "git")
-        let r = try ws.tool(["ingest", "s3://stac/cat/catalog.json"], env: [
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint,
-        ])
+        let r = try ws.tool(
+            ["ingest", "s3://stac/cat/catalog.json"],
+            env: [
+                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_ENDPOINT_URL": endpoint,
+            ])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/item-1/data.tif").path) == assets["item-1/data.tif"])
+        #expect(
+            FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/item-1/data.tif").path)
+                == assets["item-1/data.tif"])
         let item = try #require(readJSON(ws.repo.appendingPathComponent("coll/item-1/item-1.json")))
-        let original = (((item["assets"] as? [String: Any])?["data"] as? [String: Any])?["alternate"] as? [String: Any])?["original"] as? [String: Any]
+        let original =
+            (((item["assets"] as? [String: Any])?["data"] as? [String: Any])?["alternate"] as? [String: Any])?[
+                "original"] as? [String: Any]
         #expect(original?["href"] as? String == "s3://stac/cat/coll/item-1/data.tif")
         // Credentials never land in the repository.
-        let all = treeState(ws.repo).keys.compactMap { try? String(contentsOf: ws.repo.appendingPathComponent($0), encoding: .utf8) }.joined()
+        let all = treeState(ws.repo).keys.compactMap {
+            try? String(contentsOf: ws.repo.appendingPathComponent($0), encoding: .utf8)
+        }.joined()
         #expect(!all.contains("testing\""))
     }
 }

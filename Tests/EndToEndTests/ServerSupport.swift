@@ -15,7 +15,9 @@ func freePort() -> Int {
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     var len = socklen_t(MemoryLayout<sockaddr_in>.size)
     _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    _ = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+    }
     return Int(UInt16(bigEndian: addr.sin_port))
 }
 
@@ -28,7 +30,9 @@ func portIsOpen(_ port: Int) -> Bool {
     addr.sin_port = in_port_t(UInt16(port).bigEndian)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     let r = withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
     }
     return r == 0
 }
@@ -90,20 +94,21 @@ func startGiftless(in temp: TempDir) throws -> ServerProcess? {
     try FileManager.default.createDirectory(at: storage, withIntermediateDirectories: true)
     let config = temp.sub("giftless.yaml")
     try """
-        AUTH_PROVIDERS:
-          - giftless.auth.allow_anon:read_write
-        TRANSFER_ADAPTERS:
-          basic:
-            factory: giftless.transfer.basic_streaming:factory
-            options:
-              storage_class: giftless.storage.local_storage:LocalStorage
-              storage_options:
-                path: \(storage.path)
-        """.write(to: config, atomically: true, encoding: .utf8)
+    AUTH_PROVIDERS:
+      - giftless.auth.allow_anon:read_write
+    TRANSFER_ADAPTERS:
+      basic:
+        factory: giftless.transfer.basic_streaming:factory
+        options:
+          storage_class: giftless.storage.local_storage:LocalStorage
+          storage_options:
+            path: \(storage.path)
+    """.write(to: config, atomically: true, encoding: .utf8)
     var env = ProcessInfo.processInfo.environment
     env["GIFTLESS_CONFIG_FILE"] = config.path
     env["FLASK_APP"] = "giftless.wsgi_entrypoint"
     return try ServerProcess(
-        executable: flask, arguments: ["run", "--host", "127.0.0.1", "--port", String(port)], environment: env, port: port,
+        executable: flask, arguments: ["run", "--host", "127.0.0.1", "--port", String(port)], environment: env,
+        port: port,
         log: temp.sub("giftless.log"))
 }

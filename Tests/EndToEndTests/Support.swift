@@ -16,11 +16,14 @@ struct RunResult {
 /// Locations the tests need: the built binary, the package root, the shared tools.
 enum Env {
     /// The package root (this file is Tests/EndToEndTests/Support.swift).
-    static let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
 
     /// The `stac-repository` binary next to the test bundle.
     static let binary: URL = {
-        if let explicit = ProcessInfo.processInfo.environment["STAC_REPOSITORY_BIN"] { return URL(fileURLWithPath: explicit) }
+        if let explicit = ProcessInfo.processInfo.environment["STAC_REPOSITORY_BIN"] {
+            return URL(fileURLWithPath: explicit)
+        }
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for _ in 0..<4 {
             let candidate = dir.appendingPathComponent("stac-repository")
@@ -57,9 +60,11 @@ final class TempDir {
     var path: String { url.path }
 
     init(_ name: String = "e2e") {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("stac-repository-\(name)-\(UUID().uuidString)")
+        url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "stac-repository-\(name)-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        try? "[user]\n\tname = Test\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n[filter \"lfs\"]\n\tclean = git-lfs clean -- %f\n\tsmudge = git-lfs smudge -- %f\n\tprocess = git-lfs filter-process\n\trequired = true\n"
+        try?
+            "[user]\n\tname = Test\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n[filter \"lfs\"]\n\tclean = git-lfs clean -- %f\n\tsmudge = git-lfs smudge -- %f\n\tprocess = git-lfs filter-process\n\trequired = true\n"
             .write(to: url.appendingPathComponent(".gitconfig"), atomically: true, encoding: .utf8)
     }
 
@@ -70,7 +75,9 @@ final class TempDir {
 
 /// Runs a program and collects its output.
 @discardableResult
-func run(_ executable: String, _ arguments: [String], cwd: URL? = nil, env: [String: String]? = nil, stdin: Data? = nil) throws -> RunResult {
+func run(_ executable: String, _ arguments: [String], cwd: URL? = nil, env: [String: String]? = nil, stdin: Data? = nil)
+    throws -> RunResult
+{
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -99,7 +106,9 @@ func run(_ executable: String, _ arguments: [String], cwd: URL? = nil, env: [Str
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     group.wait()
     process.waitUntilExit()
-    return RunResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    return RunResult(
+        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self))
 }
 
 /// Finds a program on PATH.
@@ -124,9 +133,14 @@ final class Workspace {
 
     /// Runs `stac-repository ARGS` with `--repository` pointing at the workspace repository.
     @discardableResult
-    func tool(_ args: [String], repo: URL? = nil, stdin: Data? = nil, env extra: [String: String] = [:]) throws -> RunResult {
+    func tool(_ args: [String], repo: URL? = nil, stdin: Data? = nil, env extra: [String: String] = [:]) throws
+        -> RunResult
+    {
         var all = args
-        if let first = args.first, !["version", "show-backends", "clone", "process", "show-processors"].contains(first), !args.contains("--repository") {
+        if let first = args.first,
+            !["version", "show-backends", "clone", "process", "show-processors"].contains(first),
+            !args.contains("--repository")
+        {
             // After the (sub)command name: `config set --repository R KEY VALUE`.
             let at = first == "config" && args.count > 1 ? 2 : 1
             all.insert(contentsOf: ["--repository", (repo ?? self.repo).path], at: at)
@@ -138,9 +152,13 @@ final class Workspace {
 
     /// Runs the tool and requires success.
     @discardableResult
-    func ok(_ args: [String], repo: URL? = nil, stdin: Data? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws -> RunResult {
+    func ok(_ args: [String], repo: URL? = nil, stdin: Data? = nil, sourceLocation: SourceLocation = #_sourceLocation)
+        throws -> RunResult
+    {
         let r = try tool(args, repo: repo, stdin: stdin)
-        #expect(r.status == 0, "stac-repository \(args.joined(separator: " ")) failed: \(r.stderr)", sourceLocation: sourceLocation)
+        #expect(
+            r.status == 0, "stac-repository \(args.joined(separator: " ")) failed: \(r.stderr)",
+            sourceLocation: sourceLocation)
         return r
     }
 
@@ -151,7 +169,8 @@ final class Workspace {
     }
 
     func initRepo(backend: String, at url: URL? = nil) throws {
-        try ok(["init", "--backend", backend, "--id", "test-catalog", "--description", "Test catalog"], repo: url ?? repo)
+        try ok(
+            ["init", "--backend", backend, "--id", "test-catalog", "--description", "Test catalog"], repo: url ?? repo)
     }
 }
 
@@ -159,7 +178,9 @@ final class Workspace {
 /// empty staging areas are skipped because they carry no repository state.
 func treeState(_ dir: URL, skipGitInternals: Bool = false) -> [String: String] {
     var out: [String: String] = [:]
-    guard let e = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: [.isRegularFileKey]) else { return out }
+    guard let e = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: [.isRegularFileKey]) else {
+        return out
+    }
     for case let url as URL in e {
         guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
         let rel = String(url.standardizedFileURL.path.dropFirst(dir.standardizedFileURL.path.count + 1))
@@ -178,7 +199,9 @@ func sha256Hex(_ data: Data) -> String {
 
 /// Writes a synthetic catalog: one collection with `items` items, each with two assets.
 @discardableResult
-func makeCatalog(at dir: URL, collection: String = "coll", items: Int, seed: Int = 0, assetBytes: Int = 2048) throws -> [String: Data] {
+func makeCatalog(at dir: URL, collection: String = "coll", items: Int, seed: Int = 0, assetBytes: Int = 2048) throws
+    -> [String: Data]
+{
     let fm = FileManager.default
     try fm.createDirectory(at: dir.appendingPathComponent(collection), withIntermediateDirectories: true)
     var assets: [String: Data] = [:]

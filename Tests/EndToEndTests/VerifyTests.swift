@@ -16,7 +16,8 @@ struct VerifyTests {
         if backend == "git" {
             // The work tree file is a hard link to the LFS object: damage the object itself.
             let oid = sha256Hex(try Data(contentsOf: stored))
-            let object = ws.repo.appendingPathComponent(".git/lfs/objects/\(oid.prefix(2))/\(oid.dropFirst(2).prefix(2))/\(oid)")
+            let object = ws.repo.appendingPathComponent(
+                ".git/lfs/objects/\(oid.prefix(2))/\(oid.dropFirst(2).prefix(2))/\(oid)")
             try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: object.path)
             try Data(repeating: 1, count: 2048).write(to: object)
         } else {
@@ -43,7 +44,9 @@ struct VerifyTests {
         try FileManager.default.removeItem(at: source.appendingPathComponent("coll/item-2/thumb.png"))
         let r = try ws.tool(["verify", "--origin"])
         #expect(r.status == 1)
-        #expect(r.stdout.contains("FAIL coll/item-0/data.tif: its original") && r.stdout.contains("has changed"), "\(r.stdout)")
+        #expect(
+            r.stdout.contains("FAIL coll/item-0/data.tif: its original") && r.stdout.contains("has changed"),
+            "\(r.stdout)")
         #expect(r.stdout.contains("FAIL coll/item-2/thumb.png: its original cannot be read"), "\(r.stdout)")
         #expect(r.stderr.contains("copies are intact"), "\(r.stderr)")
         // Without --origin the repository itself is fine.

@@ -32,18 +32,27 @@ struct WorkflowTests {
         let extensions = item["stac_extensions"] as? [String] ?? []
         #expect(extensions.contains("https://stac-extensions.github.io/file/v2.1.0/schema.json"))
         #expect(extensions.contains("https://stac-extensions.github.io/alternate-assets/v1.2.0/schema.json"))
-        #expect(FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/item-1/data.tif").path) == assets["item-1/data.tif"])
+        #expect(
+            FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/item-1/data.tif").path)
+                == assets["item-1/data.tif"])
         // Unknown fields survive with their literal number text.
         let text = try String(contentsOf: itemURL, encoding: .utf8)
         #expect(text.contains("\"custom:ratio\": 1.50"))
         // Links are relative and structural.
         let links = item["links"] as? [[String: Any]] ?? []
         #expect(links.contains { $0["rel"] as? String == "root" && $0["href"] as? String == "../../catalog.json" })
-        #expect(links.contains { $0["rel"] as? String == "collection" && $0["href"] as? String == "../collection.json" })
-        #expect(links.contains { $0["rel"] as? String == "license" && $0["href"] as? String == "https://example.com/license.html" })
+        #expect(
+            links.contains { $0["rel"] as? String == "collection" && $0["href"] as? String == "../collection.json" })
+        #expect(
+            links.contains {
+                $0["rel"] as? String == "license" && $0["href"] as? String == "https://example.com/license.html"
+            })
         #expect(!links.contains { $0["rel"] as? String == "self" })
         let root = try #require(readJSON(ws.repo.appendingPathComponent("catalog.json")))
-        #expect((root["links"] as? [[String: Any]] ?? []).contains { $0["rel"] as? String == "child" && $0["href"] as? String == "./coll/collection.json" })
+        #expect(
+            (root["links"] as? [[String: Any]] ?? []).contains {
+                $0["rel"] as? String == "child" && $0["href"] as? String == "./coll/collection.json"
+            })
 
         // Re-ingesting the same source changes nothing.
         let again = try ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
@@ -66,7 +75,9 @@ struct WorkflowTests {
         // Export writes a self-contained catalog; verify is clean.
         let out = ws.temp.sub("export")
         try ws.ok(["export", out.path])
-        #expect(FileManager.default.contents(atPath: out.appendingPathComponent("coll/item-2/data.tif").path) == assets["item-2/data.tif"])
+        #expect(
+            FileManager.default.contents(atPath: out.appendingPathComponent("coll/item-2/data.tif").path)
+                == assets["item-2/data.tif"])
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent(".stac-repository").path))
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent(".git").path))
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent(".gitattributes").path))
@@ -97,7 +108,8 @@ struct WorkflowTests {
         let ws = Workspace("sample")
         try ws.initRepo(backend: backend)
         let sample = Env.packageRoot.appendingPathComponent("docs/sample-catalog/catalog.json")
-        try #require(FileManager.default.fileExists(atPath: sample.path), "the sample catalog is shipped in docs/sample-catalog")
+        try #require(
+            FileManager.default.fileExists(atPath: sample.path), "the sample catalog is shipped in docs/sample-catalog")
         try ws.ok(["ingest", sample.path])
         let out = ws.temp.sub("export")
         try ws.ok(["export", out.path])
@@ -136,7 +148,10 @@ struct WorkflowTests {
             var obj = try #require(readJSON(url))
             var assets = obj["assets"] as? [String: [String: Any]] ?? [:]
             for (k, var a) in assets {
-                a["href"] = url.deletingLastPathComponent().appendingPathComponent((a["href"] as! String).replacingOccurrences(of: "./", with: "")).path
+                a["href"] =
+                    url.deletingLastPathComponent().appendingPathComponent(
+                        (a["href"] as! String).replacingOccurrences(of: "./", with: "")
+                    ).path
                 assets[k] = a
             }
             obj["assets"] = assets
@@ -145,7 +160,8 @@ struct WorkflowTests {
         }
         let r = try ws.ok(["ingest", "-"], stdin: Data(lines.joined(separator: "\n").utf8))
         #expect(r.stdout.contains("2 added"), "\(r.stdout)")
-        #expect(FileManager.default.fileExists(atPath: ws.repo.appendingPathComponent("coll/stdin-1/stdin-1.json").path))
+        #expect(
+            FileManager.default.fileExists(atPath: ws.repo.appendingPathComponent("coll/stdin-1/stdin-1.json").path))
         #expect(FileManager.default.fileExists(atPath: ws.repo.appendingPathComponent("coll/stdin-1/data.tif").path))
     }
 
@@ -183,7 +199,10 @@ struct WorkflowTests {
     func fileBackendRefusesHistoryCommands() throws {
         let ws = Workspace("nogit")
         try ws.initRepo(backend: "file")
-        for args in [["rollback", "HEAD~1"], ["diff", "HEAD~1", "HEAD"], ["backup", ws.temp.sub("b").path], ["export", ws.temp.sub("x").path, "--ref", "HEAD"]] {
+        for args in [
+            ["rollback", "HEAD~1"], ["diff", "HEAD~1", "HEAD"], ["backup", ws.temp.sub("b").path],
+            ["export", ws.temp.sub("x").path, "--ref", "HEAD"],
+        ] {
             let r = try ws.tool(args)
             #expect(r.status == 1, "\(args)")
             #expect(r.stderr.contains("git backend"), "\(args): \(r.stderr)")

@@ -8,7 +8,8 @@ import Testing
         return try FileManager.default.contentsOfDirectory(atPath: pack.path)
             .filter { $0.hasSuffix(".pack") }
             .reduce(0) { total, name in
-                let attributes = try FileManager.default.attributesOfItem(atPath: pack.appendingPathComponent(name).path)
+                let attributes = try FileManager.default.attributesOfItem(
+                    atPath: pack.appendingPathComponent(name).path)
                 return total + ((attributes[.size] as? NSNumber)?.intValue ?? 0)
             }
     }
@@ -18,7 +19,9 @@ import Testing
         let url = scratch.path("r")
         let repository = try GitRepository.create(at: url, bare: false)
         var files = [String: String]()
-        for index in 0..<200 { files["c/items/item-\(index)/item-\(index).json"] = "{\"id\":\"item-\(index)\",\"n\":\(index)}\n" }
+        for index in 0..<200 {
+            files["c/items/item-\(index)/item-\(index).json"] = "{\"id\":\"item-\(index)\",\"n\":\(index)}\n"
+        }
         try repository.commitOnBranch(files, message: "ingest: 200 added")
         try repository.updateReference(
             "refs/stac-repository/backup/1", to: try #require(try repository.reference("refs/heads/main")),
@@ -40,7 +43,8 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: scratch.path("clone/c/items/item-7/item-7.json").path))
 
         // One more small commit: the second push sends only the new objects.
-        let tip = try repository.commitOnBranch(["c/items/item-7/item-7.json": "{\"id\":\"item-7\",\"n\":0}\n"], message: "update 7")
+        let tip = try repository.commitOnBranch(
+            ["c/items/item-7/item-7.json": "{\"id\":\"item-7\",\"n\":0}\n"], message: "update 7")
         try repository.pushMirror(to: backup, refs: ["refs/heads/main"])
         let secondSize = try packBytes(backup) - firstSize
         #expect(secondSize > 0)
@@ -79,7 +83,8 @@ import Testing
         let repository = try GitRepository.create(at: url, bare: true)
         try repository.commitOnBranch(["a.json": "{\"a\":1}\n"], message: "one")
         let blob = try repository.writeBlob(Array("{\"a\":1}\n".utf8))
-        try FileManager.default.removeItem(at: url.appendingPathComponent("objects/\(blob.hex.prefix(2))/\(blob.hex.dropFirst(2))"))
+        try FileManager.default.removeItem(
+            at: url.appendingPathComponent("objects/\(blob.hex.prefix(2))/\(blob.hex.dropFirst(2))"))
         let fresh = try GitRepository.open(at: url)
         expectGitError(.notFound) { try fresh.verifyObjects() }
     }

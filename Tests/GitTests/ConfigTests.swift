@@ -14,7 +14,10 @@ import Testing
         #expect(try repository.config("stac-repository.backend") == "git")
         #expect(try repository.config("STAC-REPOSITORY.Backend") == "git")
         let entries = try repository.configEntries(withPrefix: "stac-repository.")
-        #expect(entries.map(\.name) == ["stac-repository.backend", "stac-repository.assets", "stac-repository.layout.sentinel-2"])
+        #expect(
+            entries.map(\.name) == [
+                "stac-repository.backend", "stac-repository.assets", "stac-repository.layout.sentinel-2",
+            ])
         #expect(entries.map(\.value) == ["git", "copy", "${year}/${month}"])
         let cli = try scratch.git(["config", "--local", "--get", "stac-repository.layout.sentinel-2"], in: url)
         #expect(cli.stdout == "${year}/${month}\n")

@@ -18,7 +18,8 @@ import Testing
             #expect(pointer.size == Int64(size))
             let cli = try scratch.git(["lfs", "pointer", "--file=\(file.path)"], in: scratch.url)
             // What the clean filter stores; for an empty file that is an empty blob.
-            let clean = try scratch.git(["lfs", "clean", "--", "asset-\(size).bin"], in: scratch.path("cli"), stdin: file)
+            let clean = try scratch.git(
+                ["lfs", "clean", "--", "asset-\(size).bin"], in: scratch.path("cli"), stdin: file)
             #expect(Array(clean.stdout.utf8) == pointer.gitBlobBytes)
             if size == 0 {
                 #expect(cli.stdout == "")

@@ -7,8 +7,10 @@ import Testing
     }
 
     @Test func errorsReadAsSentences() {
-        let error = GitError(code: .modified, function: "git_reference_create_matching", message: "old reference value does not match")
-        #expect(error.description == "git_reference_create_matching failed (modified): old reference value does not match")
+        let error = GitError(
+            code: .modified, function: "git_reference_create_matching", message: "old reference value does not match")
+        #expect(
+            error.description == "git_reference_create_matching failed (modified): old reference value does not match")
         #expect(GitError.Code.modified ~= error)
         #expect(!(GitError.Code.locked ~= error))
     }

@@ -10,7 +10,9 @@ import Testing
         #expect(id.description == id.hex)
     }
 
-    @Test(arguments: ["", "4b825dc", "4b825dc642cb6eb9a060e54bf8d69288fbee490g", "4b825dc642cb6eb9a060e54bf8d69288fbee49044"])
+    @Test(arguments: [
+        "", "4b825dc", "4b825dc642cb6eb9a060e54bf8d69288fbee490g", "4b825dc642cb6eb9a060e54bf8d69288fbee49044",
+    ])
     func malformedHexIsRejected(_ text: String) {
         #expect(ObjectID(hex: text) == nil)
     }

@@ -28,7 +28,8 @@ import Testing
             try repository.updateReference("refs/heads/gone", to: rival, expected: first, reflogMessage: "x")
         }
         // Someone else holds the lock.
-        _ = FileManager.default.createFile(atPath: url.appendingPathComponent(".git/refs/heads/main.lock").path, contents: nil)
+        _ = FileManager.default.createFile(
+            atPath: url.appendingPathComponent(".git/refs/heads/main.lock").path, contents: nil)
         expectGitError(.locked) {
             try repository.updateReference("refs/heads/main", to: rival, expected: second, reflogMessage: "x")
         }

@@ -60,7 +60,8 @@ import Testing
         let scratch = try Scratch()
         let url = scratch.path("r")
         let repository = try GitRepository.create(at: url, bare: false)
-        let first = try repository.commitOnBranch(["catalog.json": "{}\n"], message: "init: empty catalog", time: 1_700_000_000)
+        let first = try repository.commitOnBranch(
+            ["catalog.json": "{}\n"], message: "init: empty catalog", time: 1_700_000_000)
         let message = "ingest: 2 added\n\n+ a\n+ b\n\nStac-Repository-Operation: ingest"
         let second = try repository.commitOnBranch(
             ["c/a/a.json": "{\"id\":\"a\"}\n", "c/b/b.json": "{\"id\":\"b\"}\n"], message: message, time: 1_700_000_100)

@@ -12,7 +12,8 @@ import Testing
         var commits = [ObjectID]()
         for index in 0..<4 {
             commits.append(
-                try repository.commitOnBranch(["f\(index).json": "\(index)\n"], message: "c\(index)", time: 1_700_000_000 + index))
+                try repository.commitOnBranch(
+                    ["f\(index).json": "\(index)\n"], message: "c\(index)", time: 1_700_000_000 + index))
         }
         try repository.updateReference("refs/heads/side", to: commits[0], expected: nil, reflogMessage: "branch")
         try scratch.git(["tag", "-a", "v1", "-m", "version 1", commits[1].hex], in: url)

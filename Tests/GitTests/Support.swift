@@ -103,14 +103,16 @@ final class Scratch {
 extension Signature {
     /// A fixed signature for tests.
     static func test(_ seconds: Int = 1_700_000_000) -> Signature {
-        Signature(name: "Test Writer", email: "writer@example.com", time: Date(timeIntervalSince1970: TimeInterval(seconds)))
+        Signature(
+            name: "Test Writer", email: "writer@example.com", time: Date(timeIntervalSince1970: TimeInterval(seconds)))
     }
 }
 
 extension GitRepository {
     /// Writes `files` on top of `parent`'s tree and commits them, without moving any ref.
     func commitFiles(
-        _ files: [String: String], removing: [String] = [], parent: ObjectID?, message: String, time: Int = 1_700_000_000
+        _ files: [String: String], removing: [String] = [], parent: ObjectID?, message: String,
+        time: Int = 1_700_000_000
     ) throws -> ObjectID {
         var updates = [TreeUpdate]()
         for (path, text) in files.sorted(by: { $0.key < $1.key }) {

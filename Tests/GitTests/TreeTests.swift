@@ -34,13 +34,15 @@ import Testing
                 "120000 c1/i1/link", "100755 c1/i1/run.sh", "100644 catalog.json",
             ])
         var walked = [String]()
-        try repository.walkTree(tree) { path, entry in walked.append("\(String(entry.mode.rawValue, radix: 8)) \(path)") }
+        try repository.walkTree(tree) { path, entry in walked.append("\(String(entry.mode.rawValue, radix: 8)) \(path)")
+        }
         #expect(walked == (try listing(tree, scratch: scratch, in: url)))
         #expect(try repository.entry(at: "c1/i1", inTree: tree)?.mode == .tree)
         #expect(try repository.entry(at: "c1/i1/run.sh", inTree: tree)?.mode == .executable)
         #expect(try repository.entry(at: "c1/nope", inTree: tree) == nil)
         // Commit it so fsck checks the trees too.
-        let commit = try repository.createCommit(tree: tree, parents: [], message: "m", author: .test(), committer: .test())
+        let commit = try repository.createCommit(
+            tree: tree, parents: [], message: "m", author: .test(), committer: .test())
         try repository.updateReference("refs/heads/main", to: commit, expected: nil, reflogMessage: "m")
         try scratch.git(["fsck", "--strict", "--no-dangling"], in: url)
     }
@@ -165,8 +167,10 @@ import Testing
             if index % 10 == 0 {
                 second.append(.remove(path: path))
             } else {
-                second.append(.upsert(path: path + "/item-\(index).json", blob: try blob(repository, "v2 \(index)"), mode: .blob))
-                second.append(.upsert(path: path + "/asset.tif", blob: try blob(repository, "tif \(index)"), mode: .blob))
+                second.append(
+                    .upsert(path: path + "/item-\(index).json", blob: try blob(repository, "v2 \(index)"), mode: .blob))
+                second.append(
+                    .upsert(path: path + "/asset.tif", blob: try blob(repository, "tif \(index)"), mode: .blob))
             }
         }
         var updated = base

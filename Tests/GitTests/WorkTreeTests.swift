@@ -30,7 +30,8 @@ private struct CatalogFixture {
         pointerBlob = try repository.writeBlob(pointer.bytes)
 
         var updates: [TreeUpdate] = [
-            .upsert(path: ".gitattributes", blob: try repository.writeBlob(Array(LFSStore.gitattributes.utf8)), mode: .blob),
+            .upsert(
+                path: ".gitattributes", blob: try repository.writeBlob(Array(LFSStore.gitattributes.utf8)), mode: .blob),
             .upsert(path: "c/i/visual.tif", blob: pointerBlob, mode: .blob),
         ]
         for (path, text) in Self.files {
@@ -55,7 +56,8 @@ private struct CatalogFixture {
     func age(by seconds: TimeInterval) throws {
         let past = Date().addingTimeInterval(-seconds)
         for path in Array(Self.files.keys) + [".gitattributes", "c/i/visual.tif"] {
-            try FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: url.appendingPathComponent(path).path)
+            try FileManager.default.setAttributes(
+                [.modificationDate: past], ofItemAtPath: url.appendingPathComponent(path).path)
         }
     }
 }
@@ -119,8 +121,10 @@ private struct CatalogFixture {
         let second = try fixture.repository.commitOnBranch(["c/j/j.json": "{\"id\":\"j\"}\n"], message: "ingest j")
         try writeFile("{\"id\":\"j\"}\n", to: "c/j/j.json", under: fixture.url)
         try FileManager.default.setAttributes(
-            [.modificationDate: Date().addingTimeInterval(-20)], ofItemAtPath: fixture.url.appendingPathComponent("c/j/j.json").path)
-        try fixture.repository.resetIndex(toTree: try fixture.repository.commit(second).tree, refreshingStatFor: ["c/j"])
+            [.modificationDate: Date().addingTimeInterval(-20)],
+            ofItemAtPath: fixture.url.appendingPathComponent("c/j/j.json").path)
+        try fixture.repository.resetIndex(
+            toTree: try fixture.repository.commit(second).tree, refreshingStatFor: ["c/j"])
 
         let diffFiles = try scratch.git(["diff-files", "--name-only"], in: fixture.url, lfsFilter: false)
         #expect(diffFiles.stdout == "")
@@ -147,7 +151,8 @@ private struct CatalogFixture {
         try fixture.repository.checkoutTree(fixture.commit, to: export)
         let archive = scratch.path("archive")
         try FileManager.default.createDirectory(at: archive, withIntermediateDirectories: true)
-        try scratch.git(["archive", "-o", scratch.path("a.tar").path, fixture.commit.hex], in: fixture.url, lfsFilter: false)
+        try scratch.git(
+            ["archive", "-o", scratch.path("a.tar").path, fixture.commit.hex], in: fixture.url, lfsFilter: false)
         let tar = Process()
         tar.executableURL = URL(fileURLWithPath: "/bin/tar")
         tar.arguments = ["-xf", scratch.path("a.tar").path, "-C", archive.path]
@@ -162,7 +167,9 @@ private struct CatalogFixture {
         // LFS files come out as pointers.
         #expect(try Data(contentsOf: export.appendingPathComponent("c/i/visual.tif")) == Data(fixture.pointer.bytes))
         // The work tree's index is untouched.
-        #expect(!FileManager.default.fileExists(atPath: fixture.repository.gitDirectory.appendingPathComponent("index").path))
+        #expect(
+            !FileManager.default.fileExists(
+                atPath: fixture.repository.gitDirectory.appendingPathComponent("index").path))
 
         let partial = scratch.path("partial")
         try fixture.repository.checkoutTree(fixture.commit, to: partial, paths: ["c/i"])

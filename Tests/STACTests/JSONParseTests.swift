@@ -48,11 +48,11 @@ struct JSONParseTests {
 
     @Test("a repeated key in a large object keeps the last value at the position of the first")
     func repeatedKeyInLargeObject() throws {
-        let members = (0 ..< 40).map { "\"k\($0)\": \($0)" } + ["\"k3\": \"again\"", "\"k39\": \"last\""]
+        let members = (0..<40).map { "\"k\($0)\": \($0)" } + ["\"k3\": \"again\"", "\"k39\": \"last\""]
         let value = try JSONValue.parse(string: "{" + members.joined(separator: ",") + "}")
         let object = try #require(value.objectValue)
         #expect(object.count == 40)
-        #expect(object.keys == (0 ..< 40).map { "k\($0)" })
+        #expect(object.keys == (0..<40).map { "k\($0)" })
         #expect(object["k3"] == "again")
         #expect(object["k39"] == "last")
         #expect(object["k4"] == 4)
@@ -199,8 +199,14 @@ struct JSONParseTests {
             ([0x22, 0x80, 0x22], 2, "invalid UTF-8: byte 0x80 cannot start a character"),
             ([0x22, 0xC3, 0x28, 0x22], 2, "invalid UTF-8: byte 0xC3 is not followed by valid continuation bytes"),
             ([0x22, 0xC0, 0xAF, 0x22], 2, "invalid UTF-8: byte 0xC0 cannot start a character"),
-            ([0x22, 0xE0, 0x80, 0xAF, 0x22], 2, "invalid UTF-8: byte 0xE0 is not followed by valid continuation bytes"),
-            ([0x22, 0xED, 0xA0, 0x80, 0x22], 2, "invalid UTF-8: byte 0xED is not followed by valid continuation bytes"),
+            (
+                [0x22, 0xE0, 0x80, 0xAF, 0x22], 2,
+                "invalid UTF-8: byte 0xE0 is not followed by valid continuation bytes"
+            ),
+            (
+                [0x22, 0xED, 0xA0, 0x80, 0x22], 2,
+                "invalid UTF-8: byte 0xED is not followed by valid continuation bytes"
+            ),
             (
                 [0x22, 0xF4, 0x90, 0x80, 0x80, 0x22], 2,
                 "invalid UTF-8: byte 0xF4 is not followed by valid continuation bytes"

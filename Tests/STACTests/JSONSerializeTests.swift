@@ -51,7 +51,7 @@ struct JSONSerializeTests {
 
     @Test("strings escape quotes, backslashes and control characters only")
     func stringEscapes() {
-        let controls = String(String.UnicodeScalarView((0 ..< 0x20).compactMap(Unicode.Scalar.init)))
+        let controls = String(String.UnicodeScalarView((0..<0x20).compactMap(Unicode.Scalar.init)))
         let value = JSONValue.string(controls + "\"\\/\u{7F}é😀\u{2028}")
         let expected =
             #""\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\b\t\n\u000b\f\r\u000e\u000f"#

@@ -33,17 +33,21 @@ struct OperationRecordTests {
 
 @Suite("Catalog layout")
 struct LayoutTests {
-    @Test("relative hrefs inside the repository resolve to repository paths", arguments: [
-        ("./coll/collection.json", "catalog.json", "coll/collection.json"),
-        ("../collection.json", "coll/i/i.json", "coll/collection.json"),
-        ("../../catalog.json", "coll/i/i.json", "catalog.json"),
-        ("./i/i.json", "coll/collection.json", "coll/i/i.json"),
-    ])
+    @Test(
+        "relative hrefs inside the repository resolve to repository paths",
+        arguments: [
+            ("./coll/collection.json", "catalog.json", "coll/collection.json"),
+            ("../collection.json", "coll/i/i.json", "coll/collection.json"),
+            ("../../catalog.json", "coll/i/i.json", "catalog.json"),
+            ("./i/i.json", "coll/collection.json", "coll/i/i.json"),
+        ])
     func resolveInside(href: String, from: String, expected: String) {
         #expect(CatalogIndex.resolveInside(href, from: from) == expected)
     }
 
-    @Test("hrefs leaving the repository or absolute are not inside it", arguments: ["../x.json", "/abs/x.json", "https://h/x.json"])
+    @Test(
+        "hrefs leaving the repository or absolute are not inside it",
+        arguments: ["../x.json", "/abs/x.json", "https://h/x.json"])
     func outside(href: String) {
         #expect(CatalogIndex.resolveInside(href, from: "catalog.json") == nil)
     }
@@ -56,12 +60,14 @@ struct LayoutTests {
         #expect(CatalogIndex.containerPath(id: "s", type: .catalog, parentDirectory: "c") == "c/s/catalog.json")
     }
 
-    @Test("asset file names come from the href and are made safe", arguments: [
-        ("https://h/a/b/visual.tif?x=1", "visual", "visual.tif"),
-        ("/data/x%20y.tif", "d", "x y.tif"),
-        ("https://h/", "thumb", "thumb"),
-        ("s3://b/k/.hidden", "k", "k"),
-    ])
+    @Test(
+        "asset file names come from the href and are made safe",
+        arguments: [
+            ("https://h/a/b/visual.tif?x=1", "visual", "visual.tif"),
+            ("/data/x%20y.tif", "d", "x y.tif"),
+            ("https://h/", "thumb", "thumb"),
+            ("s3://b/k/.hidden", "k", "k"),
+        ])
     func fileNames(href: String, key: String, expected: String) {
         #expect(IngestPlanner.fileName(for: href, key: key) == expected)
     }
@@ -79,10 +85,16 @@ struct FileBackendTests {
     func commitAndLog() throws {
         let (backend, dir) = try makeBackend()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try backend.commit(["a/x.json": .write(Array("1".utf8)), "b.json": .write(Array("2".utf8))], record: OperationRecord(operation: "ingest", summary: "one", products: []))
-        try backend.commit(["a/x.json": .delete, "b.json": .write(Array("3".utf8))], record: OperationRecord(operation: "prune", summary: "two", products: []))
+        try backend.commit(
+            ["a/x.json": .write(Array("1".utf8)), "b.json": .write(Array("2".utf8))],
+            record: OperationRecord(operation: "ingest", summary: "one", products: []))
+        try backend.commit(
+            ["a/x.json": .delete, "b.json": .write(Array("3".utf8))],
+            record: OperationRecord(operation: "prune", summary: "two", products: []))
         #expect(try backend.read("a/x.json") == nil)
-        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("a").path), "emptied directories are removed")
+        #expect(
+            !FileManager.default.fileExists(atPath: dir.appendingPathComponent("a").path),
+            "emptied directories are removed")
         #expect(try backend.read("b.json") == Array("3".utf8))
         #expect(try backend.history(limit: nil).map(\.record.operation) == ["prune", "ingest"])
         #expect(try backend.history(limit: 1).count == 1)
@@ -92,7 +104,9 @@ struct FileBackendTests {
     func rollbackUncommitted() throws {
         let (backend, dir) = try makeBackend()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try backend.commit(["keep.json": .write(Array("old".utf8))], record: OperationRecord(operation: "ingest", summary: "", products: []))
+        try backend.commit(
+            ["keep.json": .write(Array("old".utf8))],
+            record: OperationRecord(operation: "ingest", summary: "", products: []))
         // Simulate a crash after the new file was moved in but before the commit mark:
         // the journal says prepared, the old file is in backup, the new one in place.
         let state = dir.appendingPathComponent(".stac-repository").path

@@ -62,7 +62,10 @@ public struct OperationRecord: Sendable, Codable {
     public var trailers: [String: String]
     public var date: Date
 
-    public init(operation: String, summary: String, products: [ProductChange], trailers: [String: String] = [:], date: Date = Date()) {
+    public init(
+        operation: String, summary: String, products: [ProductChange], trailers: [String: String] = [:],
+        date: Date = Date()
+    ) {
         self.operation = operation
         self.summary = summary
         self.products = products

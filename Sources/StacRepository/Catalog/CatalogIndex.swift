@@ -37,7 +37,8 @@ public struct CatalogIndex: Sendable {
     static func load(read: (String) throws -> [UInt8]?) throws -> CatalogIndex {
         var index = CatalogIndex()
         guard try read(CatalogIndex.rootPath) != nil else {
-            throw StacRepositoryError(.storage, "The repository has no catalog.json; restore it with `rollback` or re-run `init`.")
+            throw StacRepositoryError(
+                .storage, "The repository has no catalog.json; restore it with `rollback` or re-run `init`.")
         }
         var queue: [(String, String?)] = [(rootPath, nil)]
         var seen: Set<String> = []
@@ -45,11 +46,13 @@ public struct CatalogIndex: Sendable {
             guard seen.insert(path).inserted, let bytes = try read(path) else { continue }
             let value: JSONValue
             do { value = try JSONValue.parse(bytes: bytes, source: path) } catch {
-                throw StacRepositoryError(.storage, "The stored file \(path) is not valid JSON (\(error)); restore it with `rollback`.")
+                throw StacRepositoryError(
+                    .storage, "The stored file \(path) is not valid JSON (\(error)); restore it with `rollback`.")
             }
             let object: STACObject
             do { object = try STACObject(value, source: path) } catch {
-                throw StacRepositoryError(.storage, "The stored file \(path) is not a STAC object (\(error)); restore it with `rollback`.")
+                throw StacRepositoryError(
+                    .storage, "The stored file \(path) is not a STAC object (\(error)); restore it with `rollback`.")
             }
             var container = Container(
                 id: object.id, type: object.type, path: path, directory: parentDirectory(path), parent: parent,

@@ -47,7 +47,9 @@ extension Repository {
                 let nb = try new.read(path) ?? []
                 if ob == nb { continue }
                 var d = ProductDiff(id: o.0, kind: o.1, path: path, change: .updated)
-                if let ov = try? JSONValue.parse(bytes: ob).objectValue, let nv = try? JSONValue.parse(bytes: nb).objectValue {
+                if let ov = try? JSONValue.parse(bytes: ob).objectValue,
+                    let nv = try? JSONValue.parse(bytes: nb).objectValue
+                {
                     d.changedFields = Self.changedFields(ov, nv)
                     d.changedAssets = Self.changedAssets(ov, nv)
                 }

@@ -30,19 +30,24 @@ extension Repository {
     /// - Parameters:
     ///   - ref: the version to export (git backend); nil for the current one.
     ///   - force: write into a non-empty directory.
-    public func export(to directory: URL, ref: String? = nil, assets: ExportAssetMode = .copy, force: Bool = false) throws -> ExportReport {
+    public func export(to directory: URL, ref: String? = nil, assets: ExportAssetMode = .copy, force: Bool = false)
+        throws -> ExportReport
+    {
         try recoverIfIdle()
         let dir = directory.standardizedFileURL.path
         if dir == root.standardizedFileURL.path || dir.hasPrefix(root.standardizedFileURL.path + "/") {
-            throw StacRepositoryError(.invalidInput, "Cannot export into the repository itself (\(dir)); choose a directory outside it.")
+            throw StacRepositoryError(
+                .invalidInput, "Cannot export into the repository itself (\(dir)); choose a directory outside it.")
         }
         if FS.exists(dir) {
             guard FS.isDirectory(dir) else {
-                throw StacRepositoryError(.invalidInput, "\(dir) exists and is not a directory; choose another destination.")
+                throw StacRepositoryError(
+                    .invalidInput, "\(dir) exists and is not a directory; choose another destination.")
             }
             let contents = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
             if !contents.isEmpty && !force {
-                throw StacRepositoryError(.alreadyExists, "\(dir) is not empty; choose an empty directory or pass --force to write into it.")
+                throw StacRepositoryError(
+                    .alreadyExists, "\(dir) is not empty; choose an empty directory or pass --force to write into it.")
             }
         }
         let snapshot = try backend.snapshot(at: ref)
@@ -62,7 +67,10 @@ extension Repository {
                 try FS.copyFile(url.path, target, link: assets == .link && !isJSON, atomic: false)
                 report.bytes += FS.fileSize(target) ?? 0
             case .missingObject(let oid, _)?:
-                throw StacRepositoryError(.integrity, "The Git LFS object \(oid) of \(path) is missing from the repository; restore it from a backup (`git lfs fetch`) and export again.")
+                throw StacRepositoryError(
+                    .integrity,
+                    "The Git LFS object \(oid) of \(path) is missing from the repository; restore it from a backup (`git lfs fetch`) and export again."
+                )
             case nil:
                 continue
             }

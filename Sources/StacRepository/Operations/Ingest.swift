@@ -95,19 +95,29 @@ extension Repository {
         // Read STAC sources before taking the lock: nothing here touches the repository.
         var roots: [SourceProduct] = []
         var pending: [(product: String, id: String, version: String)] = []
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("stac-repository-\(UUID().uuidString)")
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "stac-repository-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
         if let processor {
-            let context = ProcessingContext(workDirectory: scratch, logger: options.logger, options: options.processorOptions)
+            let context = ProcessingContext(
+                workDirectory: scratch, logger: options.logger, options: options.processorOptions)
             try FS.makeDirectories(scratch.path)
             for source in sources {
-                let products = try await runProcessor("discover", processor, source) { try await processor.discover(source, context: context) }
+                let products = try await runProcessor("discover", processor, source) {
+                    try await processor.discover(source, context: context)
+                }
                 for product in products {
-                    let id = try await runProcessor("id", processor, product) { try await processor.productID(product, context: context) }
-                    do { try Identifier.validate(id, kind: .item, source: "processor \(processor.name)") } catch {
-                        throw StacRepositoryError(.processor, "Processor \"\(processor.name)\" returned an unsafe id for \(product): \(error)")
+                    let id = try await runProcessor("id", processor, product) {
+                        try await processor.productID(product, context: context)
                     }
-                    let version = try await runProcessor("version", processor, product) { try await processor.productVersion(product, context: context) }
+                    do { try Identifier.validate(id, kind: .item, source: "processor \(processor.name)") } catch {
+                        throw StacRepositoryError(
+                            .processor, "Processor \"\(processor.name)\" returned an unsafe id for \(product): \(error)"
+                        )
+                    }
+                    let version = try await runProcessor("version", processor, product) {
+                        try await processor.productVersion(product, context: context)
+                    }
                     pending.append((product, id, version))
                 }
             }
@@ -124,16 +134,24 @@ extension Repository {
                 try FS.makeDirectories(dir.path)
                 var ctx = context
                 ctx.workDirectory = dir
-                let url = try await runProcessor("process", processor, p.product) { try await processor.process(p.product, context: ctx) }
+                let url = try await runProcessor("process", processor, p.product) {
+                    try await processor.process(p.product, context: ctx)
+                }
                 let resolved = url.standardizedFileURL.path
                 guard resolved.hasPrefix(dir.standardizedFileURL.path + "/"), FS.isRegularFile(resolved) else {
-                    throw StacRepositoryError(.processor, "Processor \"\(processor.name)\" returned \(url.path) for \(p.product), which is not a file inside its output directory; fix the processor.")
+                    throw StacRepositoryError(
+                        .processor,
+                        "Processor \"\(processor.name)\" returned \(url.path) for \(p.product), which is not a file inside its output directory; fix the processor."
+                    )
                 }
                 let produced: [SourceProduct]
                 do {
-                    produced = try await loader.loadFile(resolved, displayName: "the output of processor \"\(processor.name)\" for \(p.product)")
+                    produced = try await loader.loadFile(
+                        resolved, displayName: "the output of processor \"\(processor.name)\" for \(p.product)")
                 } catch let error as StacRepositoryError {
-                    throw StacRepositoryError(.processor, "Processor \"\(processor.name)\" wrote invalid STAC for \(p.product): \(error.message)")
+                    throw StacRepositoryError(
+                        .processor,
+                        "Processor \"\(processor.name)\" wrote invalid STAC for \(p.product): \(error.message)")
                 }
                 for item in produced {
                     item.processorVersion = p.version
@@ -177,17 +195,23 @@ extension Repository {
         return report
     }
 
-    private func runProcessor<T>(_ step: String, _ processor: any Processor, _ subject: String, _ body: () async throws -> T) async throws -> T {
+    private func runProcessor<T>(
+        _ step: String, _ processor: any Processor, _ subject: String, _ body: () async throws -> T
+    ) async throws -> T {
         do {
             return try await body()
         } catch let error as StacRepositoryError {
             throw error
         } catch {
-            throw StacRepositoryError(.processor, "Processor \"\(processor.name)\" failed in \(step) for \(subject): \(error)", underlying: error)
+            throw StacRepositoryError(
+                .processor, "Processor \"\(processor.name)\" failed in \(step) for \(subject): \(error)",
+                underlying: error)
         }
     }
 
-    private func storedProcessorItem(id: String, index: CatalogIndex, parentID: String?) -> (path: String, version: String?)? {
+    private func storedProcessorItem(id: String, index: CatalogIndex, parentID: String?) -> (
+        path: String, version: String?
+    )? {
         var candidates = index.items(withID: id)
         if let parentID { candidates = candidates.filter { index.containers[$0.parent]?.id == parentID } }
         guard candidates.count == 1, let bytes = try? backend.read(candidates[0].path),

@@ -36,7 +36,10 @@ struct IngestPlanner {
     /// Containers whose links must be regenerated.
     var touchedContainers: Set<String> = []
 
-    init(tx: Transaction, options: IngestOptions, engine: AssetTransferEngine, events: (@Sendable (TransferEvent) -> Void)?) throws {
+    init(
+        tx: Transaction, options: IngestOptions, engine: AssetTransferEngine,
+        events: (@Sendable (TransferEvent) -> Void)?
+    ) throws {
         self.tx = tx
         self.options = options
         self.engine = engine
@@ -52,10 +55,16 @@ struct IngestPlanner {
         if let parentID = options.parentID {
             let matches = index.containers(withID: parentID)
             if matches.isEmpty {
-                throw StacRepositoryError(.notFound, "--parent \"\(parentID)\" names no catalog or collection in the repository; ingest that collection first or choose an existing id.")
+                throw StacRepositoryError(
+                    .notFound,
+                    "--parent \"\(parentID)\" names no catalog or collection in the repository; ingest that collection first or choose an existing id."
+                )
             }
             if matches.count > 1 {
-                throw StacRepositoryError(.conflict, "--parent \"\(parentID)\" matches \(matches.count) containers (\(matches.map(\.path).joined(separator: ", "))); ids must be unique to be used as a parent.")
+                throw StacRepositoryError(
+                    .conflict,
+                    "--parent \"\(parentID)\" matches \(matches.count) containers (\(matches.map(\.path).joined(separator: ", "))); ids must be unique to be used as a parent."
+                )
             }
             explicitParent = matches[0].path
         }
@@ -69,9 +78,15 @@ struct IngestPlanner {
                 let matches = index.containers(withID: collection).filter { $0.type == .collection }
                 guard matches.count == 1 else {
                     if matches.isEmpty {
-                        throw StacRepositoryError(.notFound, "Item \"\(root.object.id)\" names collection \"\(collection)\", which is not in the repository; ingest the collection first or pass --parent ID.")
+                        throw StacRepositoryError(
+                            .notFound,
+                            "Item \"\(root.object.id)\" names collection \"\(collection)\", which is not in the repository; ingest the collection first or pass --parent ID."
+                        )
                     }
-                    throw StacRepositoryError(.conflict, "Item \"\(root.object.id)\" names collection \"\(collection)\", which matches \(matches.count) collections; pass --parent ID.")
+                    throw StacRepositoryError(
+                        .conflict,
+                        "Item \"\(root.object.id)\" names collection \"\(collection)\", which matches \(matches.count) collections; pass --parent ID."
+                    )
                 }
                 parent = matches[0].path
             } else {
@@ -81,11 +96,13 @@ struct IngestPlanner {
         }
     }
 
-    private mutating func place(_ product: SourceProduct, under parentPath: String, seen: inout [String: String]) throws {
+    private mutating func place(_ product: SourceProduct, under parentPath: String, seen: inout [String: String]) throws
+    {
         let object = product.object
         try validateID(object, location: product.location)
         guard let parent = index.containers[parentPath] else {
-            throw StacRepositoryError(.internal, "The parent container \(parentPath) vanished during the ingest; run the command again.")
+            throw StacRepositoryError(
+                .internal, "The parent container \(parentPath) vanished during the ingest; run the command again.")
         }
         let path: String
         if object.type == .item {
@@ -96,19 +113,31 @@ struct IngestPlanner {
         if let previous = seen[path] {
             throw StacRepositoryError(
                 .conflict,
-                "Two products with id \"\(object.id)\" are in this ingest under the same parent (\(shortName(previous)) and \(shortName(product.location))); give them distinct ids or ingest them separately.")
+                "Two products with id \"\(object.id)\" are in this ingest under the same parent (\(shortName(previous)) and \(shortName(product.location))); give them distinct ids or ingest them separately."
+            )
         }
         seen[path] = product.location
         // A product of another kind already at this place?
         let existingItem = index.items[path]
         let existingContainer = index.containers[path]
-        if object.type != .item, existingContainer == nil, let clash = index.container(id: object.id, under: parentPath), clash.type != object.type {
-            throw StacRepositoryError(.conflict, "\(object.type.displayName) \"\(object.id)\" would replace the \(clash.type.displayName.lowercased()) with the same id at \(clash.path); prune it first or rename the new one.")
+        if object.type != .item, existingContainer == nil,
+            let clash = index.container(id: object.id, under: parentPath), clash.type != object.type
+        {
+            throw StacRepositoryError(
+                .conflict,
+                "\(object.type.displayName) \"\(object.id)\" would replace the \(clash.type.displayName.lowercased()) with the same id at \(clash.path); prune it first or rename the new one."
+            )
         }
         let change: ProductChangeKind
         if existingItem == nil && existingContainer == nil {
-            if try tx.exists(path) || tx.exists(parentDirectory(path) + "/" + (object.type == .item ? "collection.json" : object.id + ".json")) {
-                throw StacRepositoryError(.conflict, "\(object.type.displayName) \"\(object.id)\" would be written to \(path), where the repository already holds another product; rename it or prune the other one first.")
+            if try tx.exists(path)
+                || tx.exists(
+                    parentDirectory(path) + "/" + (object.type == .item ? "collection.json" : object.id + ".json"))
+            {
+                throw StacRepositoryError(
+                    .conflict,
+                    "\(object.type.displayName) \"\(object.id)\" would be written to \(path), where the repository already holds another product; rename it or prune the other one first."
+                )
             }
             change = .added
         } else {
@@ -125,9 +154,10 @@ struct IngestPlanner {
         if object.type == .item {
             if change == .added { index.insert(CatalogIndex.ItemEntry(id: object.id, path: path, parent: parentPath)) }
         } else if existingContainer == nil {
-            index.insert(CatalogIndex.Container(
-                id: object.id, type: object.type, path: path, directory: parentDirectory(path), parent: parentPath,
-                children: [], items: []))
+            index.insert(
+                CatalogIndex.Container(
+                    id: object.id, type: object.type, path: path, directory: parentDirectory(path), parent: parentPath,
+                    children: [], items: []))
         }
         if change != .unchanged {
             touchedContainers.insert(parentPath)
@@ -186,8 +216,12 @@ struct IngestPlanner {
         o.removeValue(forKey: "collection")
         if var links = o["links"]?.arrayValue {
             links = links.compactMap { link in
-                guard var l = link.objectValue, let rel = l["rel"]?.stringValue, !structuralRels.contains(rel) else { return nil }
-                if let location, let href = l["href"]?.stringValue { l["href"] = .string(Href.resolve(href, against: location)) }
+                guard var l = link.objectValue, let rel = l["rel"]?.stringValue, !structuralRels.contains(rel) else {
+                    return nil
+                }
+                if let location, let href = l["href"]?.stringValue {
+                    l["href"] = .string(Href.resolve(href, against: location))
+                }
                 return .object(l)
             }
             o["links"] = .array(links)
@@ -231,7 +265,8 @@ struct IngestPlanner {
                 var request = AssetRequest(name: name, source: href)
                 request.expectedChecksum = asset["file:checksum"]?.stringValue
                 request.expectedSize = asset["file:size"]?.numberValue?.intValue.map(Int64.init)
-                let selected = (options.assetKeys?.contains(key) ?? true)
+                let selected =
+                    (options.assetKeys?.contains(key) ?? true)
                     && (options.assetRoles.map { !$0.isDisjoint(with: asset.roles) } ?? true)
                 let copy = options.assetMode == .copy && selected
                 if !copy && !options.checksums { continue }
@@ -259,7 +294,8 @@ struct IngestPlanner {
             for r in p.requests {
                 guard case .failure(let error) = p.results[r.key] else { continue }
                 if options.onAssetError == .reference && r.copy {
-                    report.assetFailures.append(.init(product: p.source.object.id, asset: r.key, message: error.description))
+                    report.assetFailures.append(
+                        .init(product: p.source.object.id, asset: r.key, message: error.description))
                     p.results[r.key] = nil
                 } else {
                     throw StacRepositoryError(.transfer, error.description, underlying: error)
@@ -282,11 +318,12 @@ struct IngestPlanner {
             var addedAlternate = false
             for (key, var asset) in object.assets {
                 let href = Href.resolve(asset.href, against: p.source.location)
-                switch p.results[key] {
-                case .success(let t) where t.file != nil:
+                // Copied (a staged file), measured only (no file), or kept as it was.
+                let transferred: TransferredAsset? = if case .success(let t)? = p.results[key] { t } else { nil }
+                if let t = transferred, let staged = t.file {
                     let name = uniqueName(Self.fileName(for: href, key: key), key: key, used: &names)
                     let path = join(p.directory, name)
-                    tx.writeAsset(path, stagedFile: t.file!, sha256: t.sha256, size: t.size)
+                    tx.writeAsset(path, stagedFile: staged, sha256: t.sha256, size: t.size)
                     keptFiles.insert(path)
                     let checksum = Multihash.sha256(t.sha256)
                     asset.href = "./" + name
@@ -294,17 +331,19 @@ struct IngestPlanner {
                     asset.json["file:size"] = .number(JSONNumber(Int(t.size)))
                     addedFileExtension = true
                     // A file a processor wrote into its scratch directory has no origin to point back to.
-                    if let scratch = p.source.scratchDirectory, href.hasPrefix(scratch + "/") { break }
-                    var alternate = asset.json["alternate"]?.objectValue ?? JSONObject()
-                    alternate["original"] = .object(["href": .string(href), "file:checksum": .string(checksum)])
-                    asset.json["alternate"] = .object(alternate)
-                    addedAlternate = true
-                case .success(let t):
+                    let fromScratch = p.source.scratchDirectory.map { href.hasPrefix($0 + "/") } ?? false
+                    if !fromScratch {
+                        var alternate = asset.json["alternate"]?.objectValue ?? JSONObject()
+                        alternate["original"] = .object(["href": .string(href), "file:checksum": .string(checksum)])
+                        asset.json["alternate"] = .object(alternate)
+                        addedAlternate = true
+                    }
+                } else if let t = transferred {
                     asset.href = href
                     asset.json["file:checksum"] = .string(Multihash.sha256(t.sha256))
                     asset.json["file:size"] = .number(JSONNumber(Int(t.size)))
                     addedFileExtension = true
-                default:
+                } else {
                     asset.href = href
                 }
                 assets.append((key, asset))
@@ -320,19 +359,27 @@ struct IngestPlanner {
                 others.append(link)
             }
             let parent = index.containers[p.parentPath]
-            links.append(Link(rel: "root", href: Href.relative(from: p.path, to: CatalogIndex.rootPath), type: "application/json"))
-            links.append(Link(rel: "parent", href: Href.relative(from: p.path, to: p.parentPath), type: "application/json"))
+            links.append(
+                Link(
+                    rel: "root", href: Href.relative(from: p.path, to: CatalogIndex.rootPath), type: "application/json")
+            )
+            links.append(
+                Link(rel: "parent", href: Href.relative(from: p.path, to: p.parentPath), type: "application/json"))
             if object.type == .item {
                 if let parent, parent.type == .collection {
                     object.collectionID = parent.id
-                    links.append(Link(rel: "collection", href: Href.relative(from: p.path, to: p.parentPath), type: "application/json"))
+                    links.append(
+                        Link(
+                            rel: "collection", href: Href.relative(from: p.path, to: p.parentPath),
+                            type: "application/json"))
                 } else {
                     object.json.removeValue(forKey: "collection")
                 }
                 object.links = links + others
                 // An updated item loses the files it no longer references.
                 if p.change == .updated {
-                    for old in try tx.list(under: p.directory) where !keptFiles.contains(old) && !isInsideChildProduct(old, itemDirectory: p.directory) {
+                    for old in try tx.list(under: p.directory)
+                    where !keptFiles.contains(old) && !isInsideChildProduct(old, itemDirectory: p.directory) {
                         tx.delete(old)
                     }
                 }
@@ -340,13 +387,17 @@ struct IngestPlanner {
             } else {
                 // Container: child/item links are regenerated in writeContainers.
                 object.links = links + others
-                if p.change == .updated, let bytes = try tx.read(p.path), let stored = try? STACObject(JSONValue.parse(bytes: bytes), source: p.path) {
+                if p.change == .updated, let bytes = try tx.read(p.path),
+                    let stored = try? STACObject(JSONValue.parse(bytes: bytes), source: p.path)
+                {
                     // Keep the existing child/item links of an updated container.
                     object.links = links + stored.links.filter { $0.rel == "child" || $0.rel == "item" } + others
                 }
                 tx.write(p.path, JSONValue.object(object.json).serialized())
             }
-            for r in p.results.values { if case .success(let t) = r, t.file != nil { report.assetsCopied += 1; report.bytesCopied += t.size } }
+            for r in p.results.values {
+                if case .success(let t) = r, t.file != nil { report.assetsCopied += 1; report.bytesCopied += t.size }
+            }
         }
         try writeContainers()
     }
@@ -386,9 +437,10 @@ struct IngestPlanner {
     }
 
     static func safeComponent(_ s: String) -> String {
-        String(s.unicodeScalars.map { c in
-            (c == "/" || c == "\\" || c.value < 0x20 || c.value == 0x7F) ? "_" : Character(c)
-        }.prefix(200))
+        String(
+            s.unicodeScalars.map { c in
+                (c == "/" || c == "\\" || c.value < 0x20 || c.value == 0x7F) ? "_" : Character(c)
+            }.prefix(200))
     }
 
     /// Regenerates `child`/`item` links of every container whose members changed.

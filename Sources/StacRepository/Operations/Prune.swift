@@ -9,7 +9,10 @@ extension Repository {
         let id = parts.last ?? spec
         let parentID: String? = parts.count == 2 ? parts[0] : nil
         if parts.count > 2 || id.isEmpty {
-            throw StacRepositoryError(.usage, "\"\(spec)\" is not a product id; give an id, or PARENT-ID/ID to pick one of several products with the same id.")
+            throw StacRepositoryError(
+                .usage,
+                "\"\(spec)\" is not a product id; give an id, or PARENT-ID/ID to pick one of several products with the same id."
+            )
         }
         for c in index.containers(withID: id) where c.path != CatalogIndex.rootPath {
             if let parentID, c.parent.flatMap({ index.containers[$0]?.id }) != parentID { continue }
@@ -21,13 +24,20 @@ extension Repository {
         }
         if matches.isEmpty {
             if index.root?.id == id {
-                throw StacRepositoryError(.invalidInput, "\"\(id)\" is the root catalog, which cannot be pruned; prune its collections or items instead.")
+                throw StacRepositoryError(
+                    .invalidInput,
+                    "\"\(id)\" is the root catalog, which cannot be pruned; prune its collections or items instead.")
             }
-            throw StacRepositoryError(.notFound, "No product with id \"\(spec)\" is in the repository; check the id (export the catalog or see `history` to list products).")
+            throw StacRepositoryError(
+                .notFound,
+                "No product with id \"\(spec)\" is in the repository; check the id (export the catalog or see `history` to list products)."
+            )
         }
         if matches.count > 1 {
             let where_ = matches.map { "\($0.0)" }.joined(separator: ", ")
-            throw StacRepositoryError(.conflict, "The id \"\(id)\" names \(matches.count) products (\(where_)); use PARENT-ID/\(id) to pick one.")
+            throw StacRepositoryError(
+                .conflict,
+                "The id \"\(id)\" names \(matches.count) products (\(where_)); use PARENT-ID/\(id) to pick one.")
         }
         return matches[0]
     }
@@ -35,7 +45,8 @@ extension Repository {
     /// Removes products (items, or collections/catalogs with everything under them) and their links.
     /// - Throws: ``StacRepositoryError`` `.notFound` for an unknown id; nothing is then removed.
     @discardableResult
-    public func prune(_ ids: [String], wait: Bool = false) async throws -> (removed: [ProductChange], version: String?) {
+    public func prune(_ ids: [String], wait: Bool = false) async throws -> (removed: [ProductChange], version: String?)
+    {
         var removed: [ProductChange] = []
         let outcome = try await withTransaction(wait: wait, purpose: "prune") { tx in
             var index = try CatalogIndex.load { try tx.read($0) }
@@ -52,7 +63,8 @@ extension Repository {
                 } else {
                     let parent = index.containers[product.path]?.parent
                     for itemPath in index.itemPaths(under: product.path) {
-                        removed.append(ProductChange(id: CatalogIndex.itemID(fromPath: itemPath), kind: "item", change: .removed))
+                        removed.append(
+                            ProductChange(id: CatalogIndex.itemID(fromPath: itemPath), kind: "item", change: .removed))
                     }
                     index.removeContainer(product.path)
                     if let parent { parents.insert(parent) }

@@ -55,7 +55,8 @@ struct SourceLoader: Sendable {
     func load(_ source: String) async throws -> [SourceProduct] {
         if source == "-" {
             let data = readStandardInput()
-            return try documentProducts(data: data, location: workingDirectory + "/-", source: "standard input", followLinks: false)
+            return try documentProducts(
+                data: data, location: workingDirectory + "/-", source: "standard input", followLinks: false)
         }
         let location = try locate(source)
         let data = try await readDocument(location, displayName: source)
@@ -85,7 +86,10 @@ struct SourceLoader: Sendable {
         case .http, .https, .s3:
             return source
         case .other(let s):
-            throw StacRepositoryError(.invalidInput, "The source \(source) uses the unsupported scheme \"\(s)\"; use a path, file://, http(s):// or s3:// location.")
+            throw StacRepositoryError(
+                .invalidInput,
+                "The source \(source) uses the unsupported scheme \"\(s)\"; use a path, file://, http(s):// or s3:// location."
+            )
         case .file:
             break
         }
@@ -99,7 +103,8 @@ struct SourceLoader: Sendable {
             if jsons.count == 1 { return path + "/" + jsons[0] }
             throw StacRepositoryError(
                 .invalidInput,
-                "The folder \(source) holds no catalog.json or collection.json\(jsons.isEmpty ? " and no JSON file" : " and several JSON files"); name the STAC file to ingest.")
+                "The folder \(source) holds no catalog.json or collection.json\(jsons.isEmpty ? " and no JSON file" : " and several JSON files"); name the STAC file to ingest."
+            )
         }
         guard FS.exists(path) else {
             throw StacRepositoryError(.notFound, "The source \(source) does not exist; check the path.")
@@ -110,7 +115,8 @@ struct SourceLoader: Sendable {
     private func readDocument(_ location: String, displayName: String) async throws -> Data {
         if case .file = Href.scheme(of: location) {
             guard let bytes = try? FS.read(location) else {
-                throw StacRepositoryError(.notFound, "Could not read \(displayName); check that the file exists and is readable.")
+                throw StacRepositoryError(
+                    .notFound, "Could not read \(displayName); check that the file exists and is readable.")
             }
             return Data(bytes)
         }
@@ -121,12 +127,17 @@ struct SourceLoader: Sendable {
         }
     }
 
-    private func documentProducts(data: Data, location: String, source: String, followLinks: Bool) throws -> [SourceProduct] {
+    private func documentProducts(data: Data, location: String, source: String, followLinks: Bool) throws
+        -> [SourceProduct]
+    {
         let document: STACDocument
         do {
             document = try STACDocument.parse(data, source: source)
         } catch let error as JSONParseError {
-            throw StacRepositoryError(.invalidInput, "\(error.description.hasSuffix(".") ? String(error.description.dropLast()) : error.description); fix the JSON and ingest again.")
+            throw StacRepositoryError(
+                .invalidInput,
+                "\(error.description.hasSuffix(".") ? String(error.description.dropLast()) : error.description); fix the JSON and ingest again."
+            )
         } catch {
             throw StacRepositoryError(.invalidInput, "\(error)")
         }
@@ -156,10 +167,16 @@ struct SourceLoader: Sendable {
             for (request, data) in zip(requests, documents) {
                 let object = try parseObject(data, target: request.target)
                 if request.rel == "item", object.type != .item {
-                    throw StacRepositoryError(.invalidInput, "\(displayName(request.target)) is linked as an item from \(displayName(request.parent.location)) but is a \(object.type.rawValue); fix the link's rel.")
+                    throw StacRepositoryError(
+                        .invalidInput,
+                        "\(displayName(request.target)) is linked as an item from \(displayName(request.parent.location)) but is a \(object.type.rawValue); fix the link's rel."
+                    )
                 }
                 if request.rel == "child", object.type == .item {
-                    throw StacRepositoryError(.invalidInput, "\(displayName(request.target)) is linked as a child from \(displayName(request.parent.location)) but is an Item; use rel \"item\".")
+                    throw StacRepositoryError(
+                        .invalidInput,
+                        "\(displayName(request.target)) is linked as a child from \(displayName(request.parent.location)) but is an Item; use rel \"item\"."
+                    )
                 }
                 let child = SourceProduct(object: object, location: request.target)
                 request.parent.children.append(child)
@@ -194,7 +211,10 @@ struct SourceLoader: Sendable {
         do {
             value = try JSONValue.parse(data, source: displayName(target))
         } catch {
-            throw StacRepositoryError(.invalidInput, "\(error.description.hasSuffix(".") ? String(error.description.dropLast()) : error.description); fix the JSON and ingest again.")
+            throw StacRepositoryError(
+                .invalidInput,
+                "\(error.description.hasSuffix(".") ? String(error.description.dropLast()) : error.description); fix the JSON and ingest again."
+            )
         }
         do {
             return try STACObject(value, source: displayName(target))

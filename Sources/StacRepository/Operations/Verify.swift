@@ -32,7 +32,9 @@ extension Repository {
     /// ``verify(ref:)``, and with `origin` also re-reads every `alternate.original` href (local,
     /// http(s), s3) and checks that it still has the recorded checksum: the source may have
     /// been deleted or changed since the ingest.
-    public func verify(ref: String? = nil, origin: Bool, transfer: TransferConfiguration = .init()) async throws -> VerifyReport {
+    public func verify(ref: String? = nil, origin: Bool, transfer: TransferConfiguration = .init()) async throws
+        -> VerifyReport
+    {
         var (report, originals) = try verifyStored(ref: ref)
         guard origin, !originals.isEmpty else { return report }
         let engine = AssetTransferEngine(configuration: transfer)
@@ -44,17 +46,27 @@ extension Repository {
             case .success(let t):
                 if Multihash.sha256(t.sha256) != original.checksum {
                     report.originProblems += 1
-                    report.problems.append(.init(path: original.path, message: "its original \(original.href) has changed (now 1220\(t.sha256), recorded \(original.checksum))"))
+                    report.problems.append(
+                        .init(
+                            path: original.path,
+                            message:
+                                "its original \(original.href) has changed (now 1220\(t.sha256), recorded \(original.checksum))"
+                        ))
                 }
             case .failure(let error):
                 report.originProblems += 1
-                report.problems.append(.init(path: original.path, message: "its original cannot be read any more: \(withoutAssetErrorHint(error.message))"))
+                report.problems.append(
+                    .init(
+                        path: original.path,
+                        message: "its original cannot be read any more: \(withoutAssetErrorHint(error.message))"))
             }
         }
         return report
     }
 
-    private func verifyStored(ref: String?) throws -> (report: VerifyReport, originals: [(path: String, href: String, checksum: String)]) {
+    private func verifyStored(ref: String?) throws -> (
+        report: VerifyReport, originals: [(path: String, href: String, checksum: String)]
+    ) {
         var originals: [(path: String, href: String, checksum: String)] = []
         try recoverIfIdle()
         let snapshot = try backend.snapshot(at: ref)
@@ -73,7 +85,8 @@ extension Repository {
             for link in object.links where ["child", "item", "parent", "root", "collection"].contains(link.rel) {
                 guard !link.href.contains("://"), !link.href.hasPrefix("/") else { continue }
                 guard let target = CatalogIndex.resolveInside(link.href, from: path), files.contains(target) else {
-                    report.problems.append(.init(path: path, message: "its \(link.rel) link \(link.href) points at nothing"))
+                    report.problems.append(
+                        .init(path: path, message: "its \(link.rel) link \(link.href) points at nothing"))
                     continue
                 }
             }
@@ -94,22 +107,34 @@ extension Repository {
                 case .file(let url)?:
                     digest = try sha256OfFile(url.path)
                     if let oid = lfsOID(snapshot, target), oid != digest.hex {
-                        report.problems.append(.init(path: target, message: "the Git LFS object does not match its pointer (oid \(oid), content \(digest.hex))"))
+                        report.problems.append(
+                            .init(
+                                path: target,
+                                message:
+                                    "the Git LFS object does not match its pointer (oid \(oid), content \(digest.hex))")
+                        )
                     }
                 case .bytes(let b)?:
                     digest = (sha256OfBytes(b), Int64(b.count))
                 case .missingObject(let oid, _)?:
-                    report.problems.append(.init(path: target, message: "its Git LFS object \(oid) is missing from the store"))
+                    report.problems.append(
+                        .init(path: target, message: "its Git LFS object \(oid) is missing from the store"))
                     continue
                 case nil:
                     continue
                 }
                 report.bytesHashed += digest.size
                 if let size = asset["file:size"]?.numberValue?.intValue, Int64(size) != digest.size {
-                    report.problems.append(.init(path: target, message: "size is \(digest.size) bytes but file:size says \(size)"))
+                    report.problems.append(
+                        .init(path: target, message: "size is \(digest.size) bytes but file:size says \(size)"))
                 }
-                if let checksum = asset["file:checksum"]?.stringValue, checksum.hasPrefix("1220"), checksum != Multihash.sha256(digest.hex) {
-                    report.problems.append(.init(path: target, message: "content hashes to 1220\(digest.hex) but file:checksum says \(checksum)"))
+                if let checksum = asset["file:checksum"]?.stringValue, checksum.hasPrefix("1220"),
+                    checksum != Multihash.sha256(digest.hex)
+                {
+                    report.problems.append(
+                        .init(
+                            path: target,
+                            message: "content hashes to 1220\(digest.hex) but file:checksum says \(checksum)"))
                 }
             }
         }

@@ -15,8 +15,13 @@ public struct ExternalProcessor: Processor {
         self.name = name
         self.executable = executable
         let out = try Self.run(executable, ["--version"], name: name, step: "--version", subject: nil)
-        guard let line = out.split(separator: "\n").first.map({ $0.trimmingCharacters(in: .whitespaces) }), !line.isEmpty else {
-            throw StacRepositoryError(.processor, "Processor \"\(name)\" (\(executable.path)) printed no version for --version; it must print its version on one line.")
+        guard let line = out.split(separator: "\n").first.map({ $0.trimmingCharacters(in: .whitespaces) }),
+            !line.isEmpty
+        else {
+            throw StacRepositoryError(
+                .processor,
+                "Processor \"\(name)\" (\(executable.path)) printed no version for --version; it must print its version on one line."
+            )
         }
         self.version = line
     }
@@ -54,16 +59,25 @@ public struct ExternalProcessor: Processor {
         return env
     }
 
-    private func oneLine(_ args: [String], step: String, product: String, environment: [String: String] = [:]) throws -> String {
+    private func oneLine(_ args: [String], step: String, product: String, environment: [String: String] = [:]) throws
+        -> String
+    {
         let out = try Self.run(executable, args, name: name, step: step, subject: product, environment: environment)
-        guard let line = out.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }).first(where: { !$0.isEmpty }) else {
-            throw StacRepositoryError(.processor, "Processor \"\(name)\" printed nothing for `\(step)` of \(product); it must print one line.")
+        guard
+            let line = out.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }).first(where: {
+                !$0.isEmpty
+            })
+        else {
+            throw StacRepositoryError(
+                .processor, "Processor \"\(name)\" printed nothing for `\(step)` of \(product); it must print one line."
+            )
         }
         return line
     }
 
     static func run(
-        _ executable: URL, _ arguments: [String], name: String, step: String, subject: String?, environment: [String: String] = [:]
+        _ executable: URL, _ arguments: [String], name: String, step: String, subject: String?,
+        environment: [String: String] = [:]
     ) throws -> String {
         let process = Process()
         process.executableURL = executable
@@ -79,7 +93,10 @@ public struct ExternalProcessor: Processor {
         do {
             try process.run()
         } catch {
-            throw StacRepositoryError(.processor, "Processor \"\(name)\" could not be started (\(executable.path)): \(error.localizedDescription); check that it is executable.")
+            throw StacRepositoryError(
+                .processor,
+                "Processor \"\(name)\" could not be started (\(executable.path)): \(error.localizedDescription); check that it is executable."
+            )
         }
         // Read both pipes concurrently so a chatty processor cannot block on a full pipe.
         nonisolated(unsafe) var errData = Data()
@@ -94,10 +111,16 @@ public struct ExternalProcessor: Processor {
         process.waitUntilExit()
         let about = subject.map { " for \($0)" } ?? ""
         if process.terminationReason == .uncaughtSignal {
-            throw StacRepositoryError(.processor, "Processor \"\(name)\" crashed (signal \(process.terminationStatus)) in `\(step)`\(about)\(Self.stderrSuffix(errData)); fix the processor.")
+            throw StacRepositoryError(
+                .processor,
+                "Processor \"\(name)\" crashed (signal \(process.terminationStatus)) in `\(step)`\(about)\(Self.stderrSuffix(errData)); fix the processor."
+            )
         }
         if process.terminationStatus != 0 {
-            throw StacRepositoryError(.processor, "Processor \"\(name)\" failed in `\(step)`\(about) with exit code \(process.terminationStatus)\(Self.stderrSuffix(errData)).")
+            throw StacRepositoryError(
+                .processor,
+                "Processor \"\(name)\" failed in `\(step)`\(about) with exit code \(process.terminationStatus)\(Self.stderrSuffix(errData))."
+            )
         }
         return String(decoding: outData, as: UTF8.self)
     }
@@ -122,7 +145,9 @@ public struct ProcessorRegistry: Sendable {
     }
 
     /// Executables named `stac-processor-<name>` on PATH, plus `processors.<name>.path` from config.
-    public func externalExecutables(configured: [String: String], path: String? = ProcessInfo.processInfo.environment["PATH"]) -> [String: URL] {
+    public func externalExecutables(
+        configured: [String: String], path: String? = ProcessInfo.processInfo.environment["PATH"]
+    ) -> [String: URL] {
         var found: [String: URL] = [:]
         for dir in (path ?? "").split(separator: ":").map(String.init).reversed() {
             guard let entries = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
@@ -144,6 +169,9 @@ public struct ProcessorRegistry: Sendable {
         let external = externalExecutables(configured: configured)
         if let url = external[name] { return try ExternalProcessor(name: name, executable: url) }
         let available = (Array(builtIn.keys) + Array(external.keys)).sorted().joined(separator: ", ")
-        throw StacRepositoryError(.usage, "There is no processor \"\(name)\"; available: \(available) (external processors are executables named stac-processor-<name> on PATH).")
+        throw StacRepositoryError(
+            .usage,
+            "There is no processor \"\(name)\"; available: \(available) (external processors are executables named stac-processor-<name> on PATH)."
+        )
     }
 }

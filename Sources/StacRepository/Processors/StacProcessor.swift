@@ -15,7 +15,9 @@ public struct StacProcessor: Processor {
             for name in ["catalog.json", "collection.json"] where FS.isRegularFile(source + "/" + name) {
                 return [source + "/" + name]
             }
-            return FS.listFiles(under: source, skipHidden: true).filter { $0.hasSuffix(".json") }.map { source + "/" + $0 }
+            return FS.listFiles(under: source, skipHidden: true).filter { $0.hasSuffix(".json") }.map {
+                source + "/" + $0
+            }
         }
         return [source]
     }

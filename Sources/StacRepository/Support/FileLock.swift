@@ -18,14 +18,16 @@ final class FileLock {
         if fd < 0 { throw FS.storageError("open the lock file", path) }
         if flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
             let e = errno
-            let holder = (try? FS.read(path)).map { String(decoding: $0, as: UTF8.self) }?
+            let holder =
+                (try? FS.read(path)).map { String(decoding: $0, as: UTF8.self) }?
                 .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             close(fd)
             if e == EWOULDBLOCK {
                 let by = holder.isEmpty ? "" : " (\(holder))"
                 throw StacRepositoryError(
                     .locked,
-                    "The repository is locked by another stac-repository process\(by); wait for it to finish or pass --wait.")
+                    "The repository is locked by another stac-repository process\(by); wait for it to finish or pass --wait."
+                )
             }
             throw FS.storageError("lock", path, e)
         }

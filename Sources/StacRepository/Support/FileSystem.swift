@@ -41,7 +41,9 @@ enum FS {
     static func errnoMessage(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
 
     static func storageError(_ what: String, _ path: String, _ code: Int32 = errno) -> StacRepositoryError {
-        StacRepositoryError(.storage, "Could not \(what) \(path): \(errnoMessage(code)); check the permissions and free space of the repository.")
+        StacRepositoryError(
+            .storage,
+            "Could not \(what) \(path): \(errnoMessage(code)); check the permissions and free space of the repository.")
     }
 
     static func makeDirectories(_ path: String) throws {
@@ -78,7 +80,9 @@ enum FS {
     /// Writes `bytes` to `path` through a temporary file and a rename, fsyncing the file when asked.
     /// Temporary files go to `tempDirectory` (same filesystem) when given, so that a crash
     /// leaves no stray file next to the target.
-    static func writeAtomically(_ bytes: [UInt8], to path: String, sync: Bool = false, tempDirectory: String? = nil) throws {
+    static func writeAtomically(_ bytes: [UInt8], to path: String, sync: Bool = false, tempDirectory: String? = nil)
+        throws
+    {
         let dir = (path as NSString).deletingLastPathComponent
         try makeDirectories(dir)
         let tmp = (tempDirectory ?? dir) + "/.tmp-" + UUID().uuidString
@@ -97,8 +101,9 @@ enum FS {
         defer { close(fd) }
         var off = 0
         try bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
             while off < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
+                let n = Glibc.write(fd, base + off, raw.count - off)
                 if n < 0 {
                     if errno == EINTR { continue }
                     throw storageError("write", path)
@@ -147,9 +152,12 @@ enum FS {
     /// Copies a file, hard-linking when possible and `link` is true.
     /// With `atomic` false the file is written in place (for new files in a fresh export),
     /// which saves a temporary name and a rename.
-    static func copyFile(_ from: String, _ to: String, link: Bool, tempDirectory: String? = nil, atomic: Bool = true) throws {
+    static func copyFile(_ from: String, _ to: String, link: Bool, tempDirectory: String? = nil, atomic: Bool = true)
+        throws
+    {
         try makeDirectories((to as NSString).deletingLastPathComponent)
-        let tmp = atomic ? (tempDirectory ?? (to as NSString).deletingLastPathComponent) + "/.tmp-" + UUID().uuidString : to
+        let tmp =
+            atomic ? (tempDirectory ?? (to as NSString).deletingLastPathComponent) + "/.tmp-" + UUID().uuidString : to
         if !atomic {
             // Never write through an existing name: it may be a hard link to a stored object
             // (an earlier `export --assets link`), which truncating would destroy.

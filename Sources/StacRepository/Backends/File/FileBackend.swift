@@ -51,7 +51,8 @@ public final class FileBackend: StorageBackend {
         if let ref {
             throw StacRepositoryError(
                 .unsupported,
-                "--ref \(ref) needs the git backend, and this repository uses the file backend, which keeps no history; use a repository created with `init --backend git`.")
+                "--ref \(ref) needs the git backend, and this repository uses the file backend, which keeps no history; use a repository created with `init --backend git`."
+            )
         }
         return DirectorySnapshot(root: root)
     }
@@ -95,8 +96,8 @@ public final class FileBackend: StorageBackend {
         try FS.makeDirectories(txDirectory + "/files")
         try FS.makeDirectories(txDirectory + "/backup")
         var entries: [Journal.Entry] = []
-        for (n, path) in changes.keys.sorted().enumerated() {
-            switch changes[path]! {
+        for (n, (path, change)) in changes.sorted(by: { $0.key < $1.key }).enumerated() {
+            switch change {
             case .write(let bytes):
                 let name = "\(n)"
                 try FS.write(bytes, to: txDirectory + "/files/" + name, sync: true)

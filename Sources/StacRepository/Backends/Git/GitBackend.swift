@@ -50,7 +50,9 @@ public final class GitBackend: StorageBackend {
             try repo.setConfig("stac-repository.backend", "git")
             try repo.setConfig("stac-repository.branch", branch)
         } catch let error as GitError {
-            throw StacRepositoryError(.storage, "Could not create a git repository at \(root.path): \(error); check the directory.", underlying: error)
+            throw StacRepositoryError(
+                .storage, "Could not create a git repository at \(root.path): \(error); check the directory.",
+                underlying: error)
         }
         let backend = try GitBackend(root: root)
         try FS.makeDirectories(backend.stagingDirectory.path)
@@ -82,7 +84,9 @@ public final class GitBackend: StorageBackend {
             }
         } else {
             // Walk only the subtree, not the whole catalog.
-            guard let entry = try repository.entry(at: directory, inTree: head.tree), entry.mode == .tree else { return [] }
+            guard let entry = try repository.entry(at: directory, inTree: head.tree), entry.mode == .tree else {
+                return []
+            }
             try repository.walkTree(entry.oid, prefix: directory) { path, _ in out.append(path) }
         }
         return out.sorted()
@@ -96,7 +100,8 @@ public final class GitBackend: StorageBackend {
             commit = try resolve(ref)
         } else {
             guard let head = try head() else {
-                throw StacRepositoryError(.notFound, "The branch \(branch) has no commits yet; run `stac-repository init` again.")
+                throw StacRepositoryError(
+                    .notFound, "The branch \(branch) has no commits yet; run `stac-repository init` again.")
             }
             commit = head.commit
         }
@@ -109,7 +114,10 @@ public final class GitBackend: StorageBackend {
         do {
             return try repository.resolve(ref)
         } catch let error as GitError {
-            throw StacRepositoryError(.notFound, "\"\(ref)\" names no commit of this repository (\(error.message)); see `stac-repository history` for commit ids.", underlying: error)
+            throw StacRepositoryError(
+                .notFound,
+                "\"\(ref)\" names no commit of this repository (\(error.message)); see `stac-repository history` for commit ids.",
+                underlying: error)
         }
     }
 
@@ -128,14 +136,15 @@ public final class GitBackend: StorageBackend {
         // loose file per object (which costs a file-system inode each).
         let writer = changes.count >= Self.packThreshold ? try GitRepository.openInMemoryWriter(at: root) : repository
         var updates: [TreeUpdate] = []
-        for path in changes.keys.sorted() {
-            switch changes[path]! {
+        for (path, change) in changes.sorted(by: { $0.key < $1.key }) {
+            switch change {
             case .write(let bytes):
                 updates.append(.upsert(path: path, blob: try writer.writeBlob(bytes), mode: .blob))
             case .asset(let staged, let sha, let size):
                 try lfs.insert(file: staged, oid: sha, size: size)
                 guard let pointer = LFSPointer(oid: sha, size: size) else {
-                    throw StacRepositoryError(.internal, "The asset \(path) has an invalid SHA-256 (\(sha)); run the command again.")
+                    throw StacRepositoryError(
+                        .internal, "The asset \(path) has an invalid SHA-256 (\(sha)); run the command again.")
                 }
                 updates.append(.upsert(path: path, blob: try writer.writeBlob(pointer.gitBlobBytes), mode: .blob))
             case .delete:
@@ -144,7 +153,8 @@ public final class GitBackend: StorageBackend {
         }
         let tree = try writer.updateTree(base: head?.tree, updates)
         if let head, tree == head.tree { return head.commit.hex }
-        let commit = try makeCommit(tree: tree, parents: head.map { [$0.commit] } ?? [], message: record.message, date: record.date, in: writer)
+        let commit = try makeCommit(
+            tree: tree, parents: head.map { [$0.commit] } ?? [], message: record.message, date: record.date, in: writer)
         if writer !== repository {
             try writer.writePack(reachableFrom: commit, excluding: head?.commit)
         }
@@ -169,18 +179,23 @@ public final class GitBackend: StorageBackend {
         }
         // git's own estimate: objects/17 holds about 1/256 of the loose objects. A small limit
         // (tests, tiny repositories) is checked by counting them all.
-        let estimate = limit < 1024
+        let estimate =
+            limit < 1024
             ? (0..<256).reduce(0) { $0 + count(String(format: "%02x", $1)) }
             : count("17") * 256
         guard estimate > limit else { return }
         _ = try? repository.repackLooseObjects()
     }
 
-    func makeCommit(tree: ObjectID, parents: [ObjectID], message: String, date: Date, in writer: GitRepository? = nil) throws -> ObjectID {
+    func makeCommit(tree: ObjectID, parents: [ObjectID], message: String, date: Date, in writer: GitRepository? = nil)
+        throws -> ObjectID
+    {
         let name = (try? repository.config("user.name")) ?? nil
         let email = (try? repository.config("user.email")) ?? nil
-        let signature = Signature(name: name ?? "stac-repository", email: email ?? "stac-repository@localhost", time: date)
-        return try (writer ?? repository).createCommit(tree: tree, parents: parents, message: message, author: signature, committer: signature)
+        let signature = Signature(
+            name: name ?? "stac-repository", email: email ?? "stac-repository@localhost", time: date)
+        return try (writer ?? repository).createCommit(
+            tree: tree, parents: parents, message: message, author: signature, committer: signature)
     }
 
     /// Commits with at least this many changed paths write one pack instead of loose objects.
@@ -192,7 +207,8 @@ public final class GitBackend: StorageBackend {
         known: [String: FileChange] = [:]
     ) throws {
         let encoder = JSONEncoder()
-        try FS.writeAtomically(Array(try encoder.encode(Journal(old: old?.hex, new: new.hex, paths: paths))), to: journalPath, sync: true)
+        try FS.writeAtomically(
+            Array(try encoder.encode(Journal(old: old?.hex, new: new.hex, paths: paths))), to: journalPath, sync: true)
         TestHooks.crashPoint("git-journal-written")
         var attempts = 0
         while true {
@@ -204,7 +220,10 @@ public final class GitBackend: StorageBackend {
                 usleep(20_000)
             } catch let error as GitError where error.code == .modified || error.code == .exists {
                 try? FS.removeFile(journalPath)
-                throw StacRepositoryError(.conflict, "The branch \(branch) was changed by another program during this operation; nothing was committed, run the command again.", underlying: error)
+                throw StacRepositoryError(
+                    .conflict,
+                    "The branch \(branch) was changed by another program during this operation; nothing was committed, run the command again.",
+                    underlying: error)
             }
         }
         cachedHead = (new, tree)
@@ -288,7 +307,8 @@ public final class GitBackend: StorageBackend {
     public func history(limit: Int?) throws -> [HistoryEntry] {
         guard let head = try head() else { return [] }
         return try repository.log(from: head.commit, limit: limit).map { commit in
-            let record = OperationRecord.parse(message: commit.message, date: commit.time)
+            let record =
+                OperationRecord.parse(message: commit.message, date: commit.time)
                 ?? OperationRecord(operation: "git", summary: commit.summary, products: [], date: commit.time)
             return HistoryEntry(id: commit.id.hex, record: record)
         }
@@ -299,11 +319,17 @@ public final class GitBackend: StorageBackend {
     public func configValue(_ key: String) throws -> String? { try repository.config("stac-repository." + key) }
 
     public func setConfigValue(_ key: String, _ value: String?) throws {
-        if let value { try repository.setConfig("stac-repository." + key, value) } else { try repository.removeConfig("stac-repository." + key) }
+        if let value {
+            try repository.setConfig("stac-repository." + key, value)
+        } else {
+            try repository.removeConfig("stac-repository." + key)
+        }
     }
 
     public func configEntries() throws -> [(String, String)] {
-        try repository.configEntries(withPrefix: "stac-repository.").map { (String($0.0.dropFirst("stac-repository.".count)), $0.1) }
+        try repository.configEntries(withPrefix: "stac-repository.").map {
+            (String($0.0.dropFirst("stac-repository.".count)), $0.1)
+        }
     }
 }
 
