@@ -25,6 +25,8 @@ PIP="python3 -m pip"
 if ! command -v just >/dev/null 2>&1; then
   echo "setup: installing the just task runner (pip rust-just)" >&2
   $PIP install -q rust-just 2>/dev/null || $PIP install -q --user rust-just
+  # pyenv serves scripts through shims that exist only after a rehash.
+  if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
 fi
 
 if [ "${1:-}" = "--test-tools" ]; then
