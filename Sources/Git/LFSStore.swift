@@ -8,15 +8,6 @@ public import Foundation
 /// Objects are content-addressed: inserting an object that exists is a no-op, and an object
 /// never changes once in place (it is renamed in whole, never written in place).
 public struct LFSStore: Sendable {
-    /// The `.gitattributes` a catalog repository keeps at its root: every file is an LFS
-    /// object except JSON files and `.gitattributes` itself, which are plain text blobs.
-    public static let gitattributes = """
-        * filter=lfs diff=lfs merge=lfs -text
-        *.json -filter -diff -merge text
-        .gitattributes -filter -diff -merge text
-
-        """
-
     /// Bytes read at a time when hashing or copying.
     static let chunkSize = 8 << 20
 

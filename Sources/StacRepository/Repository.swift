@@ -116,6 +116,7 @@ public final class Repository {
         let lock = try FileLock(path: backend.stateDirectory.path + "/lock", wait: wait, holderDescription: purpose)
         defer { withExtendedLifetime(lock) {} }
         try backend.recover()
+        try (backend as? GitBackend)?.upgradeFormat()
         return try body()
     }
 
@@ -124,6 +125,7 @@ public final class Repository {
         let lock = try FileLock(path: backend.stateDirectory.path + "/lock", wait: wait, holderDescription: purpose)
         defer { withExtendedLifetime(lock) {} }
         try backend.recover()
+        try (backend as? GitBackend)?.upgradeFormat()
         return try await body()
     }
 
@@ -140,17 +142,20 @@ public final class Repository {
 
     /// Runs `body` in a transaction: changes are collected in `tx` and committed atomically when
     /// `body` returns a record; nothing is visible if it throws (staged files are removed).
+    /// Without `force`, uncommitted work-tree changes to the paths it touches make it throw.
     ///
     /// - Returns: the record and the new version id, or nil when there was nothing to commit.
     @discardableResult
     public func withTransaction(
-        wait: Bool, purpose: String, _ body: (Transaction) async throws -> OperationRecord?
+        wait: Bool, purpose: String, force: Bool = false, _ body: (Transaction) async throws -> OperationRecord?
     ) async throws -> (record: OperationRecord, version: String?)? {
         try await withLock(wait: wait, purpose: purpose) {
             let tx = Transaction(backend: backend)
             defer { tx.discardStaged() }
             guard let record = try await body(tx) else { return nil }
             if tx.changes.isEmpty { return (record, nil) }
+            // Uncommitted hand edits of the touched paths are never overwritten silently.
+            try refuseLocalChanges(to: tx.changes.keys, force: force, command: purpose)
             let version = try backend.commit(tx.changes, record: record)
             tx.committed = true
             return (record, version)

@@ -121,6 +121,9 @@ struct Ingest: AsyncParsableCommand {
     @Flag(help: "Wait for another writer to finish instead of failing.")
     var wait = false
 
+    @Flag(help: "Overwrite uncommitted work-tree changes to the files the ingest writes (git backend).")
+    var force = false
+
     func validate() throws {
         if sources.isEmpty { throw ValidationError("Name at least one SOURCE to ingest.") }
         if sources.filter({ $0 == "-" }).count > 1 { throw ValidationError("'-' (stdin) can be given once.") }
@@ -142,6 +145,7 @@ struct Ingest: AsyncParsableCommand {
         }
         options.transfer = transfer.configuration
         options.wait = wait
+        options.force = force
         options.processorOptions = try parseProcessorOptions(processorOptions)
         options.logger = global.logger
         var chosen: (any Processor)?

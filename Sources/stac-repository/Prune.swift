@@ -14,13 +14,16 @@ struct Prune: AsyncParsableCommand {
     @Flag(help: "Wait for another writer to finish instead of failing.")
     var wait = false
 
+    @Flag(help: "Remove the products even if their work-tree files have uncommitted changes (git backend).")
+    var force = false
+
     func validate() throws {
         if ids.isEmpty { throw ValidationError("Name at least one product id to prune.") }
     }
 
     func run() async throws {
         let repository = try global.openRepository()
-        let result = try await repository.prune(ids, wait: wait)
+        let result = try await repository.prune(ids, wait: wait, force: force)
         if global.json {
             struct Out: Encodable { var removed: [ProductChange]; var version: String? }
             try Output.json(Out(removed: result.removed, version: result.version))

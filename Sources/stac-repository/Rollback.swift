@@ -21,9 +21,12 @@ struct Rollback: AsyncParsableCommand {
     @Flag(help: "Wait for another writer to finish instead of failing.")
     var wait = false
 
+    @Flag(help: "Overwrite uncommitted work-tree changes to the files the rollback changes.")
+    var force = false
+
     func run() async throws {
         let repository = try global.openRepository()
-        let result = try repository.rollback(to: ref, hard: hard, wait: wait)
+        let result = try repository.rollback(to: ref, hard: hard, wait: wait, force: force)
         if global.json {
             try Output.json(["commit": result.commit, "backupRef": result.backupRef ?? ""])
             return

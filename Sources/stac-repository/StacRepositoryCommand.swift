@@ -19,7 +19,7 @@ struct StacRepositoryCommand: AsyncParsableCommand {
         version: StacRepositoryVersion.current,
         subcommands: [
             Init.self, Ingest.self, Prune.self, History.self, Rollback.self, Export.self, Backup.self,
-            Clone.self, Verify.self, Diff.self, ShowBackends.self, ShowProcessors.self, Process.self,
+            Clone.self, Verify.self, Status.self, Restore.self, Diff.self, ShowBackends.self, ShowProcessors.self, Process.self,
             Version.self, Config.self,
         ])
 
@@ -31,15 +31,15 @@ struct StacRepositoryCommand: AsyncParsableCommand {
             } else {
                 try command.run()
             }
-        } catch let error as StacRepositoryError {
+        } catch let caught {
+            // libgit2 and Git LFS errors that no operation turned into a sentence get one too.
+            guard let error = StacRepositoryError.sentence(for: caught) else { exit(withError: caught) }
             Output.error(error.message)
             if CommandLine.arguments.contains("--json") {
                 // Scripts reading stdout get the failure as JSON too.
                 try? Output.json(["error": ["code": error.code.rawValue, "message": error.message]])
             }
             Glibc.exit(error.code == .usage ? 64 : 1)
-        } catch {
-            exit(withError: error)
         }
     }
 }

@@ -4,7 +4,9 @@ import StacRepository
 
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Re-hash every asset and check every JSON file, link and checksum.")
+        abstract:
+            "Re-hash every asset and check every JSON file, link and checksum, and on git the work tree against the last commit."
+    )
 
     @OptionGroup var global: GlobalOptions
 
@@ -17,30 +19,58 @@ struct Verify: AsyncParsableCommand {
     )
     var origin = false
 
+    @Flag(
+        help:
+            "Restore what can be restored: the work tree from the last commit, damaged or missing stored assets from the work-tree copy or from an original that still has the recorded checksum."
+    )
+    var repair = false
+
     @OptionGroup var transfer: TransferOptions
+
+    func validate() throws {
+        if repair && ref != nil { throw ValidationError("--repair mends the current catalog; drop --ref.") }
+    }
 
     func run() async throws {
         let repository = try global.openRepository()
-        let report = try await repository.verify(ref: ref, origin: origin, transfer: transfer.configuration)
+        let display = PhaseProgressDisplay(enabled: Output.stderrIsTerminal && !global.quiet && !global.json)
+        let report: VerifyReport
+        do {
+            report = try await repository.verify(
+                ref: ref, origin: origin, repair: repair, transfer: transfer.configuration, progress: display.handler)
+            display.finish()
+        } catch {
+            display.finish()
+            throw error
+        }
         if global.json {
             try Output.json(report)
         } else {
+            for p in report.repaired { Output.line("REPAIRED \(p.path): \(p.message)") }
             for p in report.problems { Output.line("FAIL \(p.path): \(p.message)") }
             var line =
-                "verify: \(report.jsonFiles) JSON files, \(report.assets) assets (\(Output.bytes(report.bytesHashed)) hashed)"
-            if origin { line += ", \(report.originsChecked) originals checked" }
-            Output.line(line + ", \(report.problems.count) problems")
+                "verify: \(Output.count(report.jsonFiles, "JSON file")), \(Output.count(report.assets, "asset")) (\(Output.bytes(report.bytesHashed)) hashed)"
+            if report.workTreeFiles > 0 { line += ", \(Output.count(report.workTreeFiles, "work-tree file")) compared" }
+            if origin { line += ", \(Output.count(report.originsChecked, "original")) checked" }
+            if repair { line += ", \(report.repaired.count) repaired" }
+            Output.line(line + ", \(Output.count(report.problems.count, "problem"))")
         }
         if !report.ok {
             if report.problems.count == report.originProblems {
                 throw StacRepositoryError(
                     .integrity,
-                    "verify found \(report.originProblems) original(s) changed or gone at their source; the repository's own copies are intact, which is what they are for."
+                    "verify found \(Output.count(report.originProblems, "original")) changed or gone at their source; the repository's own copies are intact, which is what they are for."
+                )
+            }
+            if repair {
+                throw StacRepositoryError(
+                    .integrity,
+                    "verify --repair could not repair \(Output.count(report.problems.count, "problem")) (listed above); restore those files with `rollback` or from a backup."
                 )
             }
             throw StacRepositoryError(
                 .integrity,
-                "verify found \(report.problems.count) problem(s); restore the damaged files with `rollback` or from a backup."
+                "verify found \(Output.count(report.problems.count, "problem")); run `stac-repository verify --repair` to restore what can be restored, or restore the damaged files with `rollback` or from a backup."
             )
         }
     }

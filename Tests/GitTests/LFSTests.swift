@@ -115,7 +115,7 @@ import Testing
         let scratch = try Scratch()
         let url = scratch.path("r")
         _ = try GitRepository.create(at: url, bare: false)
-        try writeFile(LFSStore.gitattributes, to: ".gitattributes", under: url)
+        try writeFile(LFSAttributes.rootFile, to: ".gitattributes", under: url)
         let output = try scratch.git(
             ["check-attr", "filter", "diff", "merge", "text", "--", "a.tif", "c/i/i.json", ".gitattributes", "README"],
             in: url

@@ -31,7 +31,7 @@ private struct CatalogFixture {
 
         var updates: [TreeUpdate] = [
             .upsert(
-                path: ".gitattributes", blob: try repository.writeBlob(Array(LFSStore.gitattributes.utf8)), mode: .blob),
+                path: ".gitattributes", blob: try repository.writeBlob(Array(LFSAttributes.rootFile.utf8)), mode: .blob),
             .upsert(path: "c/i/visual.tif", blob: pointerBlob, mode: .blob),
         ]
         for (path, text) in Self.files {
@@ -43,7 +43,7 @@ private struct CatalogFixture {
         try repository.updateReference("refs/heads/main", to: commit, expected: nil, reflogMessage: "ingest")
 
         // The work tree holds real bytes, the index the pointer.
-        try writeFile(LFSStore.gitattributes, to: ".gitattributes", under: url)
+        try writeFile(LFSAttributes.rootFile, to: ".gitattributes", under: url)
         for (path, text) in Self.files { try writeFile(text, to: path, under: url) }
         try writeFile(asset, to: "c/i/visual.tif", under: url)
     }

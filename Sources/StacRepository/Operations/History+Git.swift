@@ -24,7 +24,7 @@ extension Repository {
 
     /// Makes the catalog equal to the one at `ref`: a new commit (history kept), or with `hard`
     /// the branch moved to `ref` after saving the old tip under `refs/stac-repository/backup/`.
-    public func rollback(to ref: String, hard: Bool = false, wait: Bool = false) throws -> (
+    public func rollback(to ref: String, hard: Bool = false, wait: Bool = false, force: Bool = false) throws -> (
         commit: String, backupRef: String?
     ) {
         let git = try gitBackend(for: "rollback")
@@ -36,6 +36,7 @@ extension Repository {
             let targetCommit = try git.repository.commit(target)
             let changes = try git.repository.changedPaths(from: head.tree, to: targetCommit.tree)
             let paths = changes.map(\.path).sorted()
+            try refuseLocalChanges(to: paths, force: force, command: "rollback")
             if hard {
                 let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
                 let backupRef = "refs/stac-repository/backup/\(stamp)"
@@ -176,7 +177,8 @@ extension Repository {
         var pointers: [String: LFSPointer] = [:]
         for c in try repo.log(from: commit, limit: nil) {
             try repo.walkTree(c.tree) { path, entry in
-                guard !path.hasSuffix(".json"), seenBlobs.insert(entry.oid).inserted else { return }
+                // Any pointer blob, JSON-named assets included (docs/format.md, Git LFS attributes).
+                guard !GitBackend.isAttributesFile(path), seenBlobs.insert(entry.oid).inserted else { return }
                 if let p = LFSPointer(parsing: try repo.readBlob(entry.oid)) { pointers[p.oid] = p }
             }
         }

@@ -34,6 +34,8 @@ public struct IngestOptions: Sendable {
     public var transfer = TransferConfiguration()
     /// Wait for the writer lock instead of failing at once.
     public var wait = false
+    /// Overwrite uncommitted work-tree changes to the paths the ingest writes (git backend).
+    public var force = false
     /// Options handed to the processor.
     public var processorOptions: [String: String] = [:]
     /// The directory relative source paths are resolved against.
@@ -164,7 +166,7 @@ extension Repository {
             for source in sources { roots.append(contentsOf: try await loader.load(source)) }
         }
 
-        let outcome = try await withTransaction(wait: options.wait, purpose: "ingest") { tx in
+        let outcome = try await withTransaction(wait: options.wait, purpose: "ingest", force: options.force) { tx in
             var t0 = Date()
             func lap(_ phase: String) {
                 options.logger.debug("ingest: \(phase) took \(String(format: "%.3f", Date().timeIntervalSince(t0))) s")

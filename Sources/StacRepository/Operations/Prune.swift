@@ -45,10 +45,11 @@ extension Repository {
     /// Removes products (items, or collections/catalogs with everything under them) and their links.
     /// - Throws: ``StacRepositoryError`` `.notFound` for an unknown id; nothing is then removed.
     @discardableResult
-    public func prune(_ ids: [String], wait: Bool = false) async throws -> (removed: [ProductChange], version: String?)
-    {
+    public func prune(_ ids: [String], wait: Bool = false, force: Bool = false) async throws -> (
+        removed: [ProductChange], version: String?
+    ) {
         var removed: [ProductChange] = []
-        let outcome = try await withTransaction(wait: wait, purpose: "prune") { tx in
+        let outcome = try await withTransaction(wait: wait, purpose: "prune", force: force) { tx in
             var index = try CatalogIndex.load { try tx.read($0) }
             var parents: Set<String> = []
             for spec in ids {

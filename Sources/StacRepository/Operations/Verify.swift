@@ -1,5 +1,6 @@
 public import AssetTransfer
 import Foundation
+import Git
 import STAC
 
 /// One problem `verify` found.
@@ -18,24 +19,54 @@ public struct VerifyReport: Sendable, Codable {
     public var originsChecked = 0
     /// How many of the problems are originals that changed or vanished (the stored copies are fine).
     public var originProblems = 0
+    /// Work-tree files compared with the last commit (git backend, current version).
+    public var workTreeFiles = 0
+    /// What `--repair` put right (the problems it fixed, as they were reported).
+    public var repaired: [VerifyProblem] = []
     public var ok: Bool { problems.isEmpty }
 }
 
 extension Repository {
     /// Re-reads everything: every JSON parses as STAC, every structural link resolves, every
     /// local asset exists and matches its `file:size` and `file:checksum` (and, on git, its
-    /// Git LFS pointer).
+    /// Git LFS pointer), and on git the work tree equals the last commit.
     public func verify(ref: String? = nil) throws -> VerifyReport {
-        try verifyStored(ref: ref).report
+        try verifyStored(ref: ref, progress: nil).report
     }
 
     /// ``verify(ref:)``, and with `origin` also re-reads every `alternate.original` href (local,
     /// http(s), s3) and checks that it still has the recorded checksum: the source may have
     /// been deleted or changed since the ingest.
-    public func verify(ref: String? = nil, origin: Bool, transfer: TransferConfiguration = .init()) async throws
-        -> VerifyReport
+    ///
+    /// With `repair` (current version only, with the writer lock): damaged or missing Git LFS
+    /// objects (or, on the file backend, asset files) are restored from the work-tree copy or
+    /// from the asset's `alternate.original` when it still has the recorded checksum, then the
+    /// work tree is restored from the commit; the report lists what was repaired and keeps the
+    /// problems that remain.
+    public func verify(
+        ref: String? = nil, origin: Bool, repair: Bool = false, transfer: TransferConfiguration = .init(),
+        progress: ProgressHandler? = nil
+    ) async throws -> VerifyReport {
+        guard repair else { return try await verifyAll(ref: ref, origin: origin, transfer: transfer, progress: progress) }
+        if let ref {
+            throw StacRepositoryError(
+                .usage, "--repair mends the current catalog, not the one at \(ref); run it without --ref.")
+        }
+        return try await withLock(wait: false, purpose: "verify --repair") {
+            let first = try verifyStored(ref: nil, progress: progress)
+            let repaired = try await repairDamage(first, transfer: transfer)
+            var report = try await verifyAll(ref: nil, origin: origin, transfer: transfer, progress: progress)
+            report.repaired = repaired
+            return report
+        }
+    }
+
+    private func verifyAll(ref: String?, origin: Bool, transfer: TransferConfiguration, progress: ProgressHandler?)
+        async throws -> VerifyReport
     {
-        var (report, originals) = try verifyStored(ref: ref)
+        let checked = try verifyStored(ref: ref, progress: progress)
+        var report = checked.report
+        let originals = checked.originals
         guard origin, !originals.isEmpty else { return report }
         let engine = AssetTransferEngine(configuration: transfer)
         let requests = originals.map { AssetRequest(name: "the original of \($0.path)", source: $0.href) }
@@ -64,84 +95,228 @@ extension Repository {
         return report
     }
 
-    private func verifyStored(ref: String?) throws -> (
-        report: VerifyReport, originals: [(path: String, href: String, checksum: String)]
-    ) {
+    /// An asset whose stored bytes are damaged or gone: its Git LFS object (git) or its file.
+    struct DamagedAsset {
+        var path: String
+        var sha256: String
+        var size: Int64
+    }
+
+    struct StoredCheck {
+        var report = VerifyReport()
         var originals: [(path: String, href: String, checksum: String)] = []
+        var damaged: [DamagedAsset] = []
+        var workTree: [WorkTreeChange] = []
+    }
+
+    private func verifyStored(ref: String?, progress: ProgressHandler?) throws -> StoredCheck {
+        var check = StoredCheck()
         try recoverIfIdle()
         let snapshot = try backend.snapshot(at: ref)
-        var report = VerifyReport()
+        let gitSnapshot = snapshot as? GitSnapshot
         let files = Set(try snapshot.files())
+        // Documents are the JSON files that are not Git LFS assets; a JSON file that an item
+        // names as an asset (tilejson.json on the file backend) is checked as an asset only.
+        var candidates: [String] = []
         for path in files.sorted() where path.hasSuffix(".json") {
-            report.jsonFiles += 1
+            if let gitSnapshot, try gitSnapshot.isLFS(path) { continue }
+            candidates.append(path)
+        }
+        var parseProblems: [VerifyProblem] = []
+        var assetTargets: Set<String> = []
+        for (done, path) in candidates.enumerated() {
+            progress?(
+                OperationProgress(
+                    phase: "verify", completed: done, total: candidates.count, bytes: check.report.bytesHashed,
+                    unit: "documents"))
             guard let bytes = try snapshot.read(path) else { continue }
             let object: STACObject
             do {
                 object = try STACObject(JSONValue.parse(bytes: bytes, source: path), source: path)
             } catch {
-                report.problems.append(.init(path: path, message: "\(error)"))
+                parseProblems.append(
+                    .init(path: path, message: "\(error); restore it with `stac-repository restore \(path)`, `rollback` or a backup"))
                 continue
             }
             for link in object.links where ["child", "item", "parent", "root", "collection"].contains(link.rel) {
                 guard !link.href.contains("://"), !link.href.hasPrefix("/") else { continue }
                 guard let target = CatalogIndex.resolveInside(link.href, from: path), files.contains(target) else {
-                    report.problems.append(
-                        .init(path: path, message: "its \(link.rel) link \(link.href) points at nothing"))
+                    check.report.problems.append(
+                        .init(
+                            path: path,
+                            message: "its \(link.rel) link \(link.href) points at nothing; restore the target with `rollback` or a backup"))
                     continue
                 }
             }
             for (key, asset) in object.assets {
                 guard !asset.href.contains("://"), !asset.href.hasPrefix("/") else { continue }
-                guard let target = CatalogIndex.resolveInside(asset.href, from: path), files.contains(target) else {
-                    report.problems.append(.init(path: path, message: "asset \"\(key)\" (\(asset.href)) is missing"))
+                guard let target = CatalogIndex.resolveInside(asset.href, from: path) else { continue }
+                guard files.contains(target) else {
+                    check.report.problems.append(
+                        .init(
+                            path: target,
+                            message:
+                                "asset \"\(key)\" of \(path) is missing; restore it with `stac-repository verify --repair`, `rollback` or a backup"
+                        ))
+                    if let original = asset["alternate"]?["original"], let href = original["href"]?.stringValue,
+                        let checksum = original["file:checksum"]?.stringValue
+                    {
+                        check.originals.append((target, href, checksum))
+                    }
+                    if gitSnapshot == nil, let checksum = asset["file:checksum"]?.stringValue, checksum.hasPrefix("1220") {
+                        check.damaged.append(
+                            DamagedAsset(
+                                path: target, sha256: String(checksum.dropFirst(4)),
+                                size: asset["file:size"]?.numberValue?.intValue.map(Int64.init) ?? -1))
+                    }
                     continue
                 }
+                assetTargets.insert(target)
                 if let original = asset["alternate"]?["original"], let href = original["href"]?.stringValue,
                     let checksum = original["file:checksum"]?.stringValue, checksum.hasPrefix("1220")
                 {
-                    originals.append((target, href, checksum))
+                    check.originals.append((target, href, checksum))
                 }
-                report.assets += 1
+                check.report.assets += 1
+                let recorded = asset["file:checksum"]?.stringValue.flatMap { $0.hasPrefix("1220") ? String($0.dropFirst(4)) : nil }
+                let recordedSize = asset["file:size"]?.numberValue?.intValue.map(Int64.init)
                 let digest: (hex: String, size: Int64)
                 switch try snapshot.source(target) {
                 case .file(let url)?:
                     digest = try sha256OfFile(url.path)
-                    if let oid = lfsOID(snapshot, target), oid != digest.hex {
-                        report.problems.append(
+                    if let pointer = gitSnapshot?.lfsPointer(target), pointer.oid != digest.hex {
+                        check.report.problems.append(
                             .init(
                                 path: target,
                                 message:
-                                    "the Git LFS object does not match its pointer (oid \(oid), content \(digest.hex))")
-                        )
+                                    "the Git LFS object does not match its pointer (oid \(pointer.oid), content \(digest.hex)); run `stac-repository verify --repair` to fetch it again"
+                            ))
+                        check.damaged.append(DamagedAsset(path: target, sha256: pointer.oid, size: pointer.size))
+                        report(&check, bytes: digest.size)
+                        continue
                     }
                 case .bytes(let b)?:
+                    if gitSnapshot != nil, LFSPointer(parsing: b) != nil {
+                        check.report.problems.append(
+                            .init(
+                                path: target,
+                                message:
+                                    "is a Git LFS pointer that .gitattributes does not mark as LFS (written by an earlier version); run `stac-repository verify --repair` (or any write command) to migrate the repository"
+                            ))
+                        continue
+                    }
                     digest = (sha256OfBytes(b), Int64(b.count))
-                case .missingObject(let oid, _)?:
-                    report.problems.append(
-                        .init(path: target, message: "its Git LFS object \(oid) is missing from the store"))
+                case .missingObject(let oid, let size)?:
+                    check.report.problems.append(
+                        .init(
+                            path: target,
+                            message: "its Git LFS object \(oid) is missing from the store; run `stac-repository verify --repair` to fetch it again"))
+                    check.damaged.append(DamagedAsset(path: target, sha256: oid, size: size))
                     continue
                 case nil:
                     continue
                 }
-                report.bytesHashed += digest.size
-                if let size = asset["file:size"]?.numberValue?.intValue, Int64(size) != digest.size {
-                    report.problems.append(
-                        .init(path: target, message: "size is \(digest.size) bytes but file:size says \(size)"))
-                }
-                if let checksum = asset["file:checksum"]?.stringValue, checksum.hasPrefix("1220"),
-                    checksum != Multihash.sha256(digest.hex)
-                {
-                    report.problems.append(
+                report(&check, bytes: digest.size)
+                if let recordedSize, recordedSize != digest.size {
+                    check.report.problems.append(
                         .init(
                             path: target,
-                            message: "content hashes to 1220\(digest.hex) but file:checksum says \(checksum)"))
+                            message: "size is \(digest.size) bytes but file:size says \(recordedSize); restore it with `stac-repository verify --repair` or from a backup"))
+                }
+                if let recorded, recorded != digest.hex {
+                    check.report.problems.append(
+                        .init(
+                            path: target,
+                            message: "content hashes to 1220\(digest.hex) but file:checksum says 1220\(recorded); restore it with `stac-repository verify --repair`, `rollback` or a backup"))
+                }
+                if gitSnapshot == nil, let recorded, recorded != digest.hex || (recordedSize.map { $0 != digest.size } ?? false) {
+                    check.damaged.append(DamagedAsset(path: target, sha256: recorded, size: recordedSize ?? -1))
                 }
             }
         }
-        return (report, originals)
+        for problem in parseProblems where !assetTargets.contains(problem.path) { check.report.problems.append(problem) }
+        check.report.jsonFiles = candidates.filter { !assetTargets.contains($0) }.count
+        progress?(
+            OperationProgress(
+                phase: "verify", completed: candidates.count, total: candidates.count, bytes: check.report.bytesHashed,
+                unit: "documents"))
+        // The work tree against the commit (git, current version): what users and their tools see.
+        if ref == nil, let git = backend as? GitBackend {
+            let result = try git.workTreeChanges(paths: nil, trustStat: false, progress: progress)
+            check.report.workTreeFiles = result.checked
+            for change in result.changes where change.kind != .untracked {
+                check.workTree.append(change)
+                let what = change.kind == .missing ? "was deleted from the work tree" : "in the work tree differs from the last commit"
+                check.report.problems.append(
+                    .init(
+                        path: change.path,
+                        message: "\(what); run `stac-repository restore \(change.path)` (or `verify --repair`)"))
+            }
+        }
+        return check
     }
 
-    private func lfsOID(_ snapshot: any CatalogSnapshot, _ path: String) -> String? {
-        (snapshot as? GitSnapshot)?.lfsPointer(path)?.oid
+    private func report(_ check: inout StoredCheck, bytes: Int64) { check.report.bytesHashed += bytes }
+
+    /// Puts back what can be put back (see ``verify(ref:origin:repair:transfer:progress:)``).
+    private func repairDamage(_ check: StoredCheck, transfer: TransferConfiguration) async throws -> [VerifyProblem] {
+        var repaired: [VerifyProblem] = []
+        let originals = Dictionary(check.originals.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        var done: Set<String> = []
+        let git = backend as? GitBackend
+        let temporary = git?.lfs.temporaryDirectory.path ?? backend.stagingDirectory.path
+        try FS.makeDirectories(temporary)
+        for damage in check.damaged where !done.contains(damage.sha256) {
+            // 1. The work-tree copy (git), when it still has the right bytes.
+            if let git {
+                let copy = root.path + "/" + damage.path
+                if FS.isRegularFile(copy), let digest = try? sha256OfFile(copy), digest.hex == damage.sha256 {
+                    let staged = temporary + "/.repair-" + UUID().uuidString
+                    try FS.cloneFile(copy, staged)
+                    try replaceStored(damage, with: staged, git: git)
+                    done.insert(damage.sha256)
+                    repaired.append(.init(path: damage.path, message: "stored bytes restored from the work-tree copy"))
+                    continue
+                }
+            }
+            // 2. The original, when it still has the recorded checksum.
+            guard let original = originals[damage.path], original.checksum == "1220" + damage.sha256 else { continue }
+            let engine = AssetTransferEngine(configuration: transfer)
+            let results = await engine.fetch(
+                [AssetRequest(name: "the original of \(damage.path)", source: original.href)],
+                into: URL(fileURLWithPath: temporary))
+            guard case .success(let fetched)? = results.first, let file = fetched.file else { continue }
+            guard fetched.sha256 == damage.sha256 else {
+                try? FS.removeFile(file.path)
+                continue
+            }
+            try replaceStored(damage, with: file.path, git: git)
+            done.insert(damage.sha256)
+            repaired.append(.init(path: damage.path, message: "stored bytes fetched again from \(original.href)"))
+        }
+        if let git {
+            let paths = check.workTree.map(\.path)
+            let failed = Set(try git.restoreWorkTree(paths).map(\.path))
+            for path in paths where !failed.contains(path) {
+                repaired.append(.init(path: path, message: "work-tree file restored from the last commit"))
+            }
+        }
+        return repaired
+    }
+
+    /// Moves `file` (verified to hash to `damage.sha256`) over the damaged stored bytes.
+    private func replaceStored(_ damage: DamagedAsset, with file: String, git: GitBackend?) throws {
+        if let git {
+            try FS.removeFile(git.lfs.objectURL(oid: damage.sha256).path)
+            do {
+                try git.lfs.insert(file: URL(fileURLWithPath: file), oid: damage.sha256, size: FS.fileSize(file) ?? 0)
+            } catch {
+                try? FS.removeFile(file)
+                throw StacRepositoryError(
+                    .storage, "Could not put the repaired Git LFS object \(damage.sha256) in place: \(error); check the free space and run `verify --repair` again.")
+            }
+        } else {
+            try FS.rename(file, backend.assetFile(damage.path).path)
+        }
     }
 }

@@ -21,15 +21,8 @@ public final class GitBackend: StorageBackend {
     private var journalPath: String { stateDirectory.path + "/journal.json" }
     private var cachedHead: (commit: ObjectID, tree: ObjectID)?
 
-    /// `.gitattributes` of a repository: everything but JSON is Git LFS. JSON (and this file)
-    /// go back to git's defaults with `!attr`, so that `git diff` and `git log -p` show them as
-    /// text (`-diff` would mark them binary).
-    public static let gitattributes = """
-        * filter=lfs diff=lfs merge=lfs -text
-        *.json !filter !diff !merge text
-        .gitattributes !filter !diff !merge text
-
-        """
+    /// The root `.gitattributes` of a repository (one definition: ``LFSAttributes/rootFile``).
+    public static var gitattributes: String { LFSAttributes.rootFile }
 
     init(root: URL) throws {
         self.root = root
@@ -49,6 +42,7 @@ public final class GitBackend: StorageBackend {
             let repo = try GitRepository.create(at: root, bare: false, initialBranch: branch)
             try repo.setConfig("stac-repository.backend", "git")
             try repo.setConfig("stac-repository.branch", branch)
+            try repo.setConfig("stac-repository.format", currentFormat)
         } catch let error as GitError {
             throw StacRepositoryError(
                 .storage, "Could not create a git repository at \(root.path): \(error); check the directory.",
@@ -80,7 +74,7 @@ public final class GitBackend: StorageBackend {
         var out: [String] = []
         if directory.isEmpty {
             try repository.walkTree(head.tree) { path, _ in
-                if !path.hasPrefix(".") { out.append(path) }
+                if !path.hasPrefix("."), !Self.isAttributesFile(path) { out.append(path) }
             }
         } else {
             // Walk only the subtree, not the whole catalog.
@@ -130,8 +124,9 @@ public final class GitBackend: StorageBackend {
     }
 
     @discardableResult
-    public func commit(_ changes: [String: FileChange], record: OperationRecord) throws -> String? {
+    public func commit(_ requested: [String: FileChange], record: OperationRecord) throws -> String? {
         let head = try head()
+        let changes = try withAttributeFiles(requested, base: head?.tree)
         // A large commit writes its objects into memory and then one pack, instead of one
         // loose file per object (which costs a file-system inode each).
         let writer = changes.count >= Self.packThreshold ? try GitRepository.openInMemoryWriter(at: root) : repository
@@ -236,6 +231,7 @@ public final class GitBackend: StorageBackend {
     /// content of paths the caller just committed, which saves reading them back from the tree.
     func updateWorkTree(tree: ObjectID, paths: [String], known: [String: FileChange] = [:]) throws {
         try FS.makeDirectories(stagingDirectory.path)
+        var attributes = AttributesCache(repository: repository, tree: tree)
         for path in paths {
             let target = root.path + "/" + path
             switch known[path] {
@@ -244,7 +240,9 @@ public final class GitBackend: StorageBackend {
                 TestHooks.crashPoint("git-worktree-file")
                 continue
             case .asset(_, let sha, let size)? where size > 0:
-                try FS.copyFile(lfs.objectURL(oid: sha).path, target, link: true, tempDirectory: stagingDirectory.path)
+                // A copy (reflink where the file system has it), never a hard link: an edit
+                // in place of the work-tree file must not change the stored object.
+                try FS.cloneFile(lfs.objectURL(oid: sha).path, target, tempDirectory: stagingDirectory.path)
                 TestHooks.crashPoint("git-worktree-file")
                 continue
             case .delete?:
@@ -257,10 +255,10 @@ public final class GitBackend: StorageBackend {
             }
             if let entry = try repository.entry(at: path, inTree: tree) {
                 let blob = try repository.readBlob(entry.oid)
-                if let pointer = LFSPointer(parsing: blob), !path.hasSuffix(".json") {
+                if let pointer = LFSPointer(parsing: blob), try attributes.isLFS(path) {
                     let object = lfs.objectURL(oid: pointer.oid)
                     if FS.exists(object.path) {
-                        try FS.copyFile(object.path, target, link: true, tempDirectory: stagingDirectory.path)
+                        try FS.cloneFile(object.path, target, tempDirectory: stagingDirectory.path)
                     } else {
                         try FS.writeAtomically(blob, to: target, tempDirectory: stagingDirectory.path)
                     }
@@ -273,7 +271,7 @@ public final class GitBackend: StorageBackend {
             }
             TestHooks.crashPoint("git-worktree-file")
         }
-        try repository.resetIndex(toTree: tree, refreshingStatFor: paths)
+        try resetIndex(toTree: tree, refreshingStatFor: paths)
     }
 
     public func recover() throws {
@@ -342,6 +340,7 @@ final class GitSnapshot: CatalogSnapshot {
     var version: String? { commit.hex }
     /// Every file's blob, read from the tree once (path lookups would walk the trees each time).
     private var blobs: [String: ObjectID]?
+    private lazy var attributes = AttributesCache(repository: repository, tree: tree)
 
     init(repository: GitRepository, lfs: LFSStore, commit: ObjectID, tree: ObjectID) {
         self.repository = repository
@@ -358,7 +357,11 @@ final class GitSnapshot: CatalogSnapshot {
         return out
     }
 
-    func files() throws -> [String] { try allBlobs().keys.sorted() }
+    /// Every catalog file; the `.gitattributes` files are the tool's, not the catalog's.
+    func files() throws -> [String] { try allBlobs().keys.filter { !GitBackend.isAttributesFile($0) }.sorted() }
+
+    /// Whether `path` is stored as a Git LFS pointer (``LFSAttributes/isLFS(path:listedInDirectory:)``).
+    func isLFS(_ path: String) throws -> Bool { try attributes.isLFS(path) }
 
     func read(_ path: String) throws -> [UInt8]? {
         if let blobs { return try blobs[path].map { try repository.readBlob($0) } }
@@ -366,13 +369,13 @@ final class GitSnapshot: CatalogSnapshot {
     }
 
     func lfsPointer(_ path: String) -> LFSPointer? {
-        guard !path.hasSuffix(".json"), let blob = try? read(path) else { return nil }
+        guard (try? isLFS(path)) == true, let blob = try? read(path) else { return nil }
         return LFSPointer(parsing: blob)
     }
 
     func source(_ path: String) throws -> FileSource? {
         guard let blob = try read(path) else { return nil }
-        if !path.hasSuffix(".json"), let pointer = LFSPointer(parsing: blob) {
+        if try isLFS(path), let pointer = LFSPointer(parsing: blob) {
             let url = lfs.objectURL(oid: pointer.oid)
             return FS.exists(url.path) ? .file(url) : .missingObject(oid: pointer.oid, size: pointer.size)
         }
