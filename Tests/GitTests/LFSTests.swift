@@ -126,13 +126,13 @@ import Testing
                 a.tif: diff: lfs
                 a.tif: merge: lfs
                 a.tif: text: unset
-                c/i/i.json: filter: unset
-                c/i/i.json: diff: unset
-                c/i/i.json: merge: unset
+                c/i/i.json: filter: unspecified
+                c/i/i.json: diff: unspecified
+                c/i/i.json: merge: unspecified
                 c/i/i.json: text: set
-                .gitattributes: filter: unset
-                .gitattributes: diff: unset
-                .gitattributes: merge: unset
+                .gitattributes: filter: unspecified
+                .gitattributes: diff: unspecified
+                .gitattributes: merge: unspecified
                 .gitattributes: text: set
                 README: filter: lfs
                 README: diff: lfs

@@ -135,7 +135,7 @@ extension Repository {
                 object = try STACObject(JSONValue.parse(bytes: bytes, source: path), source: path)
             } catch {
                 parseProblems.append(
-                    .init(path: path, message: "\(error); restore it with `stac-repository restore \(path)`, `rollback` or a backup"))
+                    .init(path: path, message: "\(error); restore it with `stac-repository restore \(shellQuoted(path))`, `rollback` or a backup"))
                 continue
             }
             for link in object.links where ["child", "item", "parent", "root", "collection"].contains(link.rel) {
@@ -246,11 +246,15 @@ extension Repository {
             check.report.workTreeFiles = result.checked
             for change in result.changes where change.kind != .untracked {
                 check.workTree.append(change)
-                let what = change.kind == .missing ? "was deleted from the work tree" : "in the work tree differs from the last commit"
+                let what =
+                    change.kind == .missing
+                    ? "was deleted from the work tree" : "the work-tree file differs from the last commit"
                 check.report.problems.append(
                     .init(
                         path: change.path,
-                        message: "\(what); run `stac-repository restore \(change.path)` (or `verify --repair`)"))
+                        message:
+                            "\(what); run `stac-repository restore \(shellQuoted(change.path))` (or `verify --repair`)"
+                    ))
             }
         }
         return check

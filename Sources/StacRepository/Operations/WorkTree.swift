@@ -117,7 +117,7 @@ extension Repository {
             }
         throw StacRepositoryError(
             .conflict,
-            "\(first.path)\(others) \(what), which `\(command)` would overwrite; run `stac-repository restore \(first.path)` to discard them, or pass --force to overwrite."
+            "\(first.path)\(others) \(what), which `\(command)` would overwrite; run `stac-repository restore \(shellQuoted(first.path))` to discard them, or pass --force to overwrite."
         )
     }
 
@@ -141,4 +141,12 @@ extension Repository {
         }
         .filter { !$0.isEmpty }
     }
+}
+
+/// `path` as a shell word: unchanged when it holds only safe characters, else in single quotes.
+func shellQuoted(_ path: String) -> String {
+    let safe = path.unicodeScalars.allSatisfy { c in
+        c.value > 0x7F || CharacterSet.alphanumerics.contains(c) || "/._-+,:@%=".unicodeScalars.contains(c)
+    }
+    return safe && !path.isEmpty ? path : "'" + path.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }
