@@ -19,7 +19,8 @@ struct StacRepositoryCommand: AsyncParsableCommand {
         version: StacRepositoryVersion.current,
         subcommands: [
             Init.self, Ingest.self, Prune.self, History.self, Rollback.self, Export.self, Backup.self,
-            Clone.self, Verify.self, Status.self, Restore.self, Diff.self, ShowBackends.self, ShowProcessors.self, Process.self,
+            Clone.self, Verify.self, Status.self, Restore.self, Diff.self, ShowBackends.self, ShowProcessors.self,
+            Process.self,
             Version.self, Config.self,
         ])
 

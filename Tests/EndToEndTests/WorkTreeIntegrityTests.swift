@@ -46,14 +46,17 @@ struct WorkTreeIntegrityTests {
     func realWorldFixtures() throws {
         let (ws, _, assets) = try ingestedFixtures("realworld")
         #expect(assets.count == 15)
-        #expect(assets.keys.contains { $0.hasSuffix("_MTL.json") } && assets.keys.contains { $0.hasSuffix("tilejson.json") })
+        #expect(
+            assets.keys.contains { $0.hasSuffix("_MTL.json") } && assets.keys.contains { $0.hasSuffix("tilejson.json") }
+        )
 
         let status = try ws.git(["status", "--porcelain"])
         #expect(status.status == 0 && status.stdout.isEmpty, "git status: \(status.stdout)")
         // Also after every file's stat data changed (git then re-reads them through the filters).
         for path in assets.keys {
             let url = ws.repo.appendingPathComponent(path)
-            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: 5)], ofItemAtPath: url.path)
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date(timeIntervalSinceNow: 5)], ofItemAtPath: url.path)
         }
         #expect(try ws.git(["status", "--porcelain"]).stdout.isEmpty)
 
@@ -91,8 +94,12 @@ struct WorkTreeIntegrityTests {
         #expect(pull.status == 0, "git lfs pull: \(pull.stderr)")
         #expect(try ws.git(["status", "--porcelain"], in: plain).stdout.isEmpty)
         for (path, data) in assets {
-            for (label, root) in [("work tree", ws.repo), ("export", exported), ("clone", cloned), ("git clone", plain)] {
-                #expect(FileManager.default.contents(atPath: root.appendingPathComponent(path).path) == data, "\(label): \(path)")
+            for (label, root) in [
+                ("work tree", ws.repo), ("export", exported), ("clone", cloned), ("git clone", plain),
+            ] {
+                #expect(
+                    FileManager.default.contents(atPath: root.appendingPathComponent(path).path) == data,
+                    "\(label): \(path)")
             }
         }
         // 7-digit fractional seconds are kept as written.
@@ -129,11 +136,16 @@ struct WorkTreeIntegrityTests {
         }
         let exported = ws.temp.sub("export")
         try ws.ok(["export", exported.path, "--ref", "HEAD"])
-        #expect(FileManager.default.contents(atPath: exported.appendingPathComponent(appended).path) == assets["item-0/data.tif"])
-        #expect(FileManager.default.contents(atPath: exported.appendingPathComponent(overwritten).path) == assets["item-1/data.tif"])
+        #expect(
+            FileManager.default.contents(atPath: exported.appendingPathComponent(appended).path)
+                == assets["item-0/data.tif"])
+        #expect(
+            FileManager.default.contents(atPath: exported.appendingPathComponent(overwritten).path)
+                == assets["item-1/data.tif"])
 
         let status = try ws.ok(["status"])
-        #expect(status.stdout.contains("M \(appended)") && status.stdout.contains("M \(overwritten)"), "\(status.stdout)")
+        #expect(
+            status.stdout.contains("M \(appended)") && status.stdout.contains("M \(overwritten)"), "\(status.stdout)")
         #expect(status.stdout.contains("2 modified"), "\(status.stdout)")
         let json = try #require(jsonObject(try ws.ok(["status", "--json"]).stdout) as? [String: Any])
         let changes = try #require(json["changes"] as? [[String: Any]])
@@ -142,7 +154,9 @@ struct WorkTreeIntegrityTests {
 
         let verify = try ws.tool(["verify"])
         #expect(verify.status == 1)
-        #expect(verify.stdout.contains("FAIL \(appended)") && verify.stdout.contains("FAIL \(overwritten)"), "\(verify.stdout)")
+        #expect(
+            verify.stdout.contains("FAIL \(appended)") && verify.stdout.contains("FAIL \(overwritten)"),
+            "\(verify.stdout)")
         #expect(verify.stdout.contains(", 2 problems"), "\(verify.stdout)")
         #expect(verify.stderr.contains("2 problems") && verify.stderr.contains("--repair"), "\(verify.stderr)")
 
@@ -161,7 +175,9 @@ struct WorkTreeIntegrityTests {
 
     @Test(
         "each kind of damage is reported by verify with exit 1, and verify --repair puts it right",
-        arguments: ["garbage catalog.json", "deleted asset", "flipped LFS byte", "truncated item JSON", "lost LFS object"])
+        arguments: [
+            "garbage catalog.json", "deleted asset", "flipped LFS byte", "truncated item JSON", "lost LFS object",
+        ])
     func damage(kind: String) throws {
         let ws = Workspace("damage")
         try ws.initRepo(backend: "git")
@@ -208,7 +224,8 @@ struct WorkTreeIntegrityTests {
         let after = try ws.ok(["verify"])
         #expect(after.stdout.contains(", 0 problems"), "\(kind): \(after.stdout)")
         #expect(FileManager.default.contents(atPath: object.path) == data)
-        #expect(FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/item-1/data.tif").path) == data)
+        #expect(
+            FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/item-1/data.tif").path) == data)
         #expect(try ws.git(["status", "--porcelain"]).stdout.isEmpty, "\(kind)")
     }
 
@@ -275,7 +292,8 @@ struct WorkTreeIntegrityTests {
         try makeCatalog(at: source, items: 2)
         let lock = ws.repo.appendingPathComponent(".git/index.lock")
         try Data().write(to: lock)
-        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -60)], ofItemAtPath: lock.path)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date(timeIntervalSinceNow: -60)], ofItemAtPath: lock.path)
         let ingest = try ws.tool(["ingest", source.appendingPathComponent("catalog.json").path])
         #expect(ingest.status == 0, "\(ingest.stderr)")
         #expect(!FileManager.default.fileExists(atPath: lock.path))
@@ -324,7 +342,8 @@ struct WorkTreeIntegrityTests {
         #expect(try ws.git(["ls-files", "naip"]).stdout.split(separator: "\n").count == 1, "only naip/collection.json")
     }
 
-    @Test("status on the file backend checks files against the checksums their items record; restore says why it cannot")
+    @Test(
+        "status on the file backend checks files against the checksums their items record; restore says why it cannot")
     func fileBackendStatus() throws {
         let ws = Workspace("filestatus")
         try ws.initRepo(backend: "file")
@@ -335,7 +354,9 @@ struct WorkTreeIntegrityTests {
         try Data("x".utf8).write(to: ws.repo.appendingPathComponent("coll/item-0/data.tif"))
         try FileManager.default.removeItem(at: ws.repo.appendingPathComponent("coll/item-1/thumb.png"))
         let status = try ws.ok(["status"])
-        #expect(status.stdout.contains("M coll/item-0/data.tif") && status.stdout.contains("D coll/item-1/thumb.png"), "\(status.stdout)")
+        #expect(
+            status.stdout.contains("M coll/item-0/data.tif") && status.stdout.contains("D coll/item-1/thumb.png"),
+            "\(status.stdout)")
         #expect(status.stderr.contains("checksums"), "\(status.stderr)")
         let restore = try ws.tool(["restore"])
         #expect(restore.status == 1 && restore.stderr.contains("needs the git backend"), "\(restore.stderr)")

@@ -47,7 +47,9 @@ extension Repository {
         ref: String? = nil, origin: Bool, repair: Bool = false, transfer: TransferConfiguration = .init(),
         progress: ProgressHandler? = nil
     ) async throws -> VerifyReport {
-        guard repair else { return try await verifyAll(ref: ref, origin: origin, transfer: transfer, progress: progress) }
+        guard repair else {
+            return try await verifyAll(ref: ref, origin: origin, transfer: transfer, progress: progress)
+        }
         if let ref {
             throw StacRepositoryError(
                 .usage, "--repair mends the current catalog, not the one at \(ref); run it without --ref.")
@@ -135,7 +137,11 @@ extension Repository {
                 object = try STACObject(JSONValue.parse(bytes: bytes, source: path), source: path)
             } catch {
                 parseProblems.append(
-                    .init(path: path, message: "\(error); restore it with `stac-repository restore \(shellQuoted(path))`, `rollback` or a backup"))
+                    .init(
+                        path: path,
+                        message:
+                            "\(error); restore it with `stac-repository restore \(shellQuoted(path))`, `rollback` or a backup"
+                    ))
                 continue
             }
             for link in object.links where ["child", "item", "parent", "root", "collection"].contains(link.rel) {
@@ -144,7 +150,9 @@ extension Repository {
                     check.report.problems.append(
                         .init(
                             path: path,
-                            message: "its \(link.rel) link \(link.href) points at nothing; restore the target with `rollback` or a backup"))
+                            message:
+                                "its \(link.rel) link \(link.href) points at nothing; restore the target with `rollback` or a backup"
+                        ))
                     continue
                 }
             }
@@ -163,7 +171,9 @@ extension Repository {
                     {
                         check.originals.append((target, href, checksum))
                     }
-                    if gitSnapshot == nil, let checksum = asset["file:checksum"]?.stringValue, checksum.hasPrefix("1220") {
+                    if gitSnapshot == nil, let checksum = asset["file:checksum"]?.stringValue,
+                        checksum.hasPrefix("1220")
+                    {
                         check.damaged.append(
                             DamagedAsset(
                                 path: target, sha256: String(checksum.dropFirst(4)),
@@ -178,7 +188,9 @@ extension Repository {
                     check.originals.append((target, href, checksum))
                 }
                 check.report.assets += 1
-                let recorded = asset["file:checksum"]?.stringValue.flatMap { $0.hasPrefix("1220") ? String($0.dropFirst(4)) : nil }
+                let recorded = asset["file:checksum"]?.stringValue.flatMap {
+                    $0.hasPrefix("1220") ? String($0.dropFirst(4)) : nil
+                }
                 let recordedSize = asset["file:size"]?.numberValue?.intValue.map(Int64.init)
                 let digest: (hex: String, size: Int64)
                 switch try snapshot.source(target) {
@@ -210,7 +222,9 @@ extension Repository {
                     check.report.problems.append(
                         .init(
                             path: target,
-                            message: "its Git LFS object \(oid) is missing from the store; run `stac-repository verify --repair` to fetch it again"))
+                            message:
+                                "its Git LFS object \(oid) is missing from the store; run `stac-repository verify --repair` to fetch it again"
+                        ))
                     check.damaged.append(DamagedAsset(path: target, sha256: oid, size: size))
                     continue
                 case nil:
@@ -221,20 +235,28 @@ extension Repository {
                     check.report.problems.append(
                         .init(
                             path: target,
-                            message: "size is \(digest.size) bytes but file:size says \(recordedSize); restore it with `stac-repository verify --repair` or from a backup"))
+                            message:
+                                "size is \(digest.size) bytes but file:size says \(recordedSize); restore it with `stac-repository verify --repair` or from a backup"
+                        ))
                 }
                 if let recorded, recorded != digest.hex {
                     check.report.problems.append(
                         .init(
                             path: target,
-                            message: "content hashes to 1220\(digest.hex) but file:checksum says 1220\(recorded); restore it with `stac-repository verify --repair`, `rollback` or a backup"))
+                            message:
+                                "content hashes to 1220\(digest.hex) but file:checksum says 1220\(recorded); restore it with `stac-repository verify --repair`, `rollback` or a backup"
+                        ))
                 }
-                if gitSnapshot == nil, let recorded, recorded != digest.hex || (recordedSize.map { $0 != digest.size } ?? false) {
+                if gitSnapshot == nil, let recorded,
+                    recorded != digest.hex || (recordedSize.map { $0 != digest.size } ?? false)
+                {
                     check.damaged.append(DamagedAsset(path: target, sha256: recorded, size: recordedSize ?? -1))
                 }
             }
         }
-        for problem in parseProblems where !assetTargets.contains(problem.path) { check.report.problems.append(problem) }
+        for problem in parseProblems where !assetTargets.contains(problem.path) {
+            check.report.problems.append(problem)
+        }
         check.report.jsonFiles = candidates.filter { !assetTargets.contains($0) }.count
         progress?(
             OperationProgress(
@@ -317,7 +339,9 @@ extension Repository {
             } catch {
                 try? FS.removeFile(file)
                 throw StacRepositoryError(
-                    .storage, "Could not put the repaired Git LFS object \(damage.sha256) in place: \(error); check the free space and run `verify --repair` again.")
+                    .storage,
+                    "Could not put the repaired Git LFS object \(damage.sha256) in place: \(error); check the free space and run `verify --repair` again."
+                )
             }
         } else {
             try FS.rename(file, backend.assetFile(damage.path).path)

@@ -53,7 +53,8 @@ extension Repository {
     public func status(paths: [String] = [], progress: ProgressHandler? = nil) throws -> WorkTreeStatus {
         try recoverIfIdle()
         if let git = backend as? GitBackend {
-            let result = try git.workTreeChanges(paths: paths.isEmpty ? nil : paths, trustStat: true, progress: progress)
+            let result = try git.workTreeChanges(
+                paths: paths.isEmpty ? nil : paths, trustStat: true, progress: progress)
             var status = WorkTreeStatus(backend: "git", version: try git.head()?.commit.hex)
             status.filesChecked = result.checked
             status.changes = result.changes
