@@ -335,6 +335,12 @@ struct WorkTreeIntegrityTests {
             var info = stat()
             #expect(lstat(ws.repo.appendingPathComponent(path).path, &info) == 0 && info.st_nlink == 1, "\(path)")
         }
+        // A rollback to the old-format commit keeps the attributes (it adds the lines that
+        // commit lacks): its catalog is then the current one, and nothing changes.
+        let rollback = try ws.tool(["rollback", "HEAD~1"])
+        #expect(rollback.status == 1 && rollback.stderr.contains("already the current one"), "\(rollback.stderr)")
+        #expect(try ws.git(["status", "--porcelain"]).stdout.isEmpty)
+        #expect(try ws.git(["ls-files", "*/.gitattributes"]).stdout.split(separator: "\n").count == 3)
         // Once only: the next write command adds no second migration commit.
         try ws.ok(["prune", "naip_ca_m_3712213_ne_10_060_20220518"])
         #expect(try ws.git(["log", "--format=%s", "-n", "3"]).stdout.components(separatedBy: "migrate:").count == 2)

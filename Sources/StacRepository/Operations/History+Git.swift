@@ -48,14 +48,20 @@ extension Repository {
                     reflog: "stac-repository rollback --hard to \(target.shortHex)")
                 return (target.hex, backupRef)
             }
-            if targetCommit.tree == head.tree {
+            // A target written before the attributes rule gets the lines it lacks (docs/format.md).
+            let (tree, attributeFiles) = try git.addingMissingAttributes(to: targetCommit.tree, paths: paths)
+            if tree == head.tree {
                 throw StacRepositoryError(
                     .invalidInput, "The catalog at \(ref) is already the current one; nothing to roll back.")
             }
             var products: [ProductChange] = []
             let index = try git.snapshot(at: nil).index()
             let targetIndex = try git.snapshot(at: target.hex).index()
-            for c in changes where c.path.hasSuffix(".json") {
+            var targetAttributes = AttributesCache(repository: git.repository, tree: targetCommit.tree)
+            var currentAttributes = AttributesCache(repository: git.repository, tree: head.tree)
+            for c in changes where c.path.hasSuffix(".json") && !GitBackend.isAttributesFile(c.path) {
+                // JSON-named assets are not products.
+                if try targetAttributes.isLFS(c.path) || currentAttributes.isLFS(c.path) { continue }
                 let id = CatalogIndex.itemID(fromPath: c.path)
                 let kind =
                     targetIndex.items[c.path] != nil || index.items[c.path] != nil
@@ -70,9 +76,9 @@ extension Repository {
                 products: products,
                 trailers: ["Stac-Repository-Rollback-To": target.hex])
             let commit = try git.makeCommit(
-                tree: targetCommit.tree, parents: [head.commit], message: record.message, date: record.date)
+                tree: tree, parents: [head.commit], message: record.message, date: record.date)
             try git.moveBranch(
-                from: head.commit, to: commit, tree: targetCommit.tree, paths: paths,
+                from: head.commit, to: commit, tree: tree, paths: Array(Set(paths + attributeFiles)).sorted(),
                 reflog: "stac-repository rollback to \(target.shortHex)")
             return (commit.hex, nil)
         }

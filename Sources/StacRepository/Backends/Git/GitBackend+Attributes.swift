@@ -184,3 +184,44 @@ extension GitBackend {
         return count
     }
 }
+
+extension GitBackend {
+    /// `tree` with the attributes lines its JSON-named LFS pointers among `paths` lack (a tree
+    /// written before the attributes rule, e.g. the target of a rollback), and the attributes
+    /// files it changed.
+    func addingMissingAttributes(to tree: ObjectID, paths: [String]) throws -> (tree: ObjectID, changed: [String]) {
+        var attributes = AttributesCache(repository: repository, tree: tree)
+        var missing: [String: Set<String>] = [:]
+        // Every JSON file in the directories of the changed paths: a changed attributes file
+        // concerns its whole directory.
+        var candidates: [(path: String, blob: ObjectID)] = []
+        for directory in Set(paths.map { LFSAttributes.split($0).directory }) {
+            if directory.isEmpty {
+                try repository.walkTree(tree) { path, entry in
+                    if !path.contains("/") { candidates.append((path, entry.oid)) }
+                }
+            } else if let entry = try repository.entry(at: directory, inTree: tree), entry.mode == .tree {
+                try repository.walkTree(entry.oid, prefix: directory) { path, entry in
+                    if LFSAttributes.split(path).directory == directory { candidates.append((path, entry.oid)) }
+                }
+            }
+        }
+        for (path, oid) in candidates {
+            let (directory, name) = LFSAttributes.split(path)
+            guard LFSAttributes.needsOwnLine(name), try !attributes.isLFS(path) else { continue }
+            let blob = try repository.readBlob(oid)
+            guard blob.count < 1024, LFSPointer(parsing: blob) != nil else { continue }
+            let listed = try attributes.names(in: directory)
+            missing[directory, default: listed].insert(name)
+        }
+        guard !missing.isEmpty else { return (tree, []) }
+        var updates: [TreeUpdate] = []
+        for (directory, names) in missing {
+            let bytes =
+                directory.isEmpty ? LFSAttributes.rootFile(names: names) : LFSAttributes.directoryFile(names: names)
+            updates.append(
+                .upsert(path: Self.attributesPath(in: directory), blob: try repository.writeBlob(bytes), mode: .blob))
+        }
+        return (try repository.updateTree(base: tree, updates), missing.keys.map(Self.attributesPath(in:)))
+    }
+}
