@@ -93,9 +93,16 @@ struct WorkTreeIntegrityTests {
         let pull = try ws.git(["-c", "lfs.url=file://\(ws.repo.path)/.git", "lfs", "pull"], in: plain)
         #expect(pull.status == 0, "git lfs pull: \(pull.stderr)")
         #expect(try ws.git(["status", "--porcelain"], in: plain).stdout.isEmpty)
+        // A backup holds the JSON-named assets' objects too: its clone has every byte.
+        let backup = ws.temp.sub("backup.git")
+        try ws.ok(["backup", backup.path])
+        let restored = ws.temp.sub("restored")
+        try ws.ok(["clone", backup.path, restored.path])
+        try ws.ok(["verify"], repo: restored)
         for (path, data) in assets {
             for (label, root) in [
                 ("work tree", ws.repo), ("export", exported), ("clone", cloned), ("git clone", plain),
+                ("backup", restored),
             ] {
                 #expect(
                     FileManager.default.contents(atPath: root.appendingPathComponent(path).path) == data,

@@ -1,4 +1,5 @@
 import Foundation
+import Git
 import STAC
 import Testing
 
@@ -123,5 +124,26 @@ struct FileBackendTests {
         #expect(try backend.read("keep.json") == Array("old".utf8))
         #expect(!FileManager.default.fileExists(atPath: state + "/journal.json"))
         #expect(try backend.history(limit: nil).count == 1)
+    }
+}
+
+@Suite("Error sentences")
+struct ErrorSentenceTests {
+    @Test("a libgit2 error that reaches the user is one sentence with a fix, not raw libgit2 text")
+    func gitErrors() throws {
+        let locked = GitError(
+            code: .locked, function: "git_reference_create",
+            message: "failed to lock file '/r/.git/refs/heads/main.lock' for writing")
+        let sentence = try #require(StacRepositoryError.sentence(for: locked))
+        #expect(sentence.message.hasPrefix("git could not update a branch or reference (failed to lock file"))
+        #expect(sentence.message.contains("remove the named .lock file") && sentence.message.hasSuffix("."))
+        #expect(!sentence.message.contains("git_reference_create failed"))
+        let generic = try #require(
+            StacRepositoryError.sentence(for: GitError(code: .generic, function: "git_odb_write", message: "")))
+        #expect(generic.message.contains("free space") && generic.message.contains("verify"))
+        let lfs = try #require(StacRepositoryError.sentence(for: LFSError(code: .io(28), message: "No space left.")))
+        #expect(lfs.message.hasPrefix("The Git LFS store failed: No space left; check"))
+        struct Other: Error {}
+        #expect(StacRepositoryError.sentence(for: Other()) == nil)
     }
 }
