@@ -129,16 +129,11 @@ public final class Repository {
         return try await body()
     }
 
-    /// Recovers an interrupted commit if no writer is running; used by read-only commands.
-    /// - Throws: when the recovery itself fails, so that a damaged state is never read silently.
-    public func recoverIfIdle() throws {
-        if let lock = try? FileLock(
-            path: backend.stateDirectory.path + "/lock", wait: false, holderDescription: "recovery")
-        {
-            defer { withExtendedLifetime(lock) {} }
-            try backend.recover()
-        }
-    }
+    /// Kept for callers of earlier versions: readers no longer recover, because taking the
+    /// writer lock made a writer without `--wait` fail because of a reader. They read through
+    /// ``StorageBackend/readConsistently(at:_:)``, which sees the version before an interrupted
+    /// commit (file backend) or reads committed objects only (git); the next writer recovers.
+    public func recoverIfIdle() throws {}
 
     /// Runs `body` in a transaction: changes are collected in `tx` and committed atomically when
     /// `body` returns a record; nothing is visible if it throws (staged files are removed).

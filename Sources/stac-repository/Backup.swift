@@ -14,9 +14,15 @@ struct Backup: AsyncParsableCommand {
     @Option(help: "Back up the branch up to this commit (default: the tip).")
     var ref: String?
 
+    @Flag(help: "Wait for the writer lock instead of failing when another command holds it.")
+    var wait = false
+
     func run() async throws {
         let repository = try global.openRepository()
-        let report = try repository.backup(to: URL(fileURLWithPath: destination), ref: ref)
+        let display = PhaseProgressDisplay()
+        let report = try repository.backup(
+            to: URL(fileURLWithPath: destination), ref: ref, wait: wait, progress: display.handler)
+        display.finish()
         if global.json { try Output.json(report); return }
         Output.line(
             "backup: \(report.incremental ? "updated" : "wrote") \(report.destination) at \(report.commit.prefix(12)); \(report.lfsObjectsCopied) LFS objects copied (\(Output.bytes(report.lfsBytesCopied))), \(report.lfsObjectsPresent) already there; verified"

@@ -16,7 +16,10 @@ struct Clone: AsyncParsableCommand {
 
     func run() async throws {
         global.bootstrapLogging()
-        let repository = try Repository.clone(from: URL(fileURLWithPath: source), to: URL(fileURLWithPath: directory))
+        let display = PhaseProgressDisplay()
+        let repository = try Repository.clone(
+            from: URL(fileURLWithPath: source), to: URL(fileURLWithPath: directory), progress: display.handler)
+        display.finish()
         if global.json { try Output.json(["path": repository.root.path]); return }
         Output.line("clone: restored \(source) into \(repository.root.path)")
     }

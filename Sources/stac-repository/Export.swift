@@ -8,21 +8,27 @@ struct Export: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The destination directory (must be empty unless --force).")
+    @Argument(help: "The destination directory (must be empty or absent unless --force).")
     var directory: String
 
     @Option(help: "Export the catalog as it was at this commit (git backend).")
     var ref: String?
 
-    @Option(help: "copy: real files; link: hard links to the repository's files; none: JSON only.")
+    @Option(
+        help:
+            "copy: real files; link: hard links to the repository's files (never edit them in place); none: JSON only, asset hrefs pointing at the originals."
+    )
     var assets: ExportAssetMode = .copy
 
-    @Flag(help: "Write into a non-empty directory.")
+    @Flag(help: "Replace a non-empty directory (the old content is swapped out once the new export is complete).")
     var force = false
 
     func run() async throws {
         let repository = try global.openRepository()
-        let report = try repository.export(to: URL(fileURLWithPath: directory), ref: ref, assets: assets, force: force)
+        let display = PhaseProgressDisplay()
+        let report = try repository.export(
+            to: URL(fileURLWithPath: directory), ref: ref, assets: assets, force: force, progress: display.handler)
+        display.finish()
         if global.json { try Output.json(report); return }
         Output.line(
             "export: \(report.jsonFiles) JSON files and \(report.assetFiles) assets (\(Output.bytes(report.bytes))) written to \(report.directory)"

@@ -147,6 +147,10 @@ public protocol StorageBackend: AnyObject {
     func snapshot(at ref: String?) throws -> any CatalogSnapshot
     /// The absolute path of an asset's bytes for a catalog path (the work tree file).
     func assetFile(_ path: String) -> URL
+    /// Runs `body` on the catalog at `ref` as one version: a concurrent commit is never seen
+    /// half-made (the file backend retries when a commit happened while `body` read). Readers
+    /// use this and never take the writer lock.
+    func readConsistently<T>(at ref: String?, _ body: (any CatalogSnapshot) throws -> T) throws -> T
     /// Settings stored with the repository.
     func configValue(_ key: String) throws -> String?
     func setConfigValue(_ key: String, _ value: String?) throws
@@ -173,6 +177,19 @@ public protocol CatalogSnapshot {
     func read(_ path: String) throws -> [UInt8]?
     /// Where a file's bytes are.
     func source(_ path: String) throws -> FileSource?
+    /// The SHA-256 (lowercase hex) and size the backend itself recorded for a file (its Git LFS
+    /// pointer), nil when it records none.
+    func storedDigest(_ path: String) throws -> (sha256: String, size: Int64)?
+}
+
+extension CatalogSnapshot {
+    public func storedDigest(_ path: String) throws -> (sha256: String, size: Int64)? { nil }
+}
+
+extension StorageBackend {
+    public func readConsistently<T>(at ref: String?, _ body: (any CatalogSnapshot) throws -> T) throws -> T {
+        try body(try snapshot(at: ref))
+    }
 }
 
 extension CatalogSnapshot {

@@ -13,6 +13,8 @@ struct IngestPlanner {
     var onPlanned: (@Sendable (Int) -> Void)?
     var index: CatalogIndex
     var report = IngestReport()
+    /// SHA-256 of local originals by (inode, size, times), kept in the state directory.
+    let statCache: AssetStatCache
 
     /// A product to write, at its place in the repository.
     final class Planned {
@@ -45,6 +47,7 @@ struct IngestPlanner {
         self.engine = engine
         self.events = events
         self.index = try CatalogIndex.load { try tx.read($0) }
+        self.statCache = AssetStatCache(stateDirectory: tx.backend.stateDirectory)
     }
 
     // MARK: Placement
@@ -185,25 +188,23 @@ struct IngestPlanner {
     // MARK: Change detection
 
     /// Same `version` → unchanged; different → updated; no version: compare the JSON without
-    /// what the repository itself rewrites (structural links, asset hrefs, checksums it added).
+    /// what the repository itself rewrites (structural links, asset hrefs, checksums it added),
+    /// then the assets' bytes. Either way the asset options must give the stored form.
     private func isUnchanged(_ product: SourceProduct, storedPath: String) throws -> Bool {
         guard let bytes = try tx.read(storedPath), let stored = try? JSONValue.parse(bytes: bytes, source: storedPath),
             let storedObject = try? STACObject(stored, source: storedPath)
         else { return false }
         let newVersion = Self.version(of: product.object)
         let oldVersion = Self.version(of: storedObject)
-        if let newVersion { return newVersion == oldVersion }
+        if let newVersion {
+            return newVersion == oldVersion
+                && assetOptionsUnchanged(product, stored: storedObject, storedPath: storedPath)
+        }
         let a = Self.normalized(product.object, location: product.location, stored: false)
         let b = Self.normalized(storedObject, location: nil, stored: true)
         guard a == b else { return false }
-        // A local asset whose size changed is a changed product even with the same JSON.
-        for (key, asset) in product.object.assets {
-            let href = Href.resolve(asset.href, against: product.location)
-            guard case .file = Href.scheme(of: href), let size = FS.fileSize(href) else { continue }
-            let storedAsset = storedObject.assets.first { $0.key == key }?.asset
-            if let recorded = storedAsset?["file:size"]?.numberValue?.intValue, Int64(recorded) != size { return false }
-        }
-        return true
+        return assetOptionsUnchanged(product, stored: storedObject, storedPath: storedPath)
+            && assetBytesUnchanged(product, stored: storedObject)
     }
 
     static func version(of object: STACObject) -> String? {
@@ -258,13 +259,17 @@ struct IngestPlanner {
     mutating func transferAssets() async throws {
         var copyRequests: [AssetRequest] = []
         var measureRequests: [AssetRequest] = []
+        var stamps: [String: (stamp: AssetStatCache.Stamp, time: Int64)] = [:]
         for p in planned where p.change != .unchanged {
             for (key, asset) in p.source.object.assets {
                 let href = Href.resolve(asset.href, against: p.source.location)
                 let name = "asset \"\(key)\" of \(p.source.object.type.kindName) \"\(p.source.object.id)\""
                 var request = AssetRequest(name: name, source: href)
                 request.expectedChecksum = asset["file:checksum"]?.stringValue
-                request.expectedSize = asset["file:size"]?.numberValue?.intValue.map(Int64.init)
+                request.expectedSize = try Self.declaredSize(asset, name: name)
+                if case .file = Href.scheme(of: href), let stamp = AssetStatCache.Stamp(path: href) {
+                    stamps[href] = (stamp, AssetStatCache.now())
+                }
                 let selected =
                     (options.assetKeys?.contains(key) ?? true)
                     && (options.assetRoles.map { !$0.isDisjoint(with: asset.roles) } ?? true)
@@ -287,8 +292,13 @@ struct IngestPlanner {
                     tx.trackStaged(file)
                 }
                 p.results[r.key] = result
+                if case .success(let asset) = result, let s = stamps[asset.request.source] {
+                    statCache.record(asset.request.source, stamp: s.stamp, sha256: asset.sha256, hashTime: s.time)
+                }
             }
         }
+        options.logger.debug("ingest: asset stat cache: \(statCache.hits) reused, \(statCache.hashed) hashed")
+        statCache.save()
         // Fail the whole ingest on the first failure unless the user accepts references.
         for p in planned {
             for r in p.requests {

@@ -86,7 +86,13 @@ enum FS {
         let dir = (path as NSString).deletingLastPathComponent
         try makeDirectories(dir)
         let tmp = (tempDirectory ?? dir) + "/.tmp-" + UUID().uuidString
-        try write(bytes, to: tmp, sync: sync)
+        do {
+            try write(bytes, to: tmp, sync: sync)
+        } catch {
+            // A full disk (ENOSPC) must not leave an empty or partial temporary file behind.
+            unlink(tmp)
+            throw error
+        }
         if Glibc.rename(tmp, path) != 0 {
             let e = errno
             unlink(tmp)
@@ -165,7 +171,10 @@ enum FS {
             if link, Glibc.link(from, to) == 0 { return }
         }
         if link, Glibc.link(from, tmp) == 0 {
-            try rename(tmp, to)
+            do { try rename(tmp, to) } catch {
+                unlink(tmp)
+                throw error
+            }
             return
         }
         let src = open(from, O_RDONLY | O_CLOEXEC)
@@ -179,7 +188,12 @@ enum FS {
             unlink(tmp)
             throw storageError("copy \(from) to", to, failed)
         }
-        if atomic { try rename(tmp, to) }
+        if atomic {
+            do { try rename(tmp, to) } catch {
+                unlink(tmp)
+                throw error
+            }
+        }
     }
 
     /// Copies all bytes from one descriptor to another: in the kernel with `sendfile` when it

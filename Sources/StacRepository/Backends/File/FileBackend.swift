@@ -12,9 +12,9 @@ public final class FileBackend: StorageBackend {
     public let root: URL
     public let stateDirectory: URL
     public var stagingDirectory: URL { stateDirectory.appendingPathComponent("staging") }
-    private var txDirectory: String { stateDirectory.path + "/tx" }
-    private var journalPath: String { stateDirectory.path + "/journal.json" }
-    private var logPath: String { stateDirectory.path + "/log.ndjson" }
+    var txDirectory: String { stateDirectory.path + "/tx" }
+    var journalPath: String { stateDirectory.path + "/journal.json" }
+    var logPath: String { stateDirectory.path + "/log.ndjson" }
     private var configPath: String { stateDirectory.path + "/config.json" }
 
     /// The name of the state directory inside the catalog root.
@@ -54,12 +54,12 @@ public final class FileBackend: StorageBackend {
                 "--ref \(ref) needs the git backend, and this repository uses the file backend, which keeps no history; use a repository created with `init --backend git`."
             )
         }
-        return DirectorySnapshot(root: root)
+        return try readerSnapshot()
     }
 
     // MARK: Journal
 
-    private struct Journal: Codable {
+    struct Journal: Codable {
         struct Entry: Codable {
             var path: String
             /// Staged file name under tx/files, nil for a deletion.
@@ -77,7 +77,7 @@ public final class FileBackend: StorageBackend {
         try FS.writeAtomically(Array(try encoder.encode(journal)), to: journalPath, sync: true)
     }
 
-    private func readJournal() throws -> Journal? {
+    func readJournal() throws -> Journal? {
         guard let bytes = try FS.read(journalPath) else { return nil }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
@@ -92,7 +92,19 @@ public final class FileBackend: StorageBackend {
 
     @discardableResult
     public func commit(_ changes: [String: FileChange], record: OperationRecord) throws -> String? {
+        try bumpGeneration()
         FS.removeTree(txDirectory)
+        do {
+            return try commitStaged(changes, record: record)
+        } catch {
+            // Nothing was moved unless the journal was written, and then recover() already ran:
+            // leave no staged or temporary file behind (a full disk must not fill up more).
+            if (try? readJournal()) == nil { FS.removeTree(txDirectory) }
+            throw error
+        }
+    }
+
+    private func commitStaged(_ changes: [String: FileChange], record: OperationRecord) throws -> String? {
         try FS.makeDirectories(txDirectory + "/files")
         try FS.makeDirectories(txDirectory + "/backup")
         var entries: [Journal.Entry] = []
@@ -168,6 +180,8 @@ public final class FileBackend: StorageBackend {
             try finish(journal)
             return
         }
+        // Readers that started before this rollback must read again.
+        try bumpGeneration()
         // Roll back, newest move first.
         for (n, entry) in journal.entries.enumerated().reversed() {
             let target = root.path + "/" + entry.path

@@ -381,4 +381,15 @@ final class GitSnapshot: CatalogSnapshot {
         }
         return .bytes(blob)
     }
+
+    func storedDigest(_ path: String) throws -> (sha256: String, size: Int64)? {
+        // Decided by source(_:), the one place that says which paths are Git LFS pointers.
+        switch try source(path) {
+        case .file?, .missingObject?:
+            guard let blob = try read(path), let pointer = LFSPointer(parsing: blob) else { return nil }
+            return (pointer.oid, pointer.size)
+        default:
+            return nil
+        }
+    }
 }

@@ -1,0 +1,113 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A stat cache for local asset originals, like git's index: (device, inode, size, mtime,
+/// ctime) → SHA-256. A re-ingest hashes a local original again only when one of these changed,
+/// so an unchanged re-ingest reads no asset bytes.
+///
+/// Kept in the tool's state directory (`cache/asset-stat.json`), never committed; losing it
+/// only costs a re-hash. An entry is not trusted when the file changed within
+/// ``racyWindow`` seconds of the moment it was hashed ("racily clean", as git says): a write
+/// in the same timestamp tick could otherwise go unnoticed.
+final class AssetStatCache: @unchecked Sendable {
+    struct Stamp: Codable, Equatable {
+        var device: UInt64
+        var inode: UInt64
+        var size: Int64
+        var mtime: Int64
+        var ctime: Int64
+
+        /// The stamp of `path` now, nil when it is not a readable regular file.
+        init?(path: String) {
+            var st = stat()
+            guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+            device = UInt64(st.st_dev)
+            inode = UInt64(st.st_ino)
+            size = Int64(st.st_size)
+            mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+            ctime = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
+        }
+    }
+
+    struct Entry: Codable {
+        var stamp: Stamp
+        var sha256: String
+    }
+
+    private struct Contents: Codable {
+        var version = 1
+        var entries: [String: Entry] = [:]
+    }
+
+    /// Seconds before the hashing time within which a change makes an entry untrusted.
+    static let racyWindow: Int64 = 2
+
+    let file: String
+    private let lock = NSLock()
+    private var contents: Contents
+    private var dirty = false
+    /// Lookups answered from the cache, and files hashed, in this run (logged by ingest).
+    private(set) var hits = 0
+    private(set) var hashed = 0
+
+    init(stateDirectory: URL) {
+        file = stateDirectory.appendingPathComponent("cache/asset-stat.json").path
+        contents =
+            (try? FS.read(file)).flatMap { $0 }.flatMap { try? JSONDecoder().decode(Contents.self, from: Data($0)) }
+            ?? Contents()
+        if contents.version != 1 { contents = Contents() }
+    }
+
+    /// The SHA-256 and size of the local file `path`, from the cache when its stamp is unchanged,
+    /// else by reading it (and remembering the answer).
+    /// - Returns: nil when the file is missing or unreadable.
+    func digest(of path: String) -> (sha256: String, size: Int64)? {
+        guard let before = Stamp(path: path) else { return nil }
+        lock.lock()
+        let cached = contents.entries[path]
+        lock.unlock()
+        if let cached, cached.stamp == before {
+            lock.lock()
+            hits += 1
+            lock.unlock()
+            return (cached.sha256, before.size)
+        }
+        let hashTime = Self.now()
+        guard let digest = try? sha256OfFile(path) else { return nil }
+        lock.lock()
+        hashed += 1
+        lock.unlock()
+        record(path, stamp: before, sha256: digest.hex, hashTime: hashTime)
+        return (digest.hex, digest.size)
+    }
+
+    /// Remembers that `path`, whose stamp was `stamp` before it was read at `hashTime`, has
+    /// this SHA-256; ignored when the file changed since, or too close to `hashTime`.
+    func record(_ path: String, stamp: Stamp, sha256: String, hashTime: Int64) {
+        guard Stamp(path: path) == stamp, max(stamp.mtime, stamp.ctime) < hashTime - Self.racyWindow * 1_000_000_000
+        else { return }
+        lock.lock()
+        contents.entries[path] = Entry(stamp: stamp, sha256: sha256)
+        dirty = true
+        lock.unlock()
+    }
+
+    /// Writes the cache when it changed (atomically; a failure only costs re-hashing later).
+    func save() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard dirty, let bytes = try? JSONEncoder().encode(contents) else { return }
+        try? FS.writeAtomically(Array(bytes), to: file)
+        dirty = false
+    }
+
+    /// Nanoseconds since the epoch.
+    static func now() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `backup` writes every object before any ref, and `clone` checks what it restored.
+@Suite("Backup integrity", .serialized)
+struct BackupIntegrityTests {
+    @Test("a backup killed at random instants is restored completely or refused, and the next backup completes it")
+    func killedBackups() throws {
+        let ws = Workspace("backup-integrity")
+        try ws.initRepo(backend: "git")
+        let first = ws.temp.sub("first")
+        try makeCatalog(at: first, items: 5, seed: 1, assetBytes: 512)
+        try ws.ok(["ingest", first.appendingPathComponent("catalog.json").path, "-q"])
+        let oldHead = try ws.git(["rev-parse", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let source = ws.temp.sub("source")
+        try makeCatalog(at: source, items: 100, seed: 2, assetBytes: 512)
+        try ws.ok(["ingest", source.appendingPathComponent("catalog.json").path, "-q"])
+        let newHead = try ws.git(["rev-parse", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let timing = ws.temp.sub("timing")
+        let started = Date()
+        try ws.ok(["backup", timing.path])
+        let duration = Date().timeIntervalSince(started)
+        let old = ws.temp.sub("old-backup")
+        try ws.ok(["backup", old.path, "--ref", oldHead])
+
+        var rng = SplitMix(seed: 17)
+        var outcomes: [String: Int] = [:]
+        for round in 0..<20 {
+            // Even rounds: a new backup; odd rounds: an update of a backup of the older commit.
+            let dest = ws.temp.sub("backup-\(round)")
+            if round % 2 == 1 { _ = try run("/bin/cp", ["-a", old.path, dest.path]) }
+            let process = Process()
+            process.executableURL = Env.binary
+            process.arguments = ["backup", "--repository", ws.repo.path, dest.path, "-q"]
+            process.environment = ws.env
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(UInt32(Double(rng.next() % 1000) / 1000 * duration * 1.1 * 1_000_000))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+
+            let clone = ws.temp.sub("clone-\(round)")
+            let restored = try ws.tool(["clone", dest.path, clone.path])
+            if restored.status == 0 {
+                let head = try ws.git(["rev-parse", "HEAD"], in: clone).stdout.trimmingCharacters(in: .whitespaces)
+                let at = head.hasPrefix(newHead) ? "new" : head.hasPrefix(oldHead) ? "old" : "other"
+                outcomes["restored-\(at)", default: 0] += 1
+                #expect(at != "other", "round \(round): the clone is at an unknown commit \(head)")
+                let verify = try ws.tool(["verify"], repo: clone)
+                #expect(verify.status == 0, "round \(round): a restored clone must verify: \(verify.stdout)")
+            } else {
+                outcomes["refused", default: 0] += 1
+                #expect(restored.status == 1, "round \(round): exit \(restored.status)")
+                #expect(restored.stderr.hasPrefix("error: "), "round \(round): \(restored.stderr)")
+                #expect(!FileManager.default.fileExists(atPath: clone.path + "/.git"), "round \(round): partial clone left")
+            }
+            // The next backup completes it.
+            try ws.ok(["backup", dest.path, "-q"])
+            let complete = ws.temp.sub("complete-\(round)")
+            try ws.ok(["clone", dest.path, complete.path])
+            let head = try ws.git(["rev-parse", "HEAD"], in: complete).stdout
+            #expect(head.hasPrefix(newHead), "round \(round): the completed backup is not at the tip")
+            try ws.ok(["verify"], repo: complete)
+            for dir in [dest, clone, complete] { try? FileManager.default.removeItem(at: dir) }
+        }
+        #expect(outcomes.values.reduce(0, +) == 20, "\(outcomes)")
+    }
+
+    @Test("clone refuses a backup whose Git LFS objects are missing and leaves nothing behind")
+    func cloneChecksLFSObjects() throws {
+        let ws = Workspace("backup-missing")
+        try ws.initRepo(backend: "git")
+        let source = ws.temp.sub("source")
+        try makeCatalog(at: source, items: 3)
+        try ws.ok(["ingest", source.appendingPathComponent("catalog.json").path, "-q"])
+        let backup = ws.temp.sub("backup")
+        try ws.ok(["backup", backup.path])
+        let objects = backup.appendingPathComponent("lfs/objects")
+        let enumerator = FileManager.default.enumerator(atPath: objects.path)
+        let victim = try #require((enumerator?.allObjects as? [String])?.first { $0.split(separator: "/").count == 3 })
+        try FileManager.default.removeItem(at: objects.appendingPathComponent(victim))
+        let clone = ws.temp.sub("clone")
+        let r = try ws.tool(["clone", backup.path, clone.path])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("lacks 1 Git LFS object"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: clone.path))
+        // The next backup puts the object back.
+        try ws.ok(["backup", backup.path])
+        try ws.ok(["clone", backup.path, clone.path])
+    }
+
+    @Test("backup takes the writer lock: it fails at once while another command holds it")
+    func backupTakesTheLock() throws {
+        let ws = Workspace("backup-lock")
+        try ws.initRepo(backend: "git")
+        let lockPath = ws.repo.appendingPathComponent(".git/stac-repository/lock").path
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        holder.arguments = [lockPath, "sleep", "3"]
+        try holder.run()
+        defer {
+            kill(holder.processIdentifier, SIGTERM)
+            holder.waitUntilExit()
+        }
+        usleep(300_000)
+        let r = try ws.tool(["backup", ws.temp.sub("b").path])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("locked"), "\(r.stderr)")
+    }
+}

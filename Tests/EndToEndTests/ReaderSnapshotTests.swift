@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// File-backend readers see one version while a writer commits, and never hold up a writer.
+@Suite("Reader snapshots", .serialized)
+struct ReaderSnapshotTests {
+    @Test("40 exports while a writer commits in a loop each equal one committed state")
+    func exportsDuringCommits() throws {
+        let ws = Workspace("readers")
+        try ws.initRepo(backend: "file")
+        // Two sources whose items differ everywhere: each commit rewrites every item and asset.
+        let a = ws.temp.sub("a")
+        let b = ws.temp.sub("b")
+        try makeCatalog(at: a, items: 20, seed: 1, assetBytes: 1024)
+        try makeCatalog(at: b, items: 20, seed: 2, assetBytes: 1024)
+        try ws.ok(["ingest", a.appendingPathComponent("catalog.json").path, "-q"])
+        let stateA = ws.temp.sub("state-a")
+        try ws.ok(["export", stateA.path])
+        try ws.ok(["ingest", b.appendingPathComponent("catalog.json").path, "-q"])
+        let stateB = ws.temp.sub("state-b")
+        try ws.ok(["export", stateB.path])
+        let states = [treeState(stateA), treeState(stateB)]
+        #expect(states[0] != states[1])
+
+        final class WriterLog: @unchecked Sendable {
+            let lock = NSLock()
+            var failures: [String] = []
+            var commits = 0
+            var stop = false
+        }
+        let log = WriterLog()
+        let writerDone = DispatchSemaphore(value: 0)
+        let sources = [a, b]
+        let env = ws.env
+        let repo = ws.repo
+        Thread.detachNewThread {
+            var n = 0
+            while true {
+                log.lock.lock()
+                let stop = log.stop
+                log.lock.unlock()
+                if stop { break }
+                let source = sources[n % 2].appendingPathComponent("catalog.json").path
+                let r = try? run(Env.binary.path, ["ingest", "--repository", repo.path, source, "-q"], env: env)
+                log.lock.lock()
+                if let r, r.status == 0 { log.commits += 1 } else { log.failures.append(r?.stderr ?? "did not run") }
+                log.lock.unlock()
+                n += 1
+            }
+            writerDone.signal()
+        }
+        var seen = [0, 0]
+        for round in 0..<40 {
+            let out = ws.temp.sub("export-\(round)")
+            let r = try ws.tool(["export", out.path])
+            #expect(r.status == 0, "export \(round) failed: \(r.stderr)")
+            let state = treeState(out)
+            if let which = states.firstIndex(of: state) {
+                seen[which] += 1
+            } else {
+                Issue.record("export \(round) equals neither committed state (\(state.count) files)")
+            }
+            try? FileManager.default.removeItem(at: out)
+        }
+        log.lock.lock()
+        log.stop = true
+        log.lock.unlock()
+        writerDone.wait()
+        #expect(log.failures.isEmpty, "writers failed: \(log.failures.prefix(3))")
+        #expect(log.commits >= 2, "the writer committed only \(log.commits) times")
+        #expect(seen[0] + seen[1] == 40, "\(seen)")
+        print("reader snapshots: \(log.commits) commits during 40 exports; states seen \(seen)")
+    }
+
+    @Test("a reader sees the state before an interrupted commit without taking the lock")
+    func readsThroughAnInterruptedCommit() throws {
+        let ws = Workspace("readers-crash")
+        try ws.initRepo(backend: "file")
+        let a = ws.temp.sub("a")
+        let b = ws.temp.sub("b")
+        try makeCatalog(at: a, items: 20, seed: 1)
+        try makeCatalog(at: b, items: 20, seed: 2)
+        try ws.ok(["ingest", a.appendingPathComponent("catalog.json").path, "-q"])
+        let before = ws.temp.sub("before")
+        try ws.ok(["export", before.path])
+        let crashed = try ws.tool(
+            ["ingest", b.appendingPathComponent("catalog.json").path], env: ["STAC_REPOSITORY_CRASH_AT": "file-moved:30"])
+        #expect(crashed.status == SIGKILL)
+        #expect(FileManager.default.fileExists(atPath: ws.repo.appendingPathComponent(".stac-repository/journal.json").path))
+        let out = ws.temp.sub("during")
+        try ws.ok(["export", out.path])
+        #expect(treeState(out) == treeState(before))
+        // The reader did not recover (it never writes): the journal is still there for the next writer.
+        #expect(FileManager.default.fileExists(atPath: ws.repo.appendingPathComponent(".stac-repository/journal.json").path))
+    }
+}
