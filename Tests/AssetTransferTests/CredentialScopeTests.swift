@@ -9,7 +9,10 @@ import Testing
         #expect(CredentialScope.hostKey(ofURL: "https://Example.COM/x") == "example.com:443")
         #expect(CredentialScope.hostKey(ofURL: "http://u:p@127.0.0.1:8080/x") == "127.0.0.1:8080")
         #expect(CredentialScope.hostKey(ofURL: "s3://bucket/key") == nil)
-        #expect(CredentialScope.hostKeys(forAuthHost: "data.example.com") == ["data.example.com:80", "data.example.com:443"])
+        #expect(
+            CredentialScope.hostKeys(forAuthHost: "data.example.com") == [
+                "data.example.com:80", "data.example.com:443",
+            ])
         #expect(CredentialScope.hostKeys(forAuthHost: "127.0.0.1:9000") == ["127.0.0.1:9000"])
         #expect(CredentialScope.hostKeys(forAuthHost: "https://h.example/path") == ["h.example:443"])
         #expect(CredentialScope.hostKeys(forAuthHost: "a b") == nil)

@@ -69,7 +69,7 @@ struct LayoutTests {
             ("s3://b/k/.hidden", "k", "_hidden"),
             ("https://h/.gitattributes", "attrs", "_gitattributes"),
             ("https://h/.GIT", "g", "_GIT"),
-            ("https://h/catalog.json", "c", "c"),
+            ("https://h/catalog.json", "c", "_catalog.json"),
             ("https://h/..", "up", "up"),
         ])
     func fileNames(href: String, key: String, expected: String) {

@@ -314,7 +314,9 @@ struct IngestPlanner {
             if let container = index.containers[p.path] {
                 for member in container.children + container.items {
                     let below = member.dropFirst(p.directory.isEmpty ? 0 : p.directory.count + 1)
-                    if let first = below.split(separator: "/").first { names.insert(ReservedNames.folded(String(first))) }
+                    if let first = below.split(separator: "/").first {
+                        names.insert(ReservedNames.folded(String(first)))
+                    }
                 }
             }
             var keptFiles: Set<String> = [p.path]
