@@ -323,6 +323,13 @@ struct SecurityTests {
         let server = try Self.startServer(ws, root: site, log: ws.temp.sub("a.log"))
         defer { server.stop() }
         let url = "http://127.0.0.1:\(server.port)/c/collection.json"
+        if href.hasPrefix("/") {
+            // An absolute path in a remote document is a path on that server (RFC 3986), never a local file.
+            try Self.expectRefused(
+                ws, ["ingest", url, "--retries", "0"],
+                mentions: ["\"attacker\"", "404", "http://127.0.0.1:\(server.port)\(href)"])
+            return
+        }
         try Self.expectRefused(
             ws, ["ingest", url], mentions: ["\"attacker\"", "\"data\"", href, "remote document", "--allow-path"])
     }
