@@ -1,7 +1,8 @@
-import AssetTransfer
 import FlyingFox
 import Foundation
 import Testing
+
+@testable import AssetTransfer
 
 /// Credentials go only to the hosts the user named, never across a redirect to another host.
 @Suite struct CredentialScopeTests {
@@ -70,6 +71,29 @@ import Testing
         }
         let basic = "Basic " + Data("user:pa55".utf8).base64EncodedString()
         #expect(seen.current == ["|", "\(basic)|"])
+    }
+
+    @Test func s3CredentialsNeverGoToAnHTTPHostAndHTTPCredentialsNeverToS3() {
+        var configuration = testConfiguration()
+        configuration.environment = [
+            "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:9999",
+        ]
+        configuration.bearerToken = "tok"
+        configuration.allowCredentials(forSource: "https://s3.amazonaws.com/bucket/catalog.json")
+        let engine = AssetTransferEngine(configuration: configuration)
+        // An http(s) URL that looks like S3 is not signed; it gets the token only because its host is in scope.
+        let http = engine.makeCurlRequest(
+            .http(url: "https://s3.amazonaws.com/bucket/key.tif"), resumeFrom: 0, validator: nil, region: nil)
+        #expect(!http.headers.contains { $0.contains("AWS4-HMAC-SHA256") || $0.lowercased().hasPrefix("x-amz") })
+        #expect(http.headers.contains("Authorization: Bearer tok"))
+        let settings = S3Settings(configuration: configuration)
+        let s3 = engine.makeCurlRequest(
+            .s3(bucket: "bucket", key: "key.tif", settings: settings), resumeFrom: 0, validator: nil, region: nil)
+        #expect(s3.url.hasPrefix("http://127.0.0.1:9999/"), "signed requests go to the configured endpoint only")
+        #expect(!s3.followRedirects)
+        #expect(!s3.headers.contains { $0.contains("Bearer") })
+        #expect(s3.headers.contains { $0.contains("AWS4-HMAC-SHA256") })
     }
 
     static func credentials(_ request: HTTPRequest) -> String {

@@ -220,7 +220,7 @@ struct IngestPlanner {
                     return nil
                 }
                 if let location, let href = l["href"]?.stringValue {
-                    l["href"] = .string(Href.resolve(href, against: location))
+                    l["href"] = .string(Href.withoutUserinfo(Href.resolve(href, against: location)))
                 }
                 return .object(l)
             }
@@ -364,7 +364,8 @@ struct IngestPlanner {
             var links: [Link] = []
             var others: [Link] = []
             for var link in object.links where !structuralRels.contains(link.rel) {
-                link.href = Href.resolve(link.href, against: p.source.location)
+                // Never store userinfo, even one the source location carries (--allow-userinfo).
+                link.href = Href.withoutUserinfo(Href.resolve(link.href, against: p.source.location))
                 others.append(link)
             }
             let parent = index.containers[p.parentPath]
