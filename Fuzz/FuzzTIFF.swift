@@ -2,9 +2,12 @@
 // reader works on files, so each input is written to one scratch file first.
 import Foundation
 
+/// A scratch file in memory (/dev/shm) when there is one: a disk write per input is the bottleneck.
 private let scratch: URL = {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-        "stac-repository-fuzz-tiff-\(getpid())")
+    let base =
+        FileManager.default.fileExists(atPath: "/dev/shm")
+        ? URL(fileURLWithPath: "/dev/shm") : FileManager.default.temporaryDirectory
+    let directory = base.appendingPathComponent("stac-repository-fuzz-tiff-\(getpid())")
     try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     return directory.appendingPathComponent("input.tif")
 }()

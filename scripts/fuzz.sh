@@ -46,4 +46,6 @@ for target in "${targets[@]}"; do
     grep -E "^stat::number_of_executed_units|^stat::average_exec_per_sec|^stat::new_units_added|^#[0-9]+.*DONE" \
         "$out/$target.log" || true
 done
+# The TIFF target's scratch files (one folder per fuzzer process).
+rm -rf /dev/shm/stac-repository-fuzz-tiff-* "${TMPDIR:-/tmp}"/stac-repository-fuzz-tiff-*
 exit $status
