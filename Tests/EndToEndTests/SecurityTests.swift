@@ -184,22 +184,28 @@ struct SecurityTests {
     @Test(
         "a local catalog cannot make the tool read files outside its folder",
         arguments: backends.flatMap { b in
-            ["file:///etc/passwd", "/etc/hostname", "../../../outside/secret.txt", "symlink"].map { (b, $0) }
+            [
+                "file:///etc/passwd", "/etc/hostname", "../../../outside/secret.txt", "symlink", "symlinked-folder",
+            ].map { (b, $0) }
         })
     func localOutside(backend: String, href: String) throws {
         let ws = try Self.populated(backend, "confine")
         var written = href
-        if href == "symlink" {
-            written = "./link.tif"
-        }
+        if href == "symlink" { written = "./link.tif" }
+        if href == "symlinked-folder" { written = "./folder/secret.txt" }
         let source = try Self.localAttack(ws, href: written)
         if href == "symlink" {
             try FileManager.default.createSymbolicLink(
                 atPath: ws.temp.sub("src/c/attacker/link.tif").path,
                 withDestinationPath: ws.temp.sub("outside/secret.txt").path)
         }
+        if href == "symlinked-folder" {
+            try FileManager.default.createSymbolicLink(
+                atPath: ws.temp.sub("src/c/attacker/folder").path, withDestinationPath: "../../../outside")
+        }
         var mentions = ["\"attacker\"", "\"data\"", "--allow-path", written]
-        if href == "symlink" { mentions += ["symbolic link", "secret.txt"] }
+        if href == "symlink" { mentions += ["symbolic link", "link.tif", "outside/secret.txt"] }
+        if href == "symlinked-folder" { mentions += ["symbolic link", "attacker/folder", "outside/secret.txt"] }
         try Self.expectRefused(ws, ["ingest", source.path], mentions: mentions)
         try Self.expectRefused(ws, ["ingest", source.path, "--assets", "reference"], mentions: mentions)
     }
@@ -423,6 +429,31 @@ struct SecurityTests {
         try ws.ok(["ingest", url, "--auth-host", "127.0.0.1:\(b.port)"] + credentials)
         let seenB2 = Self.lines(logB)
         #expect(!seenB2.isEmpty && seenB2.allSatisfy { $0.hasSuffix("|Bearer tok-SECRET|key-SECRET") }, "\(seenB2)")
+    }
+
+    @Test("netrc credentials go only to the source's host and port", arguments: backends)
+    func netrcScoped(backend: String) throws {
+        let ws = try Self.populated(backend, "netrc")
+        let siteB = ws.temp.sub("siteB")
+        try Self.write("on b\n", to: siteB.appendingPathComponent("b.tif"))
+        let logA = ws.temp.sub("a.log")
+        let logB = ws.temp.sub("b.log")
+        let b = try Self.startServer(ws, root: siteB, log: logB)
+        defer { b.stop() }
+        let siteA = ws.temp.sub("siteA")
+        let a = try Self.startServer(ws, root: siteA, log: logA)
+        defer { a.stop() }
+        try Self.write(
+            Self.item("n", assets: [("b", "http://127.0.0.1:\(b.port)/b.tif")]),
+            to: siteA.appendingPathComponent("n.json"))
+        let netrc = ws.temp.sub("netrc")
+        try "machine 127.0.0.1 login bob password n3trc-SECRET\n".write(to: netrc, atomically: true, encoding: .utf8)
+        let r = try ws.tool(["ingest", "http://127.0.0.1:\(a.port)/n.json", "--netrc"], env: ["NETRC": netrc.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let basic = "Basic " + Data("bob:n3trc-SECRET".utf8).base64EncodedString()
+        #expect(Self.lines(logA).allSatisfy { $0.contains(basic) } && !Self.lines(logA).isEmpty, "\(Self.lines(logA))")
+        #expect(
+            !Self.lines(logB).isEmpty && Self.lines(logB).allSatisfy { !$0.contains("Basic") }, "\(Self.lines(logB))")
     }
 
     @Test("user:password@ in an asset href is never stored, printed or sent unless allowed", arguments: backends)
