@@ -40,3 +40,8 @@ fmt:
 # Check formatting and the lint rules of .swift-format (fails on any finding).
 lint:
     swift format lint --strict --recursive Sources Tests Processors Package.swift
+
+# Fuzz the JSON parser, the STAC reader, the href resolver and the TIFF reader with libFuzzer,
+# FUZZ_SECONDS (default 60) each; `just fuzz href` runs one. See docs/fuzzing.md.
+fuzz *targets:
+    scripts/fuzz.sh {{targets}}

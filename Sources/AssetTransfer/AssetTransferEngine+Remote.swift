@@ -31,6 +31,10 @@ extension AssetTransferEngine {
         if case .s3(_, _, let settings) = target { region = settings.region }
         var regionChanged = false
         let pool = handles
+        // Redirects are followed here, one hop at a time, so that each hop's credentials are
+        // decided for its own host (CredentialScope): libcurl never carries them to another host.
+        var target = target
+        var redirects = 0
 
         while true {
             attempt += 1
@@ -45,6 +49,31 @@ extension AssetTransferEngine {
                 return .failure(
                     subject.error(
                         .io, reason: "libcurl could not create a transfer handle", fix: "check libcurl's installation"))
+            }
+            if case .http(let current) = target, outcome.code == CURLE_OK.rawValue, !outcome.cancelled,
+                [301, 302, 303, 307, 308].contains(outcome.status), let location = outcome.headers["location"]
+            {
+                guard let next = Self.redirectTarget(location, from: current) else {
+                    return .failure(
+                        subject.error(
+                            .invalidSource,
+                            reason: "it redirected to a location that is not an http(s) URL",
+                            fix: "fix the href", status: outcome.status, attempts: attempt))
+                }
+                redirects += 1
+                guard redirects <= configuration.maxRedirects else {
+                    return .failure(
+                        subject.error(
+                            .http(status: outcome.status),
+                            reason: "it redirected more than \(configuration.maxRedirects) times",
+                            status: outcome.status, attempts: attempt))
+                }
+                logger.debug(
+                    "Following a redirect",
+                    metadata: ["source": "\(subject.source)", "to": "\(SourceRedaction.redact(next))"])
+                target = .http(url: next)
+                attempt -= 1
+                continue
             }
             if outcome.acceptsRanges, (200..<300).contains(outcome.status) {
                 acceptsRanges = true
@@ -110,6 +139,16 @@ extension AssetTransferEngine {
         }
     }
 
+    /// The absolute http(s) URL a `Location` header points to, resolved against the current URL.
+    static func redirectTarget(_ location: String, from current: String) -> String? {
+        guard let base = URL(string: current),
+            let url = URL(string: location.trimmingCharacters(in: .whitespaces), relativeTo: base)
+        else { return nil }
+        let absolute = url.absoluteString
+        guard let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https" else { return nil }
+        return absolute
+    }
+
     /// The delay before retry number `attempt`: base · 2^(attempt-1), scaled by a random factor in
     /// [0.5, 1] (jitter), capped at `maxRetryDelay`, and at least what `Retry-After` asked.
     func backoff(attempt: Int, retryAfter: Double?) -> Double {
@@ -143,14 +182,22 @@ extension AssetTransferEngine {
             userAgent: configuration.userAgent, resumeFrom: resumeFrom)
         switch target {
         case .http(let url):
-            request.url = url
+            request.url = configuration.allowUserinfo ? url : CredentialScope.withoutUserinfo(url)
+            request.followRedirects = false
             request.caBundle = configuration.httpCABundle
-            if configuration.useNetrc { request.netrcFile = .some(nonEmpty(configuration.environment["NETRC"])) }
-            var lines = configuration.headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
-            if let token = configuration.bearerToken,
-                !configuration.headers.keys.contains(where: { $0.lowercased() == "authorization" })
-            {
-                lines.append("Authorization: Bearer \(token)")
+            // Credentials only for the hosts the user named (CredentialScope owns the rule).
+            let scoped = CredentialScope.allows(url, configuration: configuration)
+            if scoped, configuration.useNetrc {
+                request.netrcFile = .some(nonEmpty(configuration.environment["NETRC"]))
+            }
+            var lines: [String] = []
+            if scoped {
+                lines = configuration.headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+                if let token = configuration.bearerToken,
+                    !configuration.headers.keys.contains(where: { $0.lowercased() == "authorization" })
+                {
+                    lines.append("Authorization: Bearer \(token)")
+                }
             }
             if resumeFrom > 0 {
                 lines.append("Range: bytes=\(resumeFrom)-")

@@ -14,12 +14,19 @@ public struct TransferConfiguration: Sendable {
     public var retryBaseDelay: Double
     /// The longest a single backoff may last, in seconds; a `Retry-After` beyond it ends the retries.
     public var maxRetryDelay: Double
-    /// Extra HTTP headers sent with every http(s) request (never with s3 requests), e.g. `Authorization`.
+    /// Extra HTTP headers, e.g. `Authorization`, sent with http(s) requests to ``credentialHosts``
+    /// only (never with s3 requests, never to other hosts, see ``CredentialScope``).
     public var headers: [String: String]
-    /// A bearer token sent as `Authorization: Bearer …` with every http(s) request.
+    /// A bearer token sent as `Authorization: Bearer …` with http(s) requests to ``credentialHosts``.
     public var bearerToken: String?
-    /// Whether credentials for http(s) hosts are read from `~/.netrc` (or the file named by `NETRC`).
+    /// Whether credentials for http(s) hosts in ``credentialHosts`` are read from `~/.netrc` (or
+    /// the file named by `NETRC`).
     public var useNetrc: Bool
+    /// The `host:port` keys (``CredentialScope/hostKey(ofURL:)``) that get ``headers``,
+    /// ``bearerToken`` and netrc credentials: the source's host and `--auth-host` hosts.
+    public var credentialHosts: Set<String> = []
+    /// Fetch with the userinfo (`user:password@`) of a URL; by default it is removed first.
+    public var allowUserinfo = false
     /// Where `AWS_*`, `NETRC` and CA bundle settings come from.
     public var environment: [String: String]
     /// Sends s3 requests unsigned (public buckets); `AWS_SKIP_SIGNATURE=true` has the same effect.

@@ -10,8 +10,10 @@ public enum Identifier {
     /// Checks that `id` can be used as one path component on any POSIX file system and in git.
     ///
     /// Rejected: the empty string, `.` and `..`, ids containing `/`, `\`, NUL or any other control
-    /// character (U+0000–U+001F, U+007F), `.git` in any letter case (git refuses to store such a
-    /// path), and ids longer than 255 UTF-8 bytes (250 for items, whose file is `<id>.json`).
+    /// character (U+0000–U+001F, U+007F), the names ``ReservedNames`` reserves (`.stac-repository`,
+    /// `.git`, `.gitattributes`, … and `catalog.json`/`collection.json`, in any letter case and
+    /// Unicode form), and ids longer than 255 UTF-8 bytes in NFC (250 for items, whose file is
+    /// `<id>.json`).
     ///
     /// - Parameters:
     ///   - id: The id to check.
@@ -33,11 +35,11 @@ public enum Identifier {
                 "\(subject) is not a valid path component: ids may not contain '/' or '\\', control characters, "
                     + "or be '.' or '..'; rename the \(noun).")
         }
-        if id.lowercased() == ".git" {
-            throw STACError("\(subject) is reserved: git cannot store a path named '.git'; rename the \(noun).")
+        if let reason = ReservedNames.reasonIDIsReserved(id) {
+            throw STACError("\(subject) is reserved: \(reason); rename the \(noun).")
         }
         let limit = kind == .item ? maximumItemByteCount : maximumByteCount
-        let length = id.utf8.count
+        let length = ReservedNames.nfc(id).utf8.count
         if length > limit {
             let why =
                 kind == .item

@@ -57,7 +57,11 @@ public struct STACObject: Sendable, Hashable {
             throw STACError("\(subject) is not a STAC \(type.noun): it has no string \"id\"; give it one.")
         }
         try Identifier.validate(id, kind: type, source: source)
-        self.json = object
+        var json = object
+        // Ids become paths: one Unicode form (NFC) for one product, whatever form the source used.
+        let normalized = ReservedNames.nfc(id)
+        if !ReservedNames.sameBytes(normalized, id) { json["id"] = JSONValue.string(normalized) }
+        self.json = json
         self.validatedType = type
     }
 

@@ -21,6 +21,16 @@ struct TransferOptions: ParsableArguments {
     @Flag(help: "Read HTTP credentials from ~/.netrc.")
     var netrc = false
 
+    @Option(
+        name: .customLong("auth-host"),
+        help:
+            "Also send --header, --bearer-token and netrc credentials to this host (HOST for ports 80/443, or HOST:PORT; repeatable). Without it they go only to the host of the source given."
+    )
+    var authHosts: [String] = []
+
+    @Flag(help: "Fetch URLs with the user:password@ they carry (it is never stored or printed either way).")
+    var allowUserinfo = false
+
     @Flag(help: "Send unsigned S3 requests (public buckets).")
     var noSignRequest = false
 
@@ -32,6 +42,9 @@ struct TransferOptions: ParsableArguments {
         if retries < 0 || retries > 100 { throw ValidationError("--retries must be between 0 and 100.") }
         for h in headers where !h.contains(":") {
             throw ValidationError("--header \"\(h)\" must look like 'Name: value'.")
+        }
+        for h in authHosts where CredentialScope.hostKeys(forAuthHost: h) == nil {
+            throw ValidationError("--auth-host \"\(h)\" must be a host name, HOST:PORT or an http(s) URL.")
         }
     }
 
@@ -46,6 +59,8 @@ struct TransferOptions: ParsableArguments {
         }
         c.bearerToken = bearerToken ?? ProcessInfo.processInfo.environment["STAC_REPOSITORY_BEARER_TOKEN"]
         c.useNetrc = netrc
+        for h in authHosts { c.credentialHosts.formUnion(CredentialScope.hostKeys(forAuthHost: h) ?? []) }
+        c.allowUserinfo = allowUserinfo
         c.noSignRequest = noSignRequest
         c.requesterPays = requesterPays
         return c
@@ -118,6 +133,13 @@ struct Ingest: AsyncParsableCommand {
 
     @OptionGroup var transfer: TransferOptions
 
+    @Option(
+        name: .customLong("allow-path"),
+        help:
+            "Let the sources reference local files under this folder too (repeatable); by default a local source reads only below its own folder and a remote one no local file."
+    )
+    var allowPaths: [String] = []
+
     @Flag(help: "Wait for another writer to finish instead of failing.")
     var wait = false
 
@@ -144,6 +166,7 @@ struct Ingest: AsyncParsableCommand {
             Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         }
         options.transfer = transfer.configuration
+        options.allowedPaths = allowPaths
         options.wait = wait
         options.force = force
         options.processorOptions = try parseProcessorOptions(processorOptions)

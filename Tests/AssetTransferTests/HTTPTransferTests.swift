@@ -314,6 +314,7 @@ struct HTTPTransferTests {
         }) { server in
             var configuration = testConfiguration()
             configuration.bearerToken = "sekrit-token"
+            configuration.allowCredentials(forSource: server.url("/private.json"))
             let document = try await AssetTransferEngine(configuration: configuration).readDocument(
                 server.url("/private.json"))
             #expect(document == Data("{}".utf8))

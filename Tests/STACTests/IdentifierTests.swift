@@ -66,7 +66,8 @@ struct IdentifierTests {
         )
         #expect(
             idError(".Git", kind: .collection)?.message
-                == #"Collection id ".Git" is reserved: git cannot store a path named '.git'; rename the collection."#)
+                == #"Collection id ".Git" is reserved: '.git' is a file git or Git LFS reads (in any letter case); rename the collection."#
+        )
         #expect(
             idError(String(repeating: "é", count: 128), kind: .catalog)?.message.contains(
                 "is 256 bytes long: ids may be at most 255 UTF-8 bytes") == true)

@@ -67,7 +67,11 @@ struct LayoutTests {
             ("https://h/a/b/visual.tif?x=1", "visual", "visual.tif"),
             ("/data/x%20y.tif", "d", "x y.tif"),
             ("https://h/", "thumb", "thumb"),
-            ("s3://b/k/.hidden", "k", "k"),
+            ("s3://b/k/.hidden", "k", "_hidden"),
+            ("https://h/.gitattributes", "attrs", "_gitattributes"),
+            ("https://h/.GIT", "g", "_GIT"),
+            ("https://h/catalog.json", "c", "_catalog.json"),
+            ("https://h/..", "up", "up"),
         ])
     func fileNames(href: String, key: String, expected: String) {
         #expect(IngestPlanner.fileName(for: href, key: key) == expected)

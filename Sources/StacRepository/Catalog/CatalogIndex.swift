@@ -132,12 +132,14 @@ public struct CatalogIndex: Sendable {
 
     // MARK: Layout (DESIGN §3)
 
+    /// Ids are NFC-normalised before they become paths (``ReservedNames``): one product, one file.
     static func itemPath(id: String, parentDirectory dir: String) -> String {
-        join(join(dir, id), id + ".json")
+        let id = ReservedNames.nfc(id)
+        return join(join(dir, id), id + ".json")
     }
 
     static func containerPath(id: String, type: STACType, parentDirectory dir: String) -> String {
-        join(join(dir, id), type == .collection ? "collection.json" : "catalog.json")
+        join(join(dir, ReservedNames.nfc(id)), type == .collection ? "collection.json" : "catalog.json")
     }
 
     static func itemID(fromPath path: String) -> String {

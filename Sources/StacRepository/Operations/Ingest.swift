@@ -32,6 +32,8 @@ public struct IngestOptions: Sendable {
     /// Only assets with one of these keys are copied (nil: all).
     public var assetKeys: Set<String>?
     public var transfer = TransferConfiguration()
+    /// Folders any source document may reference besides its own source root (`--allow-path`).
+    public var allowedPaths: [String] = []
     /// Wait for the writer lock instead of failing at once.
     public var wait = false
     /// Overwrite uncommitted work-tree changes to the paths the ingest writes (git backend).
@@ -91,8 +93,14 @@ extension Repository {
         _ sources: [String], options: IngestOptions, processor: (any Processor)? = nil,
         events: (@Sendable (TransferEvent) -> Void)? = nil, planned: (@Sendable (_ assets: Int) -> Void)? = nil
     ) async throws -> IngestReport {
-        let engine = AssetTransferEngine(configuration: options.transfer, logger: options.logger)
-        let loader = SourceLoader(engine: engine, workingDirectory: options.workingDirectory)
+        // Credentials go to the hosts of the sources given and to --auth-host hosts (CredentialScope).
+        var transfer = options.transfer
+        for source in sources where processor == nil { transfer.allowCredentials(forSource: source) }
+        let engine = AssetTransferEngine(configuration: transfer, logger: options.logger)
+        var loader = SourceLoader(engine: engine, workingDirectory: options.workingDirectory)
+        loader.confinement = try SourceConfinement(
+            allowedPaths: options.allowedPaths, allowUserinfo: transfer.allowUserinfo,
+            workingDirectory: options.workingDirectory)
         var report = IngestReport()
         // Read STAC sources before taking the lock: nothing here touches the repository.
         var roots: [SourceProduct] = []
@@ -147,9 +155,18 @@ extension Repository {
                     )
                 }
                 let produced: [SourceProduct]
+                // A processor's items may reference its output folder and the folder of the product.
+                let productPath = Href.resolve(p.product, against: options.workingDirectory + "/.")
+                let productRoot = FS.isDirectory(productPath) ? productPath : SourceConfinement.parentOf(productPath)
+                let sourceRoots = sources.map { source -> String in
+                    let path = Href.resolve(source, against: options.workingDirectory + "/.")
+                    return FS.isDirectory(path) ? path : SourceConfinement.parentOf(path)
+                }
+                let allowed = ([dir.path, productRoot] + sourceRoots).map(SourceConfinement.realPath)
                 do {
                     produced = try await loader.loadFile(
-                        resolved, displayName: "the output of processor \"\(processor.name)\" for \(p.product)")
+                        resolved, displayName: "the output of processor \"\(processor.name)\" for \(p.product)",
+                        roots: allowed)
                 } catch let error as StacRepositoryError {
                     throw StacRepositoryError(
                         .processor,
@@ -158,7 +175,7 @@ extension Repository {
                 for item in produced {
                     item.processorVersion = p.version
                     stamp(item, processor: processor, version: p.version)
-                    for product in item.flattened { product.scratchDirectory = dir.standardizedFileURL.path }
+                    for product in item.flattened { product.scratchDirectory = allowed[0] }
                 }
                 roots.append(contentsOf: produced)
             }

@@ -221,7 +221,7 @@ struct IngestPlanner {
                     return nil
                 }
                 if let location, let href = l["href"]?.stringValue {
-                    l["href"] = .string(Href.resolve(href, against: location))
+                    l["href"] = .string(Href.withoutUserinfo(Href.resolve(href, against: location)))
                 }
                 return .object(l)
             }
@@ -264,7 +264,7 @@ struct IngestPlanner {
             for (key, asset) in p.source.object.assets {
                 let href = Href.resolve(asset.href, against: p.source.location)
                 let name = "asset \"\(key)\" of \(p.source.object.type.kindName) \"\(p.source.object.id)\""
-                var request = AssetRequest(name: name, source: href)
+                var request = AssetRequest(name: name, source: p.source.fetchSources[key] ?? href)
                 request.expectedChecksum = asset["file:checksum"]?.stringValue
                 request.expectedSize = try Self.declaredSize(asset, name: name)
                 if case .file = Href.scheme(of: href), let stamp = AssetStatCache.Stamp(path: href) {
@@ -319,8 +319,16 @@ struct IngestPlanner {
     mutating func writeProducts() throws {
         for p in planned where p.change != .unchanged {
             var object = p.source.object
-            let usedNames = Set([object.id + ".json", "collection.json", "catalog.json"])
-            var names = usedNames
+            // File names the product's folder already holds (ReservedNames owns the rule).
+            var names = ReservedNames.namesTaken(byItem: object.id)
+            if let container = index.containers[p.path] {
+                for member in container.children + container.items {
+                    let below = member.dropFirst(p.directory.isEmpty ? 0 : p.directory.count + 1)
+                    if let first = below.split(separator: "/").first {
+                        names.insert(ReservedNames.folded(String(first)))
+                    }
+                }
+            }
             var keptFiles: Set<String> = [p.path]
             // Assets.
             var assets: [(key: String, asset: Asset)] = []
@@ -331,7 +339,8 @@ struct IngestPlanner {
                 // Copied (a staged file), measured only (no file), or kept as it was.
                 let transferred: TransferredAsset? = if case .success(let t)? = p.results[key] { t } else { nil }
                 if let t = transferred, let staged = t.file {
-                    let name = uniqueName(Self.fileName(for: href, key: key), key: key, used: &names)
+                    let name = ReservedNames.assetFileName(
+                        Self.proposedFileName(for: href), key: key, itemID: object.id, used: &names)
                     let path = join(p.directory, name)
                     tx.writeAsset(path, stagedFile: staged, sha256: t.sha256, size: t.size)
                     keptFiles.insert(path)
@@ -365,7 +374,8 @@ struct IngestPlanner {
             var links: [Link] = []
             var others: [Link] = []
             for var link in object.links where !structuralRels.contains(link.rel) {
-                link.href = Href.resolve(link.href, against: p.source.location)
+                // Never store userinfo, even one the source location carries (--allow-userinfo).
+                link.href = Href.withoutUserinfo(Href.resolve(link.href, against: p.source.location))
                 others.append(link)
             }
             let parent = index.containers[p.parentPath]
@@ -417,20 +427,15 @@ struct IngestPlanner {
         path.dropFirst(itemDirectory.count + 1).contains("/")
     }
 
-    private func uniqueName(_ name: String, key: String, used: inout Set<String>) -> String {
-        var candidate = name
-        if used.contains(candidate) { candidate = Self.safeComponent(key) + "-" + name }
-        var n = 2
-        while used.contains(candidate) {
-            candidate = "\(n)-" + name
-            n += 1
-        }
-        used.insert(candidate)
-        return candidate
+    /// The file name an asset gets on its own, without other assets around (see
+    /// ``ReservedNames/assetFileName(_:key:itemID:used:)``, which owns the rule).
+    static func fileName(for href: String, key: String) -> String {
+        var used: Set<String> = []
+        return ReservedNames.assetFileName(proposedFileName(for: href), key: key, itemID: "", used: &used)
     }
 
-    /// The file name of an asset: the last path component of its href, made safe.
-    static func fileName(for href: String, key: String) -> String {
+    /// The last path component of an href, percent-decoded: the name an asset would like to have.
+    static func proposedFileName(for href: String) -> String {
         var path = href
         if Href.scheme(of: href) != .file {
             // The path of a URL: after "scheme://host", before "?" or "#".
@@ -440,17 +445,8 @@ struct IngestPlanner {
                 path = afterScheme.firstIndex(of: "/").map { String(afterScheme[$0...]) } ?? ""
             }
         }
-        var last = path.hasSuffix("/") ? "" : String(path.split(separator: "/").last ?? "")
-        last = last.removingPercentEncoding ?? last
-        let safe = safeComponent(last)
-        return safe.isEmpty || safe == "." || safe == ".." || safe.hasPrefix(".") ? safeComponent(key) : safe
-    }
-
-    static func safeComponent(_ s: String) -> String {
-        String(
-            s.unicodeScalars.map { c in
-                (c == "/" || c == "\\" || c.value < 0x20 || c.value == 0x7F) ? "_" : Character(c)
-            }.prefix(200))
+        let last = path.hasSuffix("/") ? "" : String(path.split(separator: "/").last ?? "")
+        return last.removingPercentEncoding ?? last
     }
 
     /// Regenerates `child`/`item` links of every container whose members changed.

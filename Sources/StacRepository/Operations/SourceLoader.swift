@@ -12,6 +12,10 @@ final class SourceProduct {
     var processorVersion: String?
     /// The processor's scratch directory: files there have no origin worth recording.
     var scratchDirectory: String?
+    /// Real paths of the folders its local references must stay in (empty for a remote document).
+    var roots: [String] = []
+    /// Asset key -> location to fetch, when it differs from the recorded href (userinfo allowed).
+    var fetchSources: [String: String] = [:]
 
     init(object: STACObject, location: String) {
         self.object = object
@@ -50,17 +54,26 @@ struct SourceLoader: Sendable {
     var readStandardInput: @Sendable () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }
     /// How many linked documents are read at once (they may be URLs).
     var concurrency = 16
+    /// What documents may reference (links and asset hrefs).
+    var confinement = SourceConfinement.unconfined
 
     /// The products a source names. A root catalog is not itself a product: its children are.
     func load(_ source: String) async throws -> [SourceProduct] {
         if source == "-" {
             let data = readStandardInput()
-            return try documentProducts(
-                data: data, location: workingDirectory + "/-", source: "standard input", followLinks: false)
+            let products = try documentProducts(
+                data: data, location: workingDirectory + "/-", source: "standard input", followLinks: false,
+                roots: [SourceConfinement.realPath(workingDirectory)])
+            for p in products { try confinement.confineAssets(of: p) }
+            return products
         }
-        let location = try locate(source)
-        let data = try await readDocument(location, displayName: source)
-        let products = try documentProducts(data: data, location: location, source: source, followLinks: true)
+        var location = try locate(source)
+        if !confinement.allowUserinfo { location = Href.withoutUserinfo(location) }
+        let roots = Href.scheme(of: location) == .file ? [SourceConfinement.root(ofDocument: location)] : []
+        let data = try await readDocument(location, displayName: Href.withoutUserinfo(source))
+        let products = try documentProducts(
+            data: data, location: location, source: Href.withoutUserinfo(source), followLinks: true, roots: roots)
+        for p in products { try confinement.confineAssets(of: p) }
         if products.count == 1, products[0].object.type == .catalog {
             var visited: Set<String> = [location]
             try await loadChildren(of: products[0], visited: &visited)
@@ -71,10 +84,12 @@ struct SourceLoader: Sendable {
         return products
     }
 
-    /// Loads a single JSON file produced by a processor.
-    func loadFile(_ path: String, displayName: String) async throws -> [SourceProduct] {
+    /// Loads a single JSON file produced by a processor; its references must stay in `roots`.
+    func loadFile(_ path: String, displayName: String, roots: [String]) async throws -> [SourceProduct] {
         let data = try await readDocument(path, displayName: displayName)
-        let products = try documentProducts(data: data, location: path, source: displayName, followLinks: true)
+        let products = try documentProducts(
+            data: data, location: path, source: displayName, followLinks: true, roots: roots)
+        for p in products { try confinement.confineAssets(of: p) }
         var visited: Set<String> = [path]
         for p in products { try await loadChildren(of: p, visited: &visited) }
         return products
@@ -127,9 +142,9 @@ struct SourceLoader: Sendable {
         }
     }
 
-    private func documentProducts(data: Data, location: String, source: String, followLinks: Bool) throws
-        -> [SourceProduct]
-    {
+    private func documentProducts(
+        data: Data, location: String, source: String, followLinks: Bool, roots: [String]
+    ) throws -> [SourceProduct] {
         let document: STACDocument
         do {
             document = try STACDocument.parse(data, source: source)
@@ -141,12 +156,15 @@ struct SourceLoader: Sendable {
         } catch {
             throw StacRepositoryError(.invalidInput, "\(error)")
         }
+        let products: [SourceProduct]
         switch document {
         case .object(let o):
-            return [SourceProduct(object: o, location: location)]
+            products = [SourceProduct(object: o, location: location)]
         case .itemCollection(let items):
-            return items.map { SourceProduct(object: $0, location: location) }
+            products = items.map { SourceProduct(object: $0, location: location) }
         }
+        for p in products { p.roots = roots }
+        return products
     }
 
     /// Follows `child` and `item` links breadth-first, reading each level's documents
@@ -157,7 +175,13 @@ struct SourceLoader: Sendable {
             var requests: [(parent: SourceProduct, rel: String, target: String)] = []
             for parent in level where parent.object.type != .item {
                 for link in parent.object.links where link.rel == "child" || link.rel == "item" {
-                    let target = Href.resolve(link.href, against: parent.location)
+                    let resolved = Href.resolve(link.href, against: parent.location)
+                    let reference = try confinement.check(
+                        resolved, href: link.href, document: parent.location, roots: parent.roots,
+                        subject:
+                            "The \(link.rel) link of \(parent.object.type.kindName) \"\(parent.object.id)\" in \(displayName(parent.location))"
+                    )
+                    let target = reference.fetch
                     guard visited.insert(target).inserted else { continue }
                     requests.append((parent, link.rel, target))
                 }
@@ -179,6 +203,8 @@ struct SourceLoader: Sendable {
                     )
                 }
                 let child = SourceProduct(object: object, location: request.target)
+                child.roots = request.parent.roots
+                try confinement.confineAssets(of: child)
                 request.parent.children.append(child)
                 next.append(child)
             }
@@ -224,6 +250,7 @@ struct SourceLoader: Sendable {
     }
 
     private func displayName(_ location: String) -> String {
+        let location = Href.withoutUserinfo(location)
         if location.hasPrefix(workingDirectory + "/") { return String(location.dropFirst(workingDirectory.count + 1)) }
         return location
     }
