@@ -66,7 +66,7 @@ public struct IngestReport: Sendable, Codable {
     /// "2 added, 1 updated, 3 unchanged".
     public var summary: String {
         var parts = ["\(added.count) added", "\(updated.count) updated", "\(unchanged.count) unchanged"]
-        if !assetFailures.isEmpty { parts.append("\(assetFailures.count) asset(s) kept as references") }
+        if !assetFailures.isEmpty { parts.append(plural(assetFailures.count, "asset") + " kept as references") }
         return parts.joined(separator: ", ")
     }
 }
@@ -87,10 +87,12 @@ extension Repository {
     /// - Throws: ``StacRepositoryError`` for anything the user can fix; the repository is then unchanged.
     public func ingest(
         _ sources: [String], options: IngestOptions, processor: (any Processor)? = nil,
-        events: (@Sendable (TransferEvent) -> Void)? = nil, planned: (@Sendable (_ assets: Int) -> Void)? = nil
+        events: (@Sendable (TransferEvent) -> Void)? = nil,
+        planned: (@Sendable (_ assets: Int, _ bytes: Int64) -> Void)? = nil, progress: ProgressHandler? = nil
     ) async throws -> IngestReport {
         let engine = AssetTransferEngine(configuration: options.transfer, logger: options.logger)
-        let loader = SourceLoader(engine: engine, workingDirectory: options.workingDirectory)
+        var loader = SourceLoader(engine: engine, workingDirectory: options.workingDirectory)
+        loader.progress = progress
         var report = IngestReport()
         // Read STAC sources before taking the lock: nothing here touches the repository.
         var roots: [SourceProduct] = []
@@ -164,7 +166,7 @@ extension Repository {
             for source in sources { roots.append(contentsOf: try await loader.load(source)) }
         }
 
-        let outcome = try await withTransaction(wait: options.wait, purpose: "ingest") { tx in
+        let outcome = try await withTransaction(wait: options.wait, purpose: "ingest", progress: progress) { tx in
             var t0 = Date()
             func lap(_ phase: String) {
                 options.logger.debug("ingest: \(phase) took \(String(format: "%.3f", Date().timeIntervalSince(t0))) s")

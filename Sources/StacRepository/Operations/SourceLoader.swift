@@ -50,6 +50,9 @@ struct SourceLoader: Sendable {
     var readStandardInput: @Sendable () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }
     /// How many linked documents are read at once (they may be URLs).
     var concurrency = 16
+    /// Told after each document read (phase "crawl", unit "documents").
+    var progress: ProgressHandler?
+    private let documentsRead = SharedCounter()
 
     /// The products a source names. A root catalog is not itself a product: its children are.
     func load(_ source: String) async throws -> [SourceProduct] {
@@ -113,6 +116,7 @@ struct SourceLoader: Sendable {
     }
 
     private func readDocument(_ location: String, displayName: String) async throws -> Data {
+        defer { progress?(OperationProgress(phase: "crawl", completed: documentsRead.increment(), unit: "documents")) }
         if case .file = Href.scheme(of: location) {
             guard let bytes = try? FS.read(location) else {
                 throw StacRepositoryError(

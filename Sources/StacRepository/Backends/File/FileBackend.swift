@@ -91,7 +91,10 @@ public final class FileBackend: StorageBackend {
     }
 
     @discardableResult
-    public func commit(_ changes: [String: FileChange], record: OperationRecord) throws -> String? {
+    public func commit(_ changes: [String: FileChange], record: OperationRecord, progress: ProgressHandler?) throws
+        -> String?
+    {
+        let counter = PhaseCounter("commit", total: changes.count * 2, unit: "paths", handler: progress)
         FS.removeTree(txDirectory)
         try FS.makeDirectories(txDirectory + "/files")
         try FS.makeDirectories(txDirectory + "/backup")
@@ -110,6 +113,7 @@ public final class FileBackend: StorageBackend {
             case .delete:
                 entries.append(.init(path: path, staged: nil))
             }
+            counter.step()
         }
         FS.syncDirectory(txDirectory + "/files")
         let sequence = (try lastSequence()) + 1
@@ -128,6 +132,7 @@ public final class FileBackend: StorageBackend {
                     try FS.rename(txDirectory + "/files/" + staged, target)
                 }
                 TestHooks.crashPoint("file-moved")
+                counter.step()
             }
         } catch {
             // An I/O error (not a crash): put everything back now rather than at the next command.

@@ -60,6 +60,30 @@ public final class GitBackend: StorageBackend {
         return backend
     }
 
+    /// Makes the plain git repository at `root` a stac-repository one: the catalog is kept on the
+    /// branch HEAD names (its history and files stay as they are).
+    static func adopt(at root: URL) throws -> GitBackend {
+        do {
+            let repo = try GitRepository.open(at: root)
+            guard let branch = try repo.headBranch() else {
+                throw StacRepositoryError(
+                    .invalidInput,
+                    "The git repository \(root.path) has a detached HEAD; check out a branch (`git switch main`) and run init again."
+                )
+            }
+            try repo.setConfig("stac-repository.backend", "git")
+            try repo.setConfig("stac-repository.branch", branch)
+        } catch let error as GitError {
+            throw StacRepositoryError(
+                .storage, "Could not adopt the git repository at \(root.path): \(error); check the directory.",
+                underlying: error)
+        }
+        let backend = try GitBackend(root: root)
+        try FS.makeDirectories(backend.stagingDirectory.path)
+        try FS.makeDirectories(backend.lfs.temporaryDirectory.path)
+        return backend
+    }
+
     // MARK: Reading
 
     func head() throws -> (commit: ObjectID, tree: ObjectID)? {
@@ -130,8 +154,11 @@ public final class GitBackend: StorageBackend {
     }
 
     @discardableResult
-    public func commit(_ changes: [String: FileChange], record: OperationRecord) throws -> String? {
+    public func commit(_ changes: [String: FileChange], record: OperationRecord, progress: ProgressHandler?) throws
+        -> String?
+    {
         let head = try head()
+        let counter = PhaseCounter("commit", total: changes.count * 2, unit: "paths", handler: progress)
         // A large commit writes its objects into memory and then one pack, instead of one
         // loose file per object (which costs a file-system inode each).
         let writer = changes.count >= Self.packThreshold ? try GitRepository.openInMemoryWriter(at: root) : repository
@@ -150,6 +177,7 @@ public final class GitBackend: StorageBackend {
             case .delete:
                 updates.append(.remove(path: path))
             }
+            counter.step()
         }
         let tree = try writer.updateTree(base: head?.tree, updates)
         if let head, tree == head.tree { return head.commit.hex }
@@ -160,7 +188,8 @@ public final class GitBackend: StorageBackend {
         }
         try moveBranch(
             from: head?.commit, to: commit, tree: tree, paths: changes.keys.sorted(),
-            reflog: "stac-repository \(record.operation): \(record.summary)", known: changes)
+            reflog: "stac-repository \(record.operation): \(record.summary)", known: changes,
+            counter: counter)
         if writer === repository { packLooseObjectsIfMany() }
         return commit.hex
     }
@@ -204,7 +233,7 @@ public final class GitBackend: StorageBackend {
     /// The commit point: journal, compare-and-swap of the branch, then the work tree.
     func moveBranch(
         from old: ObjectID?, to new: ObjectID, tree: ObjectID, paths: [String], reflog: String,
-        known: [String: FileChange] = [:]
+        known: [String: FileChange] = [:], counter: PhaseCounter? = nil
     ) throws {
         let encoder = JSONEncoder()
         try FS.writeAtomically(
@@ -228,15 +257,18 @@ public final class GitBackend: StorageBackend {
         }
         cachedHead = (new, tree)
         TestHooks.crashPoint("git-ref-updated")
-        try updateWorkTree(tree: tree, paths: paths, known: known)
+        try updateWorkTree(tree: tree, paths: paths, known: known, counter: counter)
         try FS.removeFile(journalPath)
     }
 
     /// Makes the work tree files at `paths` and the index equal to `tree`. `known` holds the
     /// content of paths the caller just committed, which saves reading them back from the tree.
-    func updateWorkTree(tree: ObjectID, paths: [String], known: [String: FileChange] = [:]) throws {
+    func updateWorkTree(tree: ObjectID, paths: [String], known: [String: FileChange] = [:], counter: PhaseCounter? = nil)
+        throws
+    {
         try FS.makeDirectories(stagingDirectory.path)
         for path in paths {
+            defer { counter?.step() }
             let target = root.path + "/" + path
             switch known[path] {
             case .write(let bytes)?:
