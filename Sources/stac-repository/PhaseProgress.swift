@@ -43,7 +43,7 @@ final class PhaseProgressDisplay: @unchecked Sendable {
     static func format(_ p: OperationProgress, elapsed: TimeInterval) -> String {
         var text = "\(p.phase) \(p.completed)"
         if let total = p.total { text += "/\(total)" }
-        text += " \(p.unit)"
+        text += " \(unit(p))"
         let elapsed = max(elapsed, 0.001)
         if p.bytes > 0 || (p.totalBytes ?? 0) > 0 {
             text += "  \(Output.bytes(p.bytes))"
@@ -75,11 +75,16 @@ final class PhaseProgressDisplay: @unchecked Sendable {
         self.last = nil
     }
 
+    /// The unit in the right number: "1 document", "2 documents".
+    static func unit(_ p: OperationProgress) -> String {
+        (p.total ?? p.completed) == 1 && p.unit.hasSuffix("s") ? String(p.unit.dropLast()) : p.unit
+    }
+
     /// The last line of a phase: what was done and how long it took.
     static func finalLine(_ p: OperationProgress, elapsed: TimeInterval) -> String {
         var text = "\(p.phase) \(p.completed)"
         if let total = p.total, total != p.completed { text += "/\(total)" }
-        text += " \(p.unit)"
+        text += " \(unit(p))"
         if p.bytes > 0 { text += "  \(Output.bytes(p.bytes))" }
         return text + " in \(String(format: "%.1f", elapsed))s, done"
     }

@@ -26,7 +26,8 @@ struct ReadmeTests {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if current != nil {
                 if trimmed == "```" {
-                    blocks.append(Block(line: start, text: (current ?? []).joined(separator: "\n"), skipped: skipCurrent))
+                    blocks.append(
+                        Block(line: start, text: (current ?? []).joined(separator: "\n"), skipped: skipCurrent))
                     current = nil
                 } else {
                     current?.append(String(line))
@@ -80,9 +81,10 @@ struct ReadmeTests {
         }
         var env = ws.env
         let python = which("python3").map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
-        env["PATH"] = ([Env.binary.deletingLastPathComponent().path] + (python.map { [$0] } ?? []) + [
-            env["PATH"] ?? "/usr/bin:/bin"
-        ]).joined(separator: ":")
+        env["PATH"] =
+            ([Env.binary.deletingLastPathComponent().path] + (python.map { [$0] } ?? []) + [
+                env["PATH"] ?? "/usr/bin:/bin"
+            ]).joined(separator: ":")
         let r = try run("/bin/bash", ["-c", script], cwd: folder, env: env)
         let lastBlock = r.stderr.components(separatedBy: "### ").last ?? ""
         #expect(r.status == 0, "README example failed in \(lastBlock)\nstdout:\n\(r.stdout.suffix(3000))")

@@ -139,7 +139,8 @@ public protocol StorageBackend: AnyObject {
     /// Files under a directory of the catalog (recursively), repository-relative; "" is the root.
     func list(under directory: String) throws -> [String]
     /// Applies all changes atomically; returns the new version's id (commit id) if any.
-    /// Tells `progress` (phase "commit", unit "paths") how many paths it has written.
+    /// Tells `progress` (phase "commit", unit "paths") how many paths it has written, and may
+    /// report a second phase (the git backend's "work tree", unit "files").
     @discardableResult
     func commit(_ changes: [String: FileChange], record: OperationRecord, progress: ProgressHandler?) throws
         -> String?

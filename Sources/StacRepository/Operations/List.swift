@@ -32,6 +32,11 @@ extension Repository {
         if ref == nil { try recoverIfIdle() }
         let snapshot = try backend.snapshot(at: ref)
         let index = try snapshot.index()
+        // Tree order: each container, then its items, then its sub-containers.
+        func ordered(_ container: String) -> [String] {
+            guard let c = index.containers[container] else { return [] }
+            return [container] + c.items.sorted() + c.children.sorted().flatMap { ordered($0) }
+        }
         var paths: [String]
         if let parent {
             let product = try resolveProduct(parent, in: index, allowRoot: true)
@@ -41,11 +46,10 @@ extension Repository {
                     "\"\(parent)\" is an item, which holds no products; give a catalog or collection id (see `stac-repository list`)."
                 )
             }
-            paths = Self.containerPaths(under: product.path, index: index).dropFirst() + index.itemPaths(under: product.path)
+            paths = Array(ordered(product.path).dropFirst())
         } else {
-            paths = Array(index.containers.keys) + Array(index.items.keys)
+            paths = ordered(CatalogIndex.rootPath)
         }
-        paths.sort()
         var out: [ProductListing] = []
         for path in paths {
             let kind: STACType
@@ -88,11 +92,5 @@ extension Repository {
                 .storage, "The stored file \(product.path) is missing; restore it with `rollback` or from a backup.")
         }
         return bytes
-    }
-
-    /// The container at `path` and every container under it, depth first.
-    static func containerPaths(under path: String, index: CatalogIndex) -> [String] {
-        guard let c = index.containers[path] else { return [] }
-        return [path] + c.children.flatMap { containerPaths(under: $0, index: index) }
     }
 }

@@ -94,7 +94,7 @@ public final class FileBackend: StorageBackend {
     public func commit(_ changes: [String: FileChange], record: OperationRecord, progress: ProgressHandler?) throws
         -> String?
     {
-        let counter = PhaseCounter("commit", total: changes.count * 2, unit: "paths", handler: progress)
+        let counter = PhaseCounter("commit", total: changes.count, unit: "paths", handler: progress)
         FS.removeTree(txDirectory)
         try FS.makeDirectories(txDirectory + "/files")
         try FS.makeDirectories(txDirectory + "/backup")
@@ -113,7 +113,6 @@ public final class FileBackend: StorageBackend {
             case .delete:
                 entries.append(.init(path: path, staged: nil))
             }
-            counter.step()
         }
         FS.syncDirectory(txDirectory + "/files")
         let sequence = (try lastSequence()) + 1

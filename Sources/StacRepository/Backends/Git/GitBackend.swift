@@ -158,7 +158,7 @@ public final class GitBackend: StorageBackend {
         -> String?
     {
         let head = try head()
-        let counter = PhaseCounter("commit", total: changes.count * 2, unit: "paths", handler: progress)
+        let counter = PhaseCounter("commit", total: changes.count, unit: "paths", handler: progress)
         // A large commit writes its objects into memory and then one pack, instead of one
         // loose file per object (which costs a file-system inode each).
         let writer = changes.count >= Self.packThreshold ? try GitRepository.openInMemoryWriter(at: root) : repository
@@ -189,7 +189,7 @@ public final class GitBackend: StorageBackend {
         try moveBranch(
             from: head?.commit, to: commit, tree: tree, paths: changes.keys.sorted(),
             reflog: "stac-repository \(record.operation): \(record.summary)", known: changes,
-            counter: counter)
+            progress: progress)
         if writer === repository { packLooseObjectsIfMany() }
         return commit.hex
     }
@@ -233,7 +233,7 @@ public final class GitBackend: StorageBackend {
     /// The commit point: journal, compare-and-swap of the branch, then the work tree.
     func moveBranch(
         from old: ObjectID?, to new: ObjectID, tree: ObjectID, paths: [String], reflog: String,
-        known: [String: FileChange] = [:], counter: PhaseCounter? = nil
+        known: [String: FileChange] = [:], progress: ProgressHandler? = nil
     ) throws {
         let encoder = JSONEncoder()
         try FS.writeAtomically(
@@ -257,18 +257,20 @@ public final class GitBackend: StorageBackend {
         }
         cachedHead = (new, tree)
         TestHooks.crashPoint("git-ref-updated")
-        try updateWorkTree(tree: tree, paths: paths, known: known, counter: counter)
+        try updateWorkTree(tree: tree, paths: paths, known: known, progress: progress)
         try FS.removeFile(journalPath)
     }
 
     /// Makes the work tree files at `paths` and the index equal to `tree`. `known` holds the
     /// content of paths the caller just committed, which saves reading them back from the tree.
-    func updateWorkTree(tree: ObjectID, paths: [String], known: [String: FileChange] = [:], counter: PhaseCounter? = nil)
-        throws
-    {
+    /// Tells `progress` (phase "work tree", unit "files") how many paths it has written.
+    func updateWorkTree(
+        tree: ObjectID, paths: [String], known: [String: FileChange] = [:], progress: ProgressHandler? = nil
+    ) throws {
         try FS.makeDirectories(stagingDirectory.path)
+        let counter = PhaseCounter("work tree", total: paths.count, unit: "files", handler: progress)
         for path in paths {
-            defer { counter?.step() }
+            defer { counter.step() }
             let target = root.path + "/" + path
             switch known[path] {
             case .write(let bytes)?:
