@@ -58,7 +58,7 @@ public final class Repository {
         if FS.exists(path + "/" + FileBackend.stateDirectoryName) || (FS.exists(path + "/.git") && !plainGit) {
             throw StacRepositoryError(
                 .alreadyExists,
-                "\(path) already holds a stac-repository repository; use it as it is (`--repository \(path)`), or choose another directory."
+                "\(path) already holds a repository; use it as it is (pass `--repository \(path)` to the other commands), or choose another directory."
             )
         }
         if plainGit && options.backend == .file {
@@ -108,7 +108,9 @@ public final class Repository {
             var changes: [String: FileChange] = ["catalog.json": .write(JSONValue.object(root.json).serialized())]
             if options.backend == .git {
                 // An adopted repository keeps its own attributes; the repository's come after them.
-                var attributes = plainGit ? (try backend.read(".gitattributes")).map { String(decoding: $0, as: UTF8.self) } ?? "" : ""
+                var attributes =
+                    plainGit
+                    ? (try backend.read(".gitattributes")).map { String(decoding: $0, as: UTF8.self) } ?? "" : ""
                 if !attributes.isEmpty && !attributes.hasSuffix("\n") { attributes += "\n" }
                 changes[".gitattributes"] = .write(Array((attributes + GitBackend.gitattributes).utf8))
             }
@@ -164,7 +166,9 @@ public final class Repository {
             ? try await withCheckedThrowingContinuation { continuation in
                 DispatchQueue.global().async {
                     continuation.resume(
-                        with: Result { try FileLock(path: path, wait: true, holderDescription: purpose, onWait: notice) })
+                        with: Result {
+                            try FileLock(path: path, wait: true, holderDescription: purpose, onWait: notice)
+                        })
                 }
             } : try FileLock(path: path, wait: false, holderDescription: purpose)
         defer { withExtendedLifetime(lock) {} }

@@ -65,8 +65,11 @@ struct SentenceLogHandler: LogHandler {
         level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
         file: String, function: String, line: UInt
     ) {
-        FileHandle.standardError.write(Data((Self.format(level: level, message: "\(message)",
-            metadata: verbose ? self.metadata.merging(explicit ?? [:]) { $1 } : [:]) + "\n").utf8))
+        FileHandle.standardError.write(
+            Data(
+                (Self.format(
+                    level: level, message: "\(message)",
+                    metadata: verbose ? self.metadata.merging(explicit ?? [:]) { $1 } : [:]) + "\n").utf8))
     }
 
     /// `warning: Cannot verify file:checksum … (asset: data).`
@@ -82,7 +85,9 @@ struct SentenceLogHandler: LogHandler {
         if let first = text.first, first.isLowercase { text = first.uppercased() + text.dropFirst() }
         while text.hasSuffix(".") { text.removeLast() }
         if !metadata.isEmpty {
-            text += " (" + metadata.keys.sorted().map { "\($0): \(metadata[$0].map { "\($0)" } ?? "")" }
+            text +=
+                " ("
+                + metadata.keys.sorted().map { "\($0): \(metadata[$0].map { "\($0)" } ?? "")" }
                 .joined(separator: ", ") + ")"
         }
         return "\(label): \(text)."

@@ -28,7 +28,8 @@ struct Diff: AsyncParsableCommand {
                 var counts: [String] = []
                 if !d.changedFields.isEmpty { counts.append(Output.count(d.changedFields.count, "field")) }
                 if !d.changedAssets.isEmpty { counts.append(Output.count(d.changedAssets.count, "asset")) }
-                Output.line("\(symbol) \(d.kind) \(d.id)" + (counts.isEmpty ? "" : " | " + counts.joined(separator: ", ")))
+                Output.line(
+                    "\(symbol) \(d.kind) \(d.id)" + (counts.isEmpty ? "" : " | " + counts.joined(separator: ", ")))
                 continue
             }
             Output.line("\(symbol) \(d.kind) \(d.id)")

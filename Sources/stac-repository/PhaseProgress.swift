@@ -70,7 +70,8 @@ final class PhaseProgressDisplay: @unchecked Sendable {
 
     private func finishLine(_ now: Date) {
         guard drew, let last else { return }
-        FileHandle.standardError.write(Data(("\r\u{1B}[2K" + Self.finalLine(last, elapsed: now.timeIntervalSince(phaseStart)) + "\n").utf8))
+        FileHandle.standardError.write(
+            Data(("\r\u{1B}[2K" + Self.finalLine(last, elapsed: now.timeIntervalSince(phaseStart)) + "\n").utf8))
         drew = false
         self.last = nil
     }

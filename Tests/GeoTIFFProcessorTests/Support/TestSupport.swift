@@ -50,7 +50,8 @@ struct ProgramResult {
 /// The project's tool venv made by scripts/setup.sh (`$STAC_REPOSITORY_TOOLS`, else `.build-tools`).
 let toolsBin: URL = {
     let environment = ProcessInfo.processInfo.environment
-    let tools = environment["STAC_REPOSITORY_TOOLS"].map { URL(fileURLWithPath: $0) }
+    let tools =
+        environment["STAC_REPOSITORY_TOOLS"].map { URL(fileURLWithPath: $0) }
         ?? packageRoot.appendingPathComponent(".build-tools")
     return tools.appendingPathComponent("venv/bin")
 }()
