@@ -45,3 +45,23 @@ lint:
 # FUZZ_SECONDS (default 60) each; `just fuzz href` runs one. See docs/fuzzing.md.
 fuzz *targets:
     scripts/fuzz.sh {{targets}}
+
+# Shell completion scripts (bash, zsh, fish) in .build/completions/; the README says how to install them.
+completions:
+    swift build
+    mkdir -p .build/completions
+    bin="$(swift build --show-bin-path)/stac-repository"; \
+        "$bin" --generate-completion-script bash > .build/completions/stac-repository.bash; \
+        "$bin" --generate-completion-script zsh > .build/completions/_stac-repository; \
+        "$bin" --generate-completion-script fish > .build/completions/stac-repository.fish
+    @echo "completions: .build/completions/stac-repository.bash, _stac-repository (zsh), stac-repository.fish"
+
+# The man page, .build/man/stac-repository.1 (ArgumentParser's generate-manual tool, debug build:
+# no second, optimised build of the package).
+man:
+    swift build
+    swift build --product generate-manual
+    mkdir -p .build/man
+    "$(swift build --show-bin-path)/generate-manual" "$(swift build --show-bin-path)/stac-repository" --output-directory .build/man
+    test -s .build/man/stac-repository.1
+    @echo "man: .build/man/stac-repository.1 (man -l .build/man/stac-repository.1)"

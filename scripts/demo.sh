@@ -7,7 +7,15 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/stac-repository-demo.XXXXXX")"
 REPO="$WORK/repo"
 if [ -t 1 ]; then B=$'\033[1m'; N=$'\033[0m'; else B=''; N=''; fi
 say() { printf '\n%s$ %s%s\n' "$B" "$*" "$N"; }
-run() { say "stac-repository $*"; "$BIN" "$@"; }
+# Each word as a shell would need it, so that the echoed commands can be pasted.
+quote() {
+    local a out=()
+    for a in "$@"; do
+        if [[ "$a" =~ ^[A-Za-z0-9_./:=,@+%-]+$ ]]; then out+=("$a"); else out+=("'${a//\'/\'\\\'\'}'"); fi
+    done
+    printf '%s' "${out[*]}"
+}
+run() { say "stac-repository $(quote "$@")"; "$BIN" "$@"; }
 
 run version
 run init --repository "$REPO" --backend git --id demo --title "Demo catalog" --description "The sample catalog, kept as a versioned data product." --license CC-BY-4.0

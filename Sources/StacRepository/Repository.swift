@@ -8,6 +8,9 @@ public import STAC
 public final class Repository {
     /// The backend that stores the catalog.
     public let backend: any StorageBackend
+    /// Told (once) when a writer with `wait` finds the lock taken and starts waiting; the CLI
+    /// prints it, so that `--wait` never waits silently.
+    public var lockWaitNotice: (@Sendable (String) -> Void)?
     /// The catalog root directory.
     public var root: URL { backend.root }
 
@@ -21,10 +24,14 @@ public final class Repository {
         public var branch: String = "main"
         /// The root catalog to start from; its links are rewritten to the repository layout.
         public var rootCatalog: JSONValue
-        public init(backend: BackendKind = .git, branch: String = "main", rootCatalog: JSONValue) {
+        /// Allow a repository inside another repository's directory (refused by default).
+        public var nested = false
+        public init(backend: BackendKind = .git, branch: String = "main", rootCatalog: JSONValue, nested: Bool = false)
+        {
             self.backend = backend
             self.branch = branch
             self.rootCatalog = rootCatalog
+            self.nested = nested
         }
     }
 
@@ -41,13 +48,32 @@ public final class Repository {
         return .object(o)
     }
 
-    /// Creates a new repository at `url` (an empty or absent directory).
-    /// - Throws: ``StacRepositoryError`` when the directory already holds a repository or files.
+    /// Creates a new repository at `url` (an empty or absent directory, or a plain git repository,
+    /// which is adopted: its history and files are kept and the catalog is committed on its branch).
+    /// - Throws: ``StacRepositoryError`` when the directory already holds a repository or a
+    ///   catalog, or lies inside another repository (unless `options.nested`).
     public static func create(at url: URL, options: CreateOptions) throws -> Repository {
         let path = url.standardizedFileURL.path
-        if FS.exists(path + "/" + FileBackend.stateDirectoryName) || FS.exists(path + "/.git") {
+        let plainGit = FS.exists(path + "/.git") && !GitBackend.isStacRepository(URL(fileURLWithPath: path))
+        if FS.exists(path + "/" + FileBackend.stateDirectoryName) || (FS.exists(path + "/.git") && !plainGit) {
             throw StacRepositoryError(
-                .alreadyExists, "\(path) already holds a repository; use it as it is, or choose another directory.")
+                .alreadyExists,
+                "\(path) already holds a repository; use it as it is (pass `--repository \(path)` to the other commands), or choose another directory."
+            )
+        }
+        if plainGit && options.backend == .file {
+            throw StacRepositoryError(
+                .invalidInput,
+                "\(path) is a git repository; run `stac-repository init --backend git` to adopt it, or choose another directory for a file repository."
+            )
+        }
+        if !options.nested, path != "/",
+            let outer = try? Repository.open(at: URL(fileURLWithPath: (path as NSString).deletingLastPathComponent))
+        {
+            throw StacRepositoryError(
+                .alreadyExists,
+                "\(path) is inside the repository \(outer.root.path); ingest into that one, or pass --nested to create a repository inside it."
+            )
         }
         if FS.exists(path + "/catalog.json") {
             throw StacRepositoryError(
@@ -72,12 +98,22 @@ public final class Repository {
         case .file:
             backend = try FileBackend.create(at: URL(fileURLWithPath: path))
         case .git:
-            backend = try GitBackend.create(at: URL(fileURLWithPath: path), branch: options.branch)
+            backend =
+                plainGit
+                ? try GitBackend.adopt(at: URL(fileURLWithPath: path))
+                : try GitBackend.create(at: URL(fileURLWithPath: path), branch: options.branch)
         }
         let repository = Repository(backend: backend)
         try repository.withLock(wait: false, purpose: "init") {
             var changes: [String: FileChange] = ["catalog.json": .write(JSONValue.object(root.json).serialized())]
-            if options.backend == .git { changes[".gitattributes"] = .write(Array(GitBackend.gitattributes.utf8)) }
+            if options.backend == .git {
+                // An adopted repository keeps its own attributes; the repository's come after them.
+                var attributes =
+                    plainGit
+                    ? (try backend.read(".gitattributes")).map { String(decoding: $0, as: UTF8.self) } ?? "" : ""
+                if !attributes.isEmpty && !attributes.hasSuffix("\n") { attributes += "\n" }
+                changes[".gitattributes"] = .write(Array((attributes + GitBackend.gitattributes).utf8))
+            }
             try backend.commit(
                 changes,
                 record: OperationRecord(
@@ -113,7 +149,8 @@ public final class Repository {
 
     /// Runs `body` holding the writer lock, after recovering any interrupted commit.
     public func withLock<T>(wait: Bool, purpose: String, _ body: () throws -> T) throws -> T {
-        let lock = try FileLock(path: backend.stateDirectory.path + "/lock", wait: wait, holderDescription: purpose)
+        let lock = try FileLock(
+            path: backend.stateDirectory.path + "/lock", wait: wait, holderDescription: purpose, onWait: lockWaitNotice)
         defer { withExtendedLifetime(lock) {} }
         try backend.recover()
         try (backend as? GitBackend)?.upgradeFormat()
@@ -122,7 +159,19 @@ public final class Repository {
 
     /// Async variant of ``withLock(wait:purpose:_:)``.
     public func withLock<T>(wait: Bool, purpose: String, _ body: () async throws -> T) async throws -> T {
-        let lock = try FileLock(path: backend.stateDirectory.path + "/lock", wait: wait, holderDescription: purpose)
+        let path = backend.stateDirectory.path + "/lock"
+        let notice = lockWaitNotice
+        // A waiting flock blocks its thread: never one of the cooperative pool's.
+        let lock: FileLock =
+            wait
+            ? try await withCheckedThrowingContinuation { continuation in
+                DispatchQueue.global().async {
+                    continuation.resume(
+                        with: Result {
+                            try FileLock(path: path, wait: true, holderDescription: purpose, onWait: notice)
+                        })
+                }
+            } : try FileLock(path: path, wait: false, holderDescription: purpose)
         defer { withExtendedLifetime(lock) {} }
         try backend.recover()
         try (backend as? GitBackend)?.upgradeFormat()
@@ -142,7 +191,8 @@ public final class Repository {
     /// - Returns: the record and the new version id, or nil when there was nothing to commit.
     @discardableResult
     public func withTransaction(
-        wait: Bool, purpose: String, force: Bool = false, _ body: (Transaction) async throws -> OperationRecord?
+        wait: Bool, purpose: String, force: Bool = false, progress: ProgressHandler? = nil,
+        _ body: (Transaction) async throws -> OperationRecord?
     ) async throws -> (record: OperationRecord, version: String?)? {
         try await withLock(wait: wait, purpose: purpose) {
             let tx = Transaction(backend: backend)
@@ -151,7 +201,7 @@ public final class Repository {
             if tx.changes.isEmpty { return (record, nil) }
             // Uncommitted hand edits of the touched paths are never overwritten silently.
             try refuseLocalChanges(to: tx.changes.keys, force: force, command: purpose)
-            let version = try backend.commit(tx.changes, record: record)
+            let version = try backend.commit(tx.changes, record: record, progress: progress)
             tx.committed = true
             return (record, version)
         }

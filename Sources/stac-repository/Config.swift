@@ -46,8 +46,25 @@ struct Config: AsyncParsableCommand {
 
         func run() async throws {
             let repository = try global.openRepository()
+            if key.hasPrefix("processors."), key.hasSuffix(".path") { try Self.checkExecutable(value, key: key) }
             try repository.withLock(wait: true, purpose: "config") { try repository.backend.setConfigValue(key, value) }
-            if !global.json { Output.line("\(key) = \(value)") }
+            if global.json { try Output.json(["key": key, "value": value]); return }
+            Output.line("\(key) = \(value)")
+        }
+
+        /// A processor path must name an executable file.
+        static func checkExecutable(_ path: String, key: String) throws {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw StacRepositoryError(
+                    .notFound, "\(key): \(path) does not exist; give the path of the processor's executable.")
+            }
+            guard !isDirectory.boolValue, FileManager.default.isExecutableFile(atPath: path) else {
+                throw StacRepositoryError(
+                    .invalidInput,
+                    "\(key): \(path) is not an executable file; give the path of the processor's executable (`chmod +x` it)."
+                )
+            }
         }
     }
 
@@ -59,6 +76,7 @@ struct Config: AsyncParsableCommand {
         func run() async throws {
             let repository = try global.openRepository()
             try repository.withLock(wait: true, purpose: "config") { try repository.backend.setConfigValue(key, nil) }
+            if global.json { try Output.json(["key": key]) }
         }
     }
 

@@ -4,7 +4,7 @@ import StacRepository
 
 struct Diff: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Products added, updated and removed between two versions (git backend).")
+        abstract: "Products added, updated and removed between two versions, with every changed field (git backend).")
 
     @OptionGroup var global: GlobalOptions
 
@@ -14,6 +14,9 @@ struct Diff: AsyncParsableCommand {
     @Argument(help: "The newer version (default: HEAD).")
     var to: String = "HEAD"
 
+    @Flag(help: "One line per product with how many fields and assets changed.")
+    var stat = false
+
     func run() async throws {
         let repository = try global.openRepository()
         try repository.requireHistory("diff")
@@ -21,6 +24,14 @@ struct Diff: AsyncParsableCommand {
         if global.json { try Output.json(diffs); return }
         for d in diffs {
             let symbol = d.change == .added ? "+" : d.change == .removed ? "-" : "~"
+            if stat {
+                var counts: [String] = []
+                if !d.changedFields.isEmpty { counts.append(Output.count(d.changedFields.count, "field")) }
+                if !d.changedAssets.isEmpty { counts.append(Output.count(d.changedAssets.count, "asset")) }
+                Output.line(
+                    "\(symbol) \(d.kind) \(d.id)" + (counts.isEmpty ? "" : " | " + counts.joined(separator: ", ")))
+                continue
+            }
             Output.line("\(symbol) \(d.kind) \(d.id)")
             if !d.changedFields.isEmpty { Output.line("    fields: \(d.changedFields.joined(separator: ", "))") }
             for a in d.changedAssets { Output.line("    asset \(a.key): \(a.old ?? "(none)") -> \(a.new ?? "(none)")") }

@@ -31,7 +31,7 @@ struct Export: AsyncParsableCommand {
         display.finish()
         if global.json { try Output.json(report); return }
         Output.line(
-            "export: \(report.jsonFiles) JSON files and \(report.assetFiles) assets (\(Output.bytes(report.bytes))) written to \(report.directory)"
+            "export: \(Output.count(report.jsonFiles, "JSON file")) and \(Output.count(report.assetFiles, "asset")) (\(Output.bytes(report.bytes))) written to \(report.directory)"
         )
     }
 }

@@ -176,14 +176,29 @@ struct Ingest: AsyncParsableCommand {
             chosen = try makeRegistry().processor(named: processor, configured: configuredProcessors(repository))
         }
         let progress = ProgressDisplay(enabled: Output.stderrIsTerminal && !global.quiet && !global.json)
+        let phases = PhaseProgressDisplay(enabled: Output.stderrIsTerminal && !global.quiet && !global.json)
+        // Crawl, then transfers, then commit: each phase ends its line before the next begins.
+        let planned: @Sendable (Int, Int64) -> Void = { assets, bytes in
+            phases.finish()
+            progress.plan(assets: assets, bytes: bytes)
+        }
+        var phaseHandler: ProgressHandler?
+        if let handler = phases.handler {
+            phaseHandler = { update in
+                if update.phase == "commit" { progress.finish() }
+                handler(update)
+            }
+        }
         let report: IngestReport
         do {
             report = try await repository.ingest(
                 sources, options: options, processor: chosen, events: { progress.handle($0) },
-                planned: { progress.plan(assets: $0) })
+                planned: planned, progress: phaseHandler)
             progress.finish()
+            phases.finish()
         } catch {
             progress.finish()
+            phases.finish()
             throw error
         }
         if global.json {
@@ -199,7 +214,7 @@ struct Ingest: AsyncParsableCommand {
         for f in report.assetFailures { Output.note("warning: \(f.message) (kept as a reference)") }
         var summary = "ingest: \(report.summary)"
         if report.assetsCopied > 0 {
-            summary += "; \(report.assetsCopied) assets copied (\(Output.bytes(report.bytesCopied)))"
+            summary += "; \(Output.count(report.assetsCopied, "asset")) copied (\(Output.bytes(report.bytesCopied)))"
         }
         if let v = report.version { summary += " [\(v.count > 12 ? String(v.prefix(12)) : v)]" }
         Output.line(summary)

@@ -38,6 +38,9 @@ struct Init: AsyncParsableCommand {
     @Option(help: "The root catalog's license (SPDX id).")
     var license: String?
 
+    @Flag(help: "Allow creating a repository inside another repository's directory.")
+    var nested = false
+
     func validate() throws {
         if rootCatalog != nil, id != nil || title != nil || description != nil || license != nil {
             throw ValidationError("Pass either --root-catalog or --id/--title/--description/--license, not both.")
@@ -72,7 +75,7 @@ struct Init: AsyncParsableCommand {
                 description: description ?? "A STAC catalog kept by stac-repository.", license: license)
         }
         let repository = try Repository.create(
-            at: url, options: .init(backend: backend, branch: branch, rootCatalog: catalog))
+            at: url, options: .init(backend: backend, branch: branch, rootCatalog: catalog, nested: nested))
         if global.json {
             try Output.json(["path": repository.root.path, "backend": backend.rawValue])
         } else {

@@ -1,5 +1,6 @@
 import AssetTransfer
 import Foundation
+import STAC
 import StacRepository
 
 #if canImport(Glibc)
@@ -16,7 +17,20 @@ enum Output {
     }
 
     static func error(_ text: String) {
-        FileHandle.standardError.write(Data(("error: " + text + "\n").utf8))
+        FileHandle.standardError.write(Data(("error: " + sentence(text) + "\n").utf8))
+    }
+
+    /// `text` ending in exactly one period (a processor's own sentence may already end in one).
+    static func sentence(_ text: String) -> String {
+        var t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        while t.hasSuffix("..") && !t.hasSuffix("...") { t.removeLast() }
+        if let last = t.last, !".!?)`\"'".contains(last) { t += "." }
+        return t.replacingOccurrences(of: ".. ", with: ". ").replacingOccurrences(of: ".; ", with: "; ")
+    }
+
+    /// `1 asset`, `2 assets`: a count with its noun in the right number.
+    static func count(_ n: Int, _ singular: String, _ plural: String? = nil) -> String {
+        "\(n) \(n == 1 ? singular : plural ?? singular + "s")"
     }
 
     static func note(_ text: String) {
@@ -24,13 +38,19 @@ enum Output {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
+    /// Writes `value` as JSON on stdout, in the catalog's own canonical format (the STAC module's
+    /// writer: two-space indentation, `"key": value`), keys sorted.
     static func json(_ value: some Encodable) throws {
+        FileHandle.standardOutput.write(Data(try jsonText(value).utf8))
+    }
+
+    /// The text ``json(_:)`` writes.
+    static func jsonText(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        var data = try encoder.encode(value)
-        data.append(0x0A)
-        FileHandle.standardOutput.write(data)
+        let data = try encoder.encode(value)
+        return try JSONValue.parse(data, source: "output").serializedString()
     }
 
     static var stderrIsTerminal: Bool { isatty(2) == 1 }
@@ -62,13 +82,17 @@ final class ProgressDisplay: @unchecked Sendable {
     let enabled: Bool
 
     private var planned = 0
+    private var plannedBytes: Int64 = 0
+    private var closed = false
 
     init(enabled: Bool) { self.enabled = enabled }
 
-    /// The number of assets the ingest will transfer, known before the first one starts.
-    func plan(assets: Int) {
+    /// The number of assets and bytes (from `file:size` or the size of local files) the ingest
+    /// will transfer, known before the first one starts: the ETA is computed from these.
+    func plan(assets: Int, bytes: Int64) {
         lock.lock()
         planned = assets
+        plannedBytes = bytes
         lock.unlock()
     }
 
@@ -93,16 +117,22 @@ final class ProgressDisplay: @unchecked Sendable {
             break
         }
         let now = Date()
-        if now.timeIntervalSince(lastDraw) > 0.1 {
+        if !closed, now.timeIntervalSince(lastDraw) > 0.1 {
             lastDraw = now
             draw(now)
         }
     }
 
     private func draw(_ now: Date) {
+        FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line(now)).utf8))
+    }
+
+    /// The progress line: "assets 3/6  1.2 MiB/9.4 MiB  4.0 MiB/s  ETA 2s".
+    private func line(_ now: Date) -> String {
         let elapsed = max(now.timeIntervalSince(start), 0.001)
         let rate = Double(bytes) / elapsed
-        var text = "\r\u{1B}[2Kassets \(done)/\(max(total, planned))"
+        let expected = max(self.expected, plannedBytes)
+        var text = "assets \(done)/\(max(total, planned))"
         if failed > 0 { text += " (\(failed) failed)" }
         text += "  \(Output.bytes(bytes))"
         if expected > 0 { text += "/\(Output.bytes(expected))" }
@@ -113,13 +143,20 @@ final class ProgressDisplay: @unchecked Sendable {
             // Sizes unknown up front: estimate from the assets done so far.
             text += "  ETA \(Int((elapsed / Double(done) * Double(planned - done)).rounded()))s"
         }
-        FileHandle.standardError.write(Data(text.utf8))
+        return text
     }
 
+    /// Ends the display with a final line ("assets 6/6  9.4 KiB in 0.3s, done").
     func finish() {
         guard enabled else { return }
         lock.lock()
         defer { lock.unlock() }
-        if total > 0 { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+        guard total > 0, !closed else { return }
+        closed = true
+        let elapsed = Date().timeIntervalSince(start)
+        var text = "\r\u{1B}[2Kassets \(done)/\(max(total, planned))"
+        if failed > 0 { text += " (\(failed) failed)" }
+        text += "  \(Output.bytes(bytes)) in \(String(format: "%.1f", elapsed))s, done\n"
+        FileHandle.standardError.write(Data(text.utf8))
     }
 }

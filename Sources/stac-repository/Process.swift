@@ -44,6 +44,6 @@ struct Process: AsyncParsableCommand {
         }
         if global.json { try Output.json(rows); return }
         for r in rows { Output.line("\(r.id)\t\(r.version)\t\(r.file)") }
-        Output.line("process: \(rows.count) products written under \(out.path)")
+        Output.line("process: \(Output.count(rows.count, "product")) written under \(out.path)")
     }
 }

@@ -15,26 +15,45 @@ struct StacRepositoryCommand: AsyncParsableCommand {
         discussion: """
             Every change is a transaction; on the git backend every change is a commit, every asset a \
             Git LFS object whose checksum proves it is the same bytes as the original.
+
+            Global options, accepted anywhere on the command line (before or after the command name):
+              -C, --repository <path>  The repository (default: the nearest enclosing one).
+              --json                   Print machine-readable JSON on stdout.
+              -q, --quiet              Print only errors.
+              -v, --verbose            Print more detail (on stderr).
+              --version                Print the version.
             """,
-        version: StacRepositoryVersion.current,
         subcommands: [
             Init.self, Ingest.self, Prune.self, History.self, Rollback.self, Export.self, Backup.self,
             Clone.self, Verify.self, Status.self, Restore.self, Diff.self, ShowBackends.self, ShowProcessors.self,
-            Process.self,
-            Version.self, Config.self,
+            Process.self, Version.self, Config.self, List.self, Show.self,
         ])
 
     static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments == ["--version"] {
+            print(StacRepositoryVersion.current)
+            return
+        }
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(CommandLineRewrite.rewrite(arguments, root: Self.self))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
         } catch let caught {
-            // libgit2 and Git LFS errors that no operation turned into a sentence get one too.
-            guard let error = StacRepositoryError.sentence(for: caught) else { exit(withError: caught) }
+            // libgit2 and Git LFS errors that no operation turned into a sentence get one too;
+            // ArgumentParser's own errors are printed in the tool's style (`error: …`).
+            guard let error = StacRepositoryError.sentence(for: caught) else {
+                let message = argumentParserMessage(for: caught)
+                if message.toStdout {
+                    print(message.text)
+                } else {
+                    FileHandle.standardError.write(Data((message.text + "\n").utf8))
+                }
+                Glibc.exit(message.code)
+            }
             Output.error(error.message)
             if CommandLine.arguments.contains("--json") {
                 // Scripts reading stdout get the failure as JSON too.
@@ -47,7 +66,9 @@ struct StacRepositoryCommand: AsyncParsableCommand {
 
 /// Options every command takes.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: "The repository (default: the current directory or the nearest enclosing repository).")
+    @Option(
+        name: [.customShort("C"), .long],
+        help: "The repository (default: the current directory or the nearest enclosing repository).")
     var repository: String?
 
     @Flag(name: .long, help: "Print machine-readable JSON on stdout.")
@@ -65,7 +86,9 @@ struct GlobalOptions: ParsableArguments {
 
     func openRepository() throws -> Repository {
         bootstrapLogging()
-        return try Repository.open(at: repositoryURL)
+        let repository = try Repository.open(at: repositoryURL)
+        repository.lockWaitNotice = { Output.note("note: " + $0) }
+        return repository
     }
 
     func bootstrapLogging() {
@@ -86,10 +109,6 @@ enum LoggingBootstrap {
     static func once(level: Logger.Level) {
         guard !done else { return }
         done = true
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
+        LoggingSystem.bootstrap { _ in SentenceLogHandler(logLevel: level, verbose: level <= .debug) }
     }
 }

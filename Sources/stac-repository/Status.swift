@@ -97,10 +97,3 @@ struct Restore: AsyncParsableCommand {
         }
     }
 }
-
-extension Output {
-    /// "1 problem", "2 problems", "0 files".
-    static func count(_ n: Int, _ singular: String, plural: String? = nil) -> String {
-        "\(n) " + (n == 1 ? singular : plural ?? singular + "s")
-    }
-}

@@ -11,9 +11,18 @@ final class MotoServer: Sendable {
     let port: UInt16
     let endpoint: String
 
-    /// The `moto_server` executable on PATH, if installed.
+    /// The project's tool venv made by scripts/setup.sh (`$STAC_REPOSITORY_TOOLS`, else `.build-tools`).
+    static let toolsBin: String = {
+        let tools =
+            ProcessInfo.processInfo.environment["STAC_REPOSITORY_TOOLS"]
+            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".build-tools").path
+        return tools + "/venv/bin"
+    }()
+
+    /// The `moto_server` executable in the tool venv or on PATH, if installed.
     static let executable: String? = {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        let path = toolsBin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin")
         for directory in path.split(separator: ":") {
             let candidate = "\(directory)/moto_server"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
@@ -25,7 +34,7 @@ final class MotoServer: Sendable {
     static var isInstalled: Bool {
         if executable == nil {
             print(
-                "NOTE: moto_server is not on PATH, so the S3 tests are skipped; install it with pip install 'moto[server]'."
+                "NOTE: moto_server is not on PATH, so the S3 tests are skipped; install it with scripts/setup.sh --test-tools."
             )
         }
         return executable != nil
@@ -75,7 +84,10 @@ final class MotoServer: Sendable {
     func python(_ script: String, arguments: [String] = []) throws -> String {
         let python = Process()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        python.arguments = ["python3", "-c", script, endpoint] + arguments
+        let venvPython = Self.toolsBin + "/python3"
+        python.arguments =
+            [FileManager.default.isExecutableFile(atPath: venvPython) ? venvPython : "python3", "-c", script, endpoint]
+            + arguments
         let output = Pipe()
         let errors = Pipe()
         python.standardOutput = output

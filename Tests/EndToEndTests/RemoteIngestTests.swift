@@ -96,12 +96,11 @@ struct RemoteIngestTests {
         #expect(treeState(ws.repo) == before)
     }
 
-    @Test("a catalog in S3 (moto on 127.0.0.1) is ingested through signed requests")
+    @Test(
+        "a catalog in S3 (moto on 127.0.0.1) is ingested through signed requests",
+        .enabled(if: which("moto_server") != nil, "moto_server is not installed (scripts/setup.sh --test-tools)"))
     func s3Catalog() throws {
-        guard let moto = which("moto_server") else {
-            print("NOTE: moto_server is not installed (`pip install 'moto[server]'`); S3 ingest test skipped")
-            return
-        }
+        let moto = try #require(which("moto_server"))
         let ws = Workspace("s3")
         let port = freePort()
         let server = try ServerProcess(
@@ -126,7 +125,7 @@ struct RemoteIngestTests {
                     p = os.path.join(d, f)
                     s3.upload_file(p, 'stac', 'cat/' + os.path.relpath(p, root))
             """
-        let up = try run(which("python3")!, ["-c", upload, endpoint, site.path], env: awsEnv)
+        let up = try run(try #require(which("python3")), ["-c", upload, endpoint, site.path], env: awsEnv)
         try #require(up.status == 0, "upload: \(up.stderr)")
 
         try ws.initRepo(backend: "git")

@@ -82,7 +82,7 @@ struct ServerError: Error, CustomStringConvertible {
 
 /// The giftless venv made by scripts/setup.sh --test-tools.
 var giftlessFlask: String? {
-    let p = Env.packageRoot.appendingPathComponent(".build-tools/giftless/bin/flask").path
+    let p = Env.toolsDirectory.appendingPathComponent("giftless/bin/flask").path
     return FileManager.default.isExecutableFile(atPath: p) ? p : nil
 }
 

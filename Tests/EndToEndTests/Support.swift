@@ -39,6 +39,15 @@ enum Env {
         return FileManager.default.fileExists(atPath: url.path) ? url : nil
     }
 
+    /// The tools scripts/setup.sh installs: `$STAC_REPOSITORY_TOOLS` (set by scripts/just), else
+    /// `.build-tools` in the package.
+    static let toolsDirectory: URL = {
+        if let explicit = ProcessInfo.processInfo.environment["STAC_REPOSITORY_TOOLS"], !explicit.isEmpty {
+            return URL(fileURLWithPath: explicit)
+        }
+        return packageRoot.appendingPathComponent(".build-tools")
+    }()
+
     /// A hermetic environment for git and the tool: no user config.
     static func environment(home: URL, extra: [String: String] = [:]) -> [String: String] {
         var env = ProcessInfo.processInfo.environment
@@ -111,8 +120,10 @@ func run(_ executable: String, _ arguments: [String], cwd: URL? = nil, env: [Str
         stderr: String(decoding: errData, as: UTF8.self))
 }
 
-/// Finds a program on PATH.
+/// Finds a program in the project's tool venv (python3, moto_server: see scripts/setup.sh), else on PATH.
 func which(_ name: String) -> String? {
+    let venv = Env.toolsDirectory.appendingPathComponent("venv/bin/\(name)").path
+    if FileManager.default.isExecutableFile(atPath: venv) { return venv }
     for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
         let p = "\(dir)/\(name)"
         if FileManager.default.isExecutableFile(atPath: p) { return p }

@@ -114,7 +114,7 @@ struct WorkflowTests {
         let out = ws.temp.sub("export")
         try ws.ok(["export", out.path])
         if let validator = Env.sharedTools {
-            let r = try run("/usr/bin/env", ["python3", validator.path, out.path, "--recursive"], env: ws.env)
+            let r = try run(which("python3") ?? "/usr/bin/python3", [validator.path, out.path, "--recursive"], env: ws.env)
             #expect(r.status == 0, "validate_stac.py: \(r.stdout)\(r.stderr)")
             #expect(r.stdout.contains(" 0 failed"), "\(r.stdout)")
         } else {
@@ -129,7 +129,7 @@ struct WorkflowTests {
                     assert a.extra_fields.get('file:checksum', '').startswith('1220'), a.href
             print(len(items))
             """
-        let r = try run("/usr/bin/env", ["python3", "-c", script, out.path], env: ws.env)
+        let r = try run(which("python3") ?? "/usr/bin/python3", ["-c", script, out.path], env: ws.env)
         #expect(r.status == 0, "pystac could not read the export: \(r.stderr)")
         #expect(Int(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 3, "\(r.stdout)")
     }

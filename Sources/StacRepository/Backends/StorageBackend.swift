@@ -139,8 +139,11 @@ public protocol StorageBackend: AnyObject {
     /// Files under a directory of the catalog (recursively), repository-relative; "" is the root.
     func list(under directory: String) throws -> [String]
     /// Applies all changes atomically; returns the new version's id (commit id) if any.
+    /// Tells `progress` (phase "commit", unit "paths") how many paths it has written, and may
+    /// report a second phase (the git backend's "work tree", unit "files").
     @discardableResult
-    func commit(_ changes: [String: FileChange], record: OperationRecord) throws -> String?
+    func commit(_ changes: [String: FileChange], record: OperationRecord, progress: ProgressHandler?) throws
+        -> String?
     /// The operations, newest first.
     func history(limit: Int?) throws -> [HistoryEntry]
     /// The catalog at `ref` (nil: the current version).
@@ -155,6 +158,36 @@ public protocol StorageBackend: AnyObject {
     func configValue(_ key: String) throws -> String?
     func setConfigValue(_ key: String, _ value: String?) throws
     func configEntries() throws -> [(String, String)]
+}
+
+extension StorageBackend {
+    /// ``commit(_:record:progress:)`` without progress.
+    @discardableResult
+    public func commit(_ changes: [String: FileChange], record: OperationRecord) throws -> String? {
+        try commit(changes, record: record, progress: nil)
+    }
+}
+
+/// Counts units of a phase and tells a ``ProgressHandler`` (at most every 1/256 of the total).
+final class PhaseCounter {
+    let phase: String
+    let total: Int
+    let unit: String
+    let handler: ProgressHandler?
+    private(set) var done = 0
+
+    init(_ phase: String, total: Int, unit: String, handler: ProgressHandler?) {
+        self.phase = phase
+        self.total = total
+        self.unit = unit
+        self.handler = handler
+    }
+
+    func step() {
+        done += 1
+        guard let handler, done == total || done % max(1, total / 256) == 0 else { return }
+        handler(OperationProgress(phase: phase, completed: done, total: total, unit: unit))
+    }
 }
 
 /// Where the bytes of a catalog file are.

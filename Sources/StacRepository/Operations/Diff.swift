@@ -7,7 +7,9 @@ public struct ProductDiff: Sendable, Codable {
     public var kind: String
     public var path: String
     public var change: ProductChangeKind
-    /// Top-level fields and `properties.*` fields whose values differ (updated products).
+    /// Every field whose value differs (updated products), as a dotted path down to the value
+    /// that changed: `properties.custom:note`, `assets.data.alternate.original.href`; an array
+    /// that differs is named as a whole (`bbox`), and so are the links (`links`).
     public var changedFields: [String] = []
     /// Assets whose `file:checksum` (or href) differs: key -> (old, new).
     public var changedAssets: [AssetChange] = []
@@ -63,14 +65,17 @@ extension Repository {
 
     static func changedFields(_ a: JSONObject, _ b: JSONObject) -> [String] {
         var out: [String] = []
-        for key in Set(a.keys).union(b.keys).sorted() where key != "assets" && key != "links" {
-            if key == "properties", let pa = a[key]?.objectValue, let pb = b[key]?.objectValue {
-                for k in Set(pa.keys).union(pb.keys).sorted() where pa[k] != pb[k] { out.append("properties.\(k)") }
-            } else if a[key] != b[key] {
-                out.append(key)
+        func walk(_ x: JSONObject, _ y: JSONObject, prefix: String) {
+            for key in Set(x.keys).union(y.keys).sorted() where x[key] != y[key] {
+                let path = prefix + key
+                if path != "links", let ox = x[key]?.objectValue, let oy = y[key]?.objectValue {
+                    walk(ox, oy, prefix: path + ".")
+                } else {
+                    out.append(path)
+                }
             }
         }
-        if a["links"] != b["links"] { out.append("links") }
+        walk(a, b, prefix: "")
         return out
     }
 

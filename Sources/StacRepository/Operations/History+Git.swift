@@ -72,7 +72,7 @@ extension Repository {
                 products.append(ProductChange(id: name, kind: kind, change: change))
             }
             let record = OperationRecord(
-                operation: "rollback", summary: "to \(target.shortHex) (\(products.count) products changed)",
+                operation: "rollback", summary: "to \(target.shortHex) (\(plural(products.count, "product")) changed)",
                 products: products,
                 trailers: ["Stac-Repository-Rollback-To": target.hex])
             let commit = try git.makeCommit(

@@ -70,7 +70,7 @@ public struct IngestReport: Sendable, Codable {
     /// "2 added, 1 updated, 3 unchanged".
     public var summary: String {
         var parts = ["\(added.count) added", "\(updated.count) updated", "\(unchanged.count) unchanged"]
-        if !assetFailures.isEmpty { parts.append("\(assetFailures.count) asset(s) kept as references") }
+        if !assetFailures.isEmpty { parts.append(plural(assetFailures.count, "asset") + " kept as references") }
         return parts.joined(separator: ", ")
     }
 }
@@ -91,7 +91,8 @@ extension Repository {
     /// - Throws: ``StacRepositoryError`` for anything the user can fix; the repository is then unchanged.
     public func ingest(
         _ sources: [String], options: IngestOptions, processor: (any Processor)? = nil,
-        events: (@Sendable (TransferEvent) -> Void)? = nil, planned: (@Sendable (_ assets: Int) -> Void)? = nil
+        events: (@Sendable (TransferEvent) -> Void)? = nil,
+        planned: (@Sendable (_ assets: Int, _ bytes: Int64) -> Void)? = nil, progress: ProgressHandler? = nil
     ) async throws -> IngestReport {
         // Credentials go to the hosts of the sources given and to --auth-host hosts (CredentialScope).
         var transfer = options.transfer
@@ -101,6 +102,7 @@ extension Repository {
         loader.confinement = try SourceConfinement(
             allowedPaths: options.allowedPaths, allowUserinfo: transfer.allowUserinfo,
             workingDirectory: options.workingDirectory)
+        loader.progress = progress
         var report = IngestReport()
         // Read STAC sources before taking the lock: nothing here touches the repository.
         var roots: [SourceProduct] = []
@@ -183,7 +185,9 @@ extension Repository {
             for source in sources { roots.append(contentsOf: try await loader.load(source)) }
         }
 
-        let outcome = try await withTransaction(wait: options.wait, purpose: "ingest", force: options.force) { tx in
+        let outcome = try await withTransaction(
+            wait: options.wait, purpose: "ingest", force: options.force, progress: progress
+        ) { tx in
             var t0 = Date()
             func lap(_ phase: String) {
                 options.logger.debug("ingest: \(phase) took \(String(format: "%.3f", Date().timeIntervalSince(t0))) s")

@@ -9,8 +9,9 @@ struct IngestPlanner {
     let options: IngestOptions
     let engine: AssetTransferEngine
     let events: (@Sendable (TransferEvent) -> Void)?
-    /// Told how many assets will be transferred, before the transfers start (progress display).
-    var onPlanned: (@Sendable (Int) -> Void)?
+    /// Told how many assets and bytes will be transferred, before the transfers start (progress
+    /// display); bytes from `file:size`, or the size of local files.
+    var onPlanned: (@Sendable (_ assets: Int, _ bytes: Int64) -> Void)?
     var index: CatalogIndex
     var report = IngestReport()
     /// SHA-256 of local originals by (inode, size, times), kept in the state directory.
@@ -280,7 +281,14 @@ struct IngestPlanner {
             }
         }
         try FS.makeDirectories(tx.stagingDirectory.path)
-        onPlanned?(copyRequests.count + measureRequests.count)
+        if let onPlanned {
+            let bytes = (copyRequests + measureRequests).reduce(Int64(0)) { sum, r in
+                if let size = r.expectedSize { return sum + size }
+                // A local path (Href.resolve makes relative hrefs absolute): stat it.
+                return sum + (r.source.hasPrefix("/") ? FS.fileSize(r.source) ?? 0 : 0)
+            }
+            onPlanned(copyRequests.count + measureRequests.count, bytes)
+        }
         let copied = await engine.fetch(copyRequests, into: tx.stagingDirectory, events: events)
         let measured = await engine.measure(measureRequests, events: events)
         var copyIterator = copied.makeIterator()

@@ -3,7 +3,9 @@ import STAC
 
 extension Repository {
     /// Finds the product a user names: an id, or `PARENT/ID` when an id is used more than once.
-    func resolveProduct(_ spec: String, in index: CatalogIndex) throws -> (path: String, id: String, kind: STACType) {
+    func resolveProduct(_ spec: String, in index: CatalogIndex, allowRoot: Bool = false)
+        throws -> (path: String, id: String, kind: STACType)
+    {
         let parts = spec.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         var matches: [(String, String, STACType)] = []
         let id = parts.last ?? spec
@@ -22,6 +24,9 @@ extension Repository {
             if let parentID, index.containers[i.parent]?.id != parentID { continue }
             matches.append((i.path, i.id, .item))
         }
+        if let root = index.root, allowRoot, root.id == id, parentID == nil {
+            matches.append((root.path, root.id, root.type))
+        }
         if matches.isEmpty {
             if index.root?.id == id {
                 throw StacRepositoryError(
@@ -30,7 +35,7 @@ extension Repository {
             }
             throw StacRepositoryError(
                 .notFound,
-                "No product with id \"\(spec)\" is in the repository; check the id (export the catalog or see `history` to list products)."
+                "No product with id \"\(spec)\" is in the repository; `stac-repository list` shows the ids it holds."
             )
         }
         if matches.count > 1 {

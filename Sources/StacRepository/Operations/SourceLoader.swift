@@ -56,6 +56,9 @@ struct SourceLoader: Sendable {
     var concurrency = 16
     /// What documents may reference (links and asset hrefs).
     var confinement = SourceConfinement.unconfined
+    /// Told after each document read (phase "crawl", unit "documents").
+    var progress: ProgressHandler?
+    private let documentsRead = SharedCounter()
 
     /// The products a source names. A root catalog is not itself a product: its children are.
     func load(_ source: String) async throws -> [SourceProduct] {
@@ -128,6 +131,7 @@ struct SourceLoader: Sendable {
     }
 
     private func readDocument(_ location: String, displayName: String) async throws -> Data {
+        defer { progress?(OperationProgress(phase: "crawl", completed: documentsRead.increment(), unit: "documents")) }
         if case .file = Href.scheme(of: location) {
             guard let bytes = try? FS.read(location) else {
                 throw StacRepositoryError(

@@ -95,7 +95,7 @@ public struct ExternalProcessor: Processor {
         } catch {
             throw StacRepositoryError(
                 .processor,
-                "Processor \"\(name)\" could not be started (\(executable.path)): \(error.localizedDescription); check that it is executable."
+                "Processor \"\(name)\" could not be started (\(executable.path)): \(Self.clause(error.localizedDescription)); check that it is executable."
             )
         }
         // Read both pipes concurrently so a chatty processor cannot block on a full pipe.
@@ -126,10 +126,18 @@ public struct ExternalProcessor: Processor {
     }
 
     private static func stderrSuffix(_ data: Data) -> String {
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = clause(String(decoding: data, as: UTF8.self))
         if text.isEmpty { return "" }
         let short = text.count > 2000 ? String(text.suffix(2000)) : text
         return ": \(short)"
+    }
+
+    /// A message to embed inside a sentence: trimmed, without its own final period
+    /// ("demo failure." + "." would read "demo failure..").
+    static func clause(_ text: String) -> String {
+        var t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        while t.hasSuffix("."), !t.hasSuffix("...") { t.removeLast() }
+        return t
     }
 }
 

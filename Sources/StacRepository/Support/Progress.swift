@@ -1,3 +1,5 @@
+import Foundation
+
 /// How far a long operation (crawl, commit, verify, export, backup, clone…) has come.
 ///
 /// Operations that can take more than a second accept an optional ``ProgressHandler`` and call
@@ -32,3 +34,22 @@ public struct OperationProgress: Sendable, Equatable {
 
 /// Receives ``OperationProgress`` updates; must be cheap and thread-safe.
 public typealias ProgressHandler = @Sendable (OperationProgress) -> Void
+
+/// `1 asset`, `2 assets`: a count with its noun in the right number, for summaries and messages.
+func plural(_ n: Int, _ singular: String, _ plural: String? = nil) -> String {
+    "\(n) \(n == 1 ? singular : plural ?? singular + "s")"
+}
+
+/// A thread-safe count for progress reports from concurrent tasks.
+final class SharedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    /// Adds one; returns the new count.
+    func increment() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value
+    }
+}

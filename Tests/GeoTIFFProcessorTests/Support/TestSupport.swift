@@ -47,11 +47,22 @@ struct ProgramResult {
     var standardError: String
 }
 
-/// Runs `executable` (looked up on PATH) with `arguments` and collects its output.
+/// The project's tool venv made by scripts/setup.sh (`$STAC_REPOSITORY_TOOLS`, else `.build-tools`).
+let toolsBin: URL = {
+    let environment = ProcessInfo.processInfo.environment
+    let tools =
+        environment["STAC_REPOSITORY_TOOLS"].map { URL(fileURLWithPath: $0) }
+        ?? packageRoot.appendingPathComponent(".build-tools")
+    return tools.appendingPathComponent("venv/bin")
+}()
+
+/// Runs `executable` (looked up in the tool venv, then on PATH) with `arguments` and collects its output.
 func run(_ executable: String, _ arguments: [String]) throws -> ProgramResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [executable] + arguments
+    let inVenv = toolsBin.appendingPathComponent(executable).path
+    process.arguments =
+        [FileManager.default.isExecutableFile(atPath: inVenv) ? inVenv : executable] + arguments
     // stderr goes to a file so that a chatty child cannot block on a full pipe while stdout is read.
     let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("stderr-\(UUID().uuidString)")
     _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)

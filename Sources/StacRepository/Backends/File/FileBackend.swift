@@ -91,11 +91,14 @@ public final class FileBackend: StorageBackend {
     }
 
     @discardableResult
-    public func commit(_ changes: [String: FileChange], record: OperationRecord) throws -> String? {
+    public func commit(_ changes: [String: FileChange], record: OperationRecord, progress: ProgressHandler?) throws
+        -> String?
+    {
         try bumpGeneration()
+        let counter = PhaseCounter("commit", total: changes.count, unit: "paths", handler: progress)
         FS.removeTree(txDirectory)
         do {
-            return try commitStaged(changes, record: record)
+            return try commitStaged(changes, record: record, counter: counter)
         } catch {
             // Nothing was moved unless the journal was written, and then recover() already ran:
             // leave no staged or temporary file behind (a full disk must not fill up more).
@@ -104,7 +107,9 @@ public final class FileBackend: StorageBackend {
         }
     }
 
-    private func commitStaged(_ changes: [String: FileChange], record: OperationRecord) throws -> String? {
+    private func commitStaged(_ changes: [String: FileChange], record: OperationRecord, counter: PhaseCounter) throws
+        -> String?
+    {
         try FS.makeDirectories(txDirectory + "/files")
         try FS.makeDirectories(txDirectory + "/backup")
         var entries: [Journal.Entry] = []
@@ -140,6 +145,7 @@ public final class FileBackend: StorageBackend {
                     try FS.rename(txDirectory + "/files/" + staged, target)
                 }
                 TestHooks.crashPoint("file-moved")
+                counter.step()
             }
         } catch {
             // An I/O error (not a crash): put everything back now rather than at the next command.

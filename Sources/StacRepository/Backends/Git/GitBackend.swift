@@ -54,6 +54,30 @@ public final class GitBackend: StorageBackend {
         return backend
     }
 
+    /// Makes the plain git repository at `root` a stac-repository one: the catalog is kept on the
+    /// branch HEAD names (its history and files stay as they are).
+    static func adopt(at root: URL) throws -> GitBackend {
+        do {
+            let repo = try GitRepository.open(at: root)
+            guard let branch = try repo.headBranch() else {
+                throw StacRepositoryError(
+                    .invalidInput,
+                    "The git repository \(root.path) has a detached HEAD; check out a branch (`git switch main`) and run init again."
+                )
+            }
+            try repo.setConfig("stac-repository.backend", "git")
+            try repo.setConfig("stac-repository.branch", branch)
+        } catch let error as GitError {
+            throw StacRepositoryError(
+                .storage, "Could not adopt the git repository at \(root.path): \(error); check the directory.",
+                underlying: error)
+        }
+        let backend = try GitBackend(root: root)
+        try FS.makeDirectories(backend.stagingDirectory.path)
+        try FS.makeDirectories(backend.lfs.temporaryDirectory.path)
+        return backend
+    }
+
     // MARK: Reading
 
     func head() throws -> (commit: ObjectID, tree: ObjectID)? {
@@ -124,9 +148,12 @@ public final class GitBackend: StorageBackend {
     }
 
     @discardableResult
-    public func commit(_ requested: [String: FileChange], record: OperationRecord) throws -> String? {
+    public func commit(_ requested: [String: FileChange], record: OperationRecord, progress: ProgressHandler?) throws
+        -> String?
+    {
         let head = try head()
         let changes = try withAttributeFiles(requested, base: head?.tree)
+        let counter = PhaseCounter("commit", total: changes.count, unit: "paths", handler: progress)
         // A large commit writes its objects into memory and then one pack, instead of one
         // loose file per object (which costs a file-system inode each).
         let writer = changes.count >= Self.packThreshold ? try GitRepository.openInMemoryWriter(at: root) : repository
@@ -145,6 +172,7 @@ public final class GitBackend: StorageBackend {
             case .delete:
                 updates.append(.remove(path: path))
             }
+            counter.step()
         }
         let tree = try writer.updateTree(base: head?.tree, updates)
         if let head, tree == head.tree { return head.commit.hex }
@@ -155,7 +183,8 @@ public final class GitBackend: StorageBackend {
         }
         try moveBranch(
             from: head?.commit, to: commit, tree: tree, paths: changes.keys.sorted(),
-            reflog: "stac-repository \(record.operation): \(record.summary)", known: changes)
+            reflog: "stac-repository \(record.operation): \(record.summary)", known: changes,
+            progress: progress)
         if writer === repository { packLooseObjectsIfMany() }
         return commit.hex
     }
@@ -199,7 +228,7 @@ public final class GitBackend: StorageBackend {
     /// The commit point: journal, compare-and-swap of the branch, then the work tree.
     func moveBranch(
         from old: ObjectID?, to new: ObjectID, tree: ObjectID, paths: [String], reflog: String,
-        known: [String: FileChange] = [:]
+        known: [String: FileChange] = [:], progress: ProgressHandler? = nil
     ) throws {
         let encoder = JSONEncoder()
         try FS.writeAtomically(
@@ -223,16 +252,21 @@ public final class GitBackend: StorageBackend {
         }
         cachedHead = (new, tree)
         TestHooks.crashPoint("git-ref-updated")
-        try updateWorkTree(tree: tree, paths: paths, known: known)
+        try updateWorkTree(tree: tree, paths: paths, known: known, progress: progress)
         try FS.removeFile(journalPath)
     }
 
     /// Makes the work tree files at `paths` and the index equal to `tree`. `known` holds the
     /// content of paths the caller just committed, which saves reading them back from the tree.
-    func updateWorkTree(tree: ObjectID, paths: [String], known: [String: FileChange] = [:]) throws {
+    /// Tells `progress` (phase "work tree", unit "files") how many paths it has written.
+    func updateWorkTree(
+        tree: ObjectID, paths: [String], known: [String: FileChange] = [:], progress: ProgressHandler? = nil
+    ) throws {
         try FS.makeDirectories(stagingDirectory.path)
         var attributes = AttributesCache(repository: repository, tree: tree)
+        let counter = PhaseCounter("work tree", total: paths.count, unit: "files", handler: progress)
         for path in paths {
+            defer { counter.step() }
             let target = root.path + "/" + path
             switch known[path] {
             case .write(let bytes)?:
