@@ -118,6 +118,45 @@ struct WorkTreeIntegrityTests {
         #expect(item.contains("2023-10-05T18:31:21.6749510Z"))
     }
 
+    @Test("an asset literally named .gitattributes never overrides the attributes: stored bytes intact, status clean")
+    func assetNamedGitattributes() throws {
+        let ws = Workspace("attrasset")
+        try ws.initRepo(backend: "git")
+        let source = ws.temp.sub("source")
+        try makeCatalog(at: source, items: 1)
+        let itemDir = source.appendingPathComponent("coll/item-0")
+        let hostile = Data("* -filter\n*.tif -filter -diff -merge text\n".utf8)
+        try hostile.write(to: itemDir.appendingPathComponent(".gitattributes"))
+        try Data("{\"tiles\": []}\n".utf8).write(to: itemDir.appendingPathComponent("tilejson.json"))
+        let itemURL = itemDir.appendingPathComponent("item-0.json")
+        var item = try #require(readJSON(itemURL))
+        var assets = try #require(item["assets"] as? [String: Any])
+        assets["attributes"] = ["href": "./.gitattributes", "type": "text/plain", "roles": ["metadata"]]
+        assets["tilejson"] = ["href": "./tilejson.json", "type": "application/json", "roles": ["tiles"]]
+        item["assets"] = assets
+        try JSONSerialization.data(withJSONObject: item).write(to: itemURL)
+        let head = try ws.git(["rev-parse", "HEAD"]).stdout
+        let ingest = try ws.tool(["ingest", source.appendingPathComponent("catalog.json").path])
+        if ingest.status != 0 {
+            // Refusing the name is fine too, if it is one clear sentence and nothing changed.
+            #expect(ingest.stderr.hasPrefix("error: ") && ingest.stderr.contains(".gitattributes"), "\(ingest.stderr)")
+            #expect(try ws.git(["rev-parse", "HEAD"]).stdout == head)
+            return
+        }
+        // Wherever the tool stored it, the asset's bytes are the original's, and the
+        // directory's attributes are the tool's.
+        let stored = try #require(readJSON(ws.repo.appendingPathComponent("coll/item-0/item-0.json")))
+        let href = try #require(
+            ((stored["assets"] as? [String: Any])?["attributes"] as? [String: Any])?["href"] as? String)
+        #expect(
+            FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/item-0/\(href)").path) == hostile)
+        let attributes = try String(
+            contentsOf: ws.repo.appendingPathComponent("coll/item-0/.gitattributes"), encoding: .utf8)
+        #expect(attributes.contains("/tilejson.json filter=lfs") && !attributes.contains("-filter"), "\(attributes)")
+        #expect(try ws.git(["status", "--porcelain"]).stdout.isEmpty)
+        try ws.ok(["verify"])
+    }
+
     @Test("an in-place edit of a work-tree asset never changes history; status and verify name it, restore fixes it")
     func inPlaceEdit() throws {
         let ws = Workspace("inplace")

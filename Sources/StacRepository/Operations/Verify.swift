@@ -264,7 +264,8 @@ extension Repository {
                 unit: "documents"))
         // The work tree against the commit (git, current version): what users and their tools see.
         if ref == nil, let git = backend as? GitBackend {
-            let result = try git.workTreeChanges(paths: nil, trustStat: false, progress: progress)
+            let result = try git.workTreeChanges(
+                paths: nil, trustStat: false, progress: progress, phase: "verify work tree")
             check.report.workTreeFiles = result.checked
             for change in result.changes where change.kind != .untracked {
                 check.workTree.append(change)

@@ -45,7 +45,8 @@ public final class GitBackend: StorageBackend {
             try repo.setConfig("stac-repository.format", currentFormat)
         } catch let error as GitError {
             throw StacRepositoryError(
-                .storage, "Could not create a git repository at \(root.path): \(error); check the directory.",
+                .storage,
+                "Could not create a git repository at \(root.path) (\(error.message)); check that the directory is writable.",
                 underlying: error)
         }
         let backend = try GitBackend(root: root)
