@@ -118,6 +118,31 @@ struct WorkTreeIntegrityTests {
         #expect(item.contains("2023-10-05T18:31:21.6749510Z"))
     }
 
+    @Test(
+        "updating an item keeps its JSON-named assets LFS; pruning it removes its attributes file",
+        .enabled(if: hasGitLFS))
+    func updateAndPruneKeepAttributes() throws {
+        let (ws, source, assets) = try ingestedFixtures("attrupdate")
+        let id = "naip_ca_m_3712213_ne_10_060_20220518"
+        let itemURL = source.appendingPathComponent("naip/\(id)/\(id).json")
+        var item = try #require(readJSON(itemURL))
+        var properties = try #require(item["properties"] as? [String: Any])
+        properties["gsd"] = 0.3
+        item["properties"] = properties
+        try JSONSerialization.data(withJSONObject: item).write(to: itemURL)
+        let update = try ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
+        #expect(update.stdout.contains("1 updated"), "\(update.stdout)")
+        #expect(try ws.git(["status", "--porcelain"]).stdout.isEmpty)
+        let listed = try ws.git(["lfs", "ls-files", "--name-only"]).stdout.split(separator: "\n").map(String.init)
+        #expect(Set(listed) == Set(assets.keys), "\(listed)")
+        #expect(try ws.ok(["verify"]).stdout.contains(", 0 problems"))
+
+        try ws.ok(["prune", id])
+        #expect(try ws.git(["ls-files", "naip/\(id)"]).stdout.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: ws.repo.appendingPathComponent("naip/\(id)").path))
+        #expect(try ws.git(["status", "--porcelain"]).stdout.isEmpty)
+    }
+
     @Test("an asset literally named .gitattributes never overrides the attributes: stored bytes intact, status clean")
     func assetNamedGitattributes() throws {
         let ws = Workspace("attrasset")
