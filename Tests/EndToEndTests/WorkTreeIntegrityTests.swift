@@ -406,6 +406,12 @@ struct WorkTreeIntegrityTests {
             var info = stat()
             #expect(lstat(ws.repo.appendingPathComponent(path).path, &info) == 0 && info.st_nlink == 1, "\(path)")
         }
+        // An export of the old-format commit still has the real bytes, not pointer text.
+        let old = ws.temp.sub("old-export")
+        try ws.ok(["export", old.path, "--ref", "HEAD~1"])
+        for (path, data) in assets {
+            #expect(FileManager.default.contents(atPath: old.appendingPathComponent(path).path) == data, "\(path)")
+        }
         // A rollback to the old-format commit keeps the attributes (it adds the lines that
         // commit lacks): its catalog is then the current one, and nothing changes.
         let rollback = try ws.tool(["rollback", "HEAD~1"])
