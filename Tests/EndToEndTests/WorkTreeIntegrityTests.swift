@@ -118,6 +118,70 @@ struct WorkTreeIntegrityTests {
         #expect(item.contains("2023-10-05T18:31:21.6749510Z"))
     }
 
+    @Test(
+        "updating an item keeps its JSON-named assets LFS; pruning it removes its attributes file",
+        .enabled(if: hasGitLFS))
+    func updateAndPruneKeepAttributes() throws {
+        let (ws, source, assets) = try ingestedFixtures("attrupdate")
+        let id = "naip_ca_m_3712213_ne_10_060_20220518"
+        let itemURL = source.appendingPathComponent("naip/\(id)/\(id).json")
+        var item = try #require(readJSON(itemURL))
+        var properties = try #require(item["properties"] as? [String: Any])
+        properties["gsd"] = 0.3
+        item["properties"] = properties
+        try JSONSerialization.data(withJSONObject: item).write(to: itemURL)
+        let update = try ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
+        #expect(update.stdout.contains("1 updated"), "\(update.stdout)")
+        #expect(try ws.git(["status", "--porcelain"]).stdout.isEmpty)
+        let listed = try ws.git(["lfs", "ls-files", "--name-only"]).stdout.split(separator: "\n").map(String.init)
+        #expect(Set(listed) == Set(assets.keys), "\(listed)")
+        #expect(try ws.ok(["verify"]).stdout.contains(", 0 problems"))
+
+        try ws.ok(["prune", id])
+        #expect(try ws.git(["ls-files", "naip/\(id)"]).stdout.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: ws.repo.appendingPathComponent("naip/\(id)").path))
+        #expect(try ws.git(["status", "--porcelain"]).stdout.isEmpty)
+    }
+
+    @Test("an asset literally named .gitattributes never overrides the attributes: stored bytes intact, status clean")
+    func assetNamedGitattributes() throws {
+        let ws = Workspace("attrasset")
+        try ws.initRepo(backend: "git")
+        let source = ws.temp.sub("source")
+        try makeCatalog(at: source, items: 1)
+        let itemDir = source.appendingPathComponent("coll/item-0")
+        let hostile = Data("* -filter\n*.tif -filter -diff -merge text\n".utf8)
+        try hostile.write(to: itemDir.appendingPathComponent(".gitattributes"))
+        try Data("{\"tiles\": []}\n".utf8).write(to: itemDir.appendingPathComponent("tilejson.json"))
+        let itemURL = itemDir.appendingPathComponent("item-0.json")
+        var item = try #require(readJSON(itemURL))
+        var assets = try #require(item["assets"] as? [String: Any])
+        assets["attributes"] = ["href": "./.gitattributes", "type": "text/plain", "roles": ["metadata"]]
+        assets["tilejson"] = ["href": "./tilejson.json", "type": "application/json", "roles": ["tiles"]]
+        item["assets"] = assets
+        try JSONSerialization.data(withJSONObject: item).write(to: itemURL)
+        let head = try ws.git(["rev-parse", "HEAD"]).stdout
+        let ingest = try ws.tool(["ingest", source.appendingPathComponent("catalog.json").path])
+        if ingest.status != 0 {
+            // Refusing the name is fine too, if it is one clear sentence and nothing changed.
+            #expect(ingest.stderr.hasPrefix("error: ") && ingest.stderr.contains(".gitattributes"), "\(ingest.stderr)")
+            #expect(try ws.git(["rev-parse", "HEAD"]).stdout == head)
+            return
+        }
+        // Wherever the tool stored it, the asset's bytes are the original's, and the
+        // directory's attributes are the tool's.
+        let stored = try #require(readJSON(ws.repo.appendingPathComponent("coll/item-0/item-0.json")))
+        let href = try #require(
+            ((stored["assets"] as? [String: Any])?["attributes"] as? [String: Any])?["href"] as? String)
+        #expect(
+            FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/item-0/\(href)").path) == hostile)
+        let attributes = try String(
+            contentsOf: ws.repo.appendingPathComponent("coll/item-0/.gitattributes"), encoding: .utf8)
+        #expect(attributes.contains("/tilejson.json filter=lfs") && !attributes.contains("-filter"), "\(attributes)")
+        #expect(try ws.git(["status", "--porcelain"]).stdout.isEmpty)
+        try ws.ok(["verify"])
+    }
+
     @Test("an in-place edit of a work-tree asset never changes history; status and verify name it, restore fixes it")
     func inPlaceEdit() throws {
         let ws = Workspace("inplace")
@@ -224,6 +288,11 @@ struct WorkTreeIntegrityTests {
         #expect(verify.status == 1, "\(kind): \(verify.stdout)")
         #expect(verify.stdout.contains("FAIL \(named)"), "\(kind): \(verify.stdout)")
         #expect(verify.stderr.hasPrefix("error: verify found"), "\(kind): \(verify.stderr)")
+        if kind == "garbage catalog.json" {
+            // One problem, in the singular: the work-tree file differs from the commit.
+            #expect(verify.stdout.hasSuffix(", 1 problem\n"), "\(verify.stdout)")
+            #expect(verify.stderr.contains("verify found 1 problem;"), "\(verify.stderr)")
+        }
 
         let repair = try ws.tool(["verify", "--repair"])
         #expect(repair.status == 0, "\(kind): \(repair.stdout)\(repair.stderr)")
@@ -341,6 +410,12 @@ struct WorkTreeIntegrityTests {
         for path in assets.keys {
             var info = stat()
             #expect(lstat(ws.repo.appendingPathComponent(path).path, &info) == 0 && info.st_nlink == 1, "\(path)")
+        }
+        // An export of the old-format commit still has the real bytes, not pointer text.
+        let old = ws.temp.sub("old-export")
+        try ws.ok(["export", old.path, "--ref", "HEAD~1"])
+        for (path, data) in assets {
+            #expect(FileManager.default.contents(atPath: old.appendingPathComponent(path).path) == data, "\(path)")
         }
         // A rollback to the old-format commit keeps the attributes (it adds the lines that
         // commit lacks): its catalog is then the current one, and nothing changes.

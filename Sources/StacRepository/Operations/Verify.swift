@@ -193,6 +193,17 @@ extension Repository {
                 }
                 let recordedSize = asset["file:size"]?.numberValue?.intValue.map(Int64.init)
                 let digest: (hex: String, size: Int64)
+                // The current version must follow the attributes rule; older commits keep the
+                // shape they were written in (their bytes are still read from the store).
+                if ref == nil, gitSnapshot?.unmarkedPointer(target) != nil {
+                    check.report.problems.append(
+                        .init(
+                            path: target,
+                            message:
+                                "is a Git LFS pointer that .gitattributes does not mark as LFS (written by an earlier version); run `stac-repository verify --repair` (or any write command) to migrate the repository"
+                        ))
+                    continue
+                }
                 switch try snapshot.source(target) {
                 case .file(let url)?:
                     digest = try sha256OfFile(url.path)
@@ -208,15 +219,6 @@ extension Repository {
                         continue
                     }
                 case .bytes(let b)?:
-                    if gitSnapshot != nil, LFSPointer(parsing: b) != nil {
-                        check.report.problems.append(
-                            .init(
-                                path: target,
-                                message:
-                                    "is a Git LFS pointer that .gitattributes does not mark as LFS (written by an earlier version); run `stac-repository verify --repair` (or any write command) to migrate the repository"
-                            ))
-                        continue
-                    }
                     digest = (sha256OfBytes(b), Int64(b.count))
                 case .missingObject(let oid, let size)?:
                     check.report.problems.append(
@@ -264,7 +266,8 @@ extension Repository {
                 unit: "documents"))
         // The work tree against the commit (git, current version): what users and their tools see.
         if ref == nil, let git = backend as? GitBackend {
-            let result = try git.workTreeChanges(paths: nil, trustStat: false, progress: progress)
+            let result = try git.workTreeChanges(
+                paths: nil, trustStat: false, progress: progress, phase: "verify work tree")
             check.report.workTreeFiles = result.checked
             for change in result.changes where change.kind != .untracked {
                 check.workTree.append(change)

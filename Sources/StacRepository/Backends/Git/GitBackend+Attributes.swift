@@ -49,7 +49,7 @@ extension GitBackend {
     /// `changes` plus the `.gitattributes` updates they need: every directory where a
     /// JSON-named asset is added or removed gets its attributes file rewritten (or removed
     /// when no such asset is left). A requested write of an attributes file keeps only the
-    /// LFS lines this tool writes.
+    /// LFS lines this tool writes; a requested delete is recomputed like any other change.
     func withAttributeFiles(_ changes: [String: FileChange], base: ObjectID?) throws -> [String: FileChange] {
         var byDirectory: [String: [(name: String, change: FileChange)]] = [:]
         for (path, change) in changes {
@@ -64,10 +64,13 @@ extension GitBackend {
             let path = Self.attributesPath(in: directory)
             let old = try base.flatMap { try repository.readFile(path, inTree: $0) }
             var listed: Set<String>
-            switch changes[path] {
-            case .write(let bytes)?: listed = LFSAttributes.listedNames(in: bytes)
-            case .delete?: listed = []
-            default: listed = old.map(LFSAttributes.listedNames) ?? []
+            // The file is computed from the tree and the changes: a requested delete (an updated
+            // item drops the files it does not reference, a prune its whole directory) only
+            // removes the lines of the assets it removes.
+            if case .write(let bytes)? = changes[path] {
+                listed = LFSAttributes.listedNames(in: bytes)
+            } else {
+                listed = old.map(LFSAttributes.listedNames) ?? []
             }
             for entry in entries where entry.name != LFSAttributes.fileName {
                 switch entry.change {

@@ -11,7 +11,9 @@ extension GitBackend {
     /// data equals the index's (and is older than the index, as git requires) is taken as
     /// unchanged; otherwise every file is re-hashed: LFS files against their pointer's SHA-256,
     /// the others against their blob id.
-    func workTreeChanges(paths: [String]?, trustStat: Bool, progress: ProgressHandler? = nil) throws -> (
+    func workTreeChanges(
+        paths: [String]?, trustStat: Bool, progress: ProgressHandler? = nil, phase: String = "status"
+    ) throws -> (
         checked: Int, changes: [WorkTreeChange]
     ) {
         var tracked: [String: TreeEntry] = [:]
@@ -38,7 +40,7 @@ extension GitBackend {
         for path in sorted {
             guard let entry = tracked[path] else { continue }
             checked += 1
-            progress?(OperationProgress(phase: "status", completed: checked, total: sorted.count))
+            progress?(OperationProgress(phase: phase, completed: checked, total: sorted.count))
             if let kind = try difference(path, entry, stats: stats, attributes: &attributes) {
                 changes.append(WorkTreeChange(path: path, kind: kind))
             }

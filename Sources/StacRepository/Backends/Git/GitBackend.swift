@@ -45,7 +45,8 @@ public final class GitBackend: StorageBackend {
             try repo.setConfig("stac-repository.format", currentFormat)
         } catch let error as GitError {
             throw StacRepositoryError(
-                .storage, "Could not create a git repository at \(root.path): \(error); check the directory.",
+                .storage,
+                "Could not create a git repository at \(root.path) (\(error.message)); check that the directory is writable.",
                 underlying: error)
         }
         let backend = try GitBackend(root: root)
@@ -289,7 +290,11 @@ public final class GitBackend: StorageBackend {
             }
             if let entry = try repository.entry(at: path, inTree: tree) {
                 let blob = try repository.readBlob(entry.oid)
-                if let pointer = LFSPointer(parsing: blob), try attributes.isLFS(path) {
+                // An LFS pointer, also one an old-format commit stores without an attributes
+                // line (a STAC document never parses as one): the work tree gets the real bytes.
+                if let pointer = LFSPointer(parsing: blob),
+                    try attributes.isLFS(path) || LFSAttributes.needsOwnLine(LFSAttributes.split(path).name)
+                {
                     let object = lfs.objectURL(oid: pointer.oid)
                     if FS.exists(object.path) {
                         try FS.cloneFile(object.path, target, tempDirectory: stagingDirectory.path)
@@ -403,13 +408,25 @@ final class GitSnapshot: CatalogSnapshot {
     }
 
     func lfsPointer(_ path: String) -> LFSPointer? {
-        guard (try? isLFS(path)) == true, let blob = try? read(path) else { return nil }
-        return LFSPointer(parsing: blob)
+        guard let blob = try? read(path) else { return nil }
+        if (try? isLFS(path)) == true { return LFSPointer(parsing: blob) }
+        return unmarkedPointer(path, blob)
+    }
+
+    /// The pointer of a JSON-named asset that a commit written before the attributes rule
+    /// stores without an attributes line (docs/format.md, "Migration"). A STAC document never
+    /// parses as a pointer, so its bytes are still read from the LFS store, not exported as
+    /// pointer text.
+    func unmarkedPointer(_ path: String, _ blob: [UInt8]? = nil) -> LFSPointer? {
+        guard LFSAttributes.needsOwnLine(LFSAttributes.split(path).name), (try? isLFS(path)) == false,
+            let bytes = blob ?? (try? read(path)), bytes.count < 1024
+        else { return nil }
+        return LFSPointer(parsing: bytes)
     }
 
     func source(_ path: String) throws -> FileSource? {
         guard let blob = try read(path) else { return nil }
-        if try isLFS(path), let pointer = LFSPointer(parsing: blob) {
+        if let pointer = try isLFS(path) ? LFSPointer(parsing: blob) : unmarkedPointer(path, blob) {
             let url = lfs.objectURL(oid: pointer.oid)
             return FS.exists(url.path) ? .file(url) : .missingObject(oid: pointer.oid, size: pointer.size)
         }
