@@ -60,7 +60,8 @@ struct BackupIntegrityTests {
                 outcomes["refused", default: 0] += 1
                 #expect(restored.status == 1, "round \(round): exit \(restored.status)")
                 #expect(restored.stderr.hasPrefix("error: "), "round \(round): \(restored.stderr)")
-                #expect(!FileManager.default.fileExists(atPath: clone.path + "/.git"), "round \(round): partial clone left")
+                #expect(
+                    !FileManager.default.fileExists(atPath: clone.path + "/.git"), "round \(round): partial clone left")
             }
             // The next backup completes it: at the tip with every Git LFS object (a full clone and
             // verify every fifth round, to keep the test's time down).

@@ -16,7 +16,7 @@ final class FileLock {
         try FS.makeDirectories((path as NSString).deletingLastPathComponent)
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         if fd < 0 { throw FS.storageError("open the lock file", path) }
-        if flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
+        if flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0, !Self.waitForRecovery(fd, path: path) {
             let e = errno
             let holder =
                 (try? FS.read(path)).map { String(decoding: $0, as: UTF8.self) }?
@@ -35,6 +35,25 @@ final class FileLock {
         let text = Array("pid \(getpid()): \(holderDescription)\n".utf8)
         ftruncate(fd, 0)
         _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+    }
+
+    /// What a reader writes into the lock while it finishes a dead writer's commit.
+    static let recoveryPurpose = "recovery of an interrupted commit by a reader"
+
+    /// A writer that finds the lock held by a reader's recovery waits for it (it takes
+    /// milliseconds) instead of failing: readers must never make a writer fail. The holder's
+    /// text is written just after the lock is taken, so it is looked at for a few milliseconds.
+    /// - Returns: true once the lock is held.
+    private static func waitForRecovery(_ fd: Int32, path: String) -> Bool {
+        guard errno == EWOULDBLOCK else { return false }
+        for _ in 0..<10 {
+            let holder = (try? FS.read(path)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            if holder.contains(recoveryPurpose) { return flock(fd, LOCK_EX) == 0 }
+            usleep(5_000)
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
+        }
+        errno = EWOULDBLOCK
+        return false
     }
 
     deinit {
