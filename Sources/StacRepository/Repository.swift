@@ -178,11 +178,22 @@ public final class Repository {
         return try await body()
     }
 
-    /// Kept for callers of earlier versions: readers no longer recover, because taking the
-    /// writer lock made a writer without `--wait` fail because of a reader. They read through
-    /// ``StorageBackend/readConsistently(at:_:)``, which sees the version before an interrupted
-    /// commit (file backend) or reads committed objects only (git); the next writer recovers.
-    public func recoverIfIdle() throws {}
+    /// Finishes a commit interrupted by a writer that died, when there is one; used by read-only
+    /// commands. Without a journal (the normal case) it does nothing and touches no lock. With
+    /// one, it takes the lock only if it is free (never waiting), and a writer that meets this
+    /// short recovery waits for it instead of failing (``FileLock``). Whatever happens here,
+    /// readers read through ``StorageBackend/readConsistently(at:_:)``, which never sees a
+    /// half-made commit.
+    /// - Throws: when the recovery itself fails, so that a damaged state is never read silently.
+    public func recoverIfIdle() throws {
+        guard FS.exists(backend.stateDirectory.path + "/journal.json") else { return }
+        if let lock = try? FileLock(
+            path: backend.stateDirectory.path + "/lock", wait: false, holderDescription: FileLock.recoveryPurpose)
+        {
+            defer { withExtendedLifetime(lock) {} }
+            try backend.recover()
+        }
+    }
 
     /// Runs `body` in a transaction: changes are collected in `tx` and committed atomically when
     /// `body` returns a record; nothing is visible if it throws (staged files are removed).

@@ -20,8 +20,10 @@ struct Backup: AsyncParsableCommand {
     func run() async throws {
         let repository = try global.openRepository()
         let display = PhaseProgressDisplay()
-        let report = try repository.backup(
-            to: URL(fileURLWithPath: destination), ref: ref, wait: wait, progress: display.handler)
+        let (destination, ref, wait, handler) = (destination, ref, wait, display.handler)
+        let report = try await offPool {
+            try repository.backup(to: URL(fileURLWithPath: destination), ref: ref, wait: wait, progress: handler)
+        }
         display.finish()
         if global.json { try Output.json(report); return }
         Output.line(

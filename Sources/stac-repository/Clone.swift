@@ -17,8 +17,11 @@ struct Clone: AsyncParsableCommand {
     func run() async throws {
         global.bootstrapLogging()
         let display = PhaseProgressDisplay()
-        let repository = try Repository.clone(
-            from: URL(fileURLWithPath: source), to: URL(fileURLWithPath: directory), progress: display.handler)
+        let (source, directory, handler) = (source, directory, display.handler)
+        let repository = try await offPool {
+            try Repository.clone(
+                from: URL(fileURLWithPath: source), to: URL(fileURLWithPath: directory), progress: handler)
+        }
         display.finish()
         if global.json { try Output.json(["path": repository.root.path]); return }
         Output.line("clone: restored \(source) into \(repository.root.path)")

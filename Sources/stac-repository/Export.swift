@@ -26,8 +26,11 @@ struct Export: AsyncParsableCommand {
     func run() async throws {
         let repository = try global.openRepository()
         let display = PhaseProgressDisplay()
-        let report = try repository.export(
-            to: URL(fileURLWithPath: directory), ref: ref, assets: assets, force: force, progress: display.handler)
+        let (directory, ref, assets, force, handler) = (directory, ref, assets, force, display.handler)
+        let report = try await offPool {
+            try repository.export(
+                to: URL(fileURLWithPath: directory), ref: ref, assets: assets, force: force, progress: handler)
+        }
         display.finish()
         if global.json { try Output.json(report); return }
         Output.line(

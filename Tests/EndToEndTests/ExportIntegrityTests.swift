@@ -93,7 +93,8 @@ struct ExportIntegrityTests {
         // The destination holds a link named like a directory the export writes, and one like a file.
         try FileManager.default.createSymbolicLink(at: out.appendingPathComponent("coll"), withDestinationURL: outside)
         try FileManager.default.createSymbolicLink(
-            at: out.appendingPathComponent("catalog.json"), withDestinationURL: outside.appendingPathComponent("c.json"))
+            at: out.appendingPathComponent("catalog.json"), withDestinationURL: outside.appendingPathComponent("c.json")
+        )
         try ws.ok(["export", out.path, "--force"])
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: outside.path)) ?? []).isEmpty)
         let attributes = try FileManager.default.attributesOfItem(atPath: out.appendingPathComponent("coll").path)

@@ -88,13 +88,51 @@ struct ReaderSnapshotTests {
         let before = ws.temp.sub("before")
         try ws.ok(["export", before.path])
         let crashed = try ws.tool(
-            ["ingest", b.appendingPathComponent("catalog.json").path], env: ["STAC_REPOSITORY_CRASH_AT": "file-moved:30"])
+            ["ingest", b.appendingPathComponent("catalog.json").path],
+            env: ["STAC_REPOSITORY_CRASH_AT": "file-moved:30"])
         #expect(crashed.status == SIGKILL)
-        #expect(FileManager.default.fileExists(atPath: ws.repo.appendingPathComponent(".stac-repository/journal.json").path))
+        #expect(
+            FileManager.default.fileExists(atPath: ws.repo.appendingPathComponent(".stac-repository/journal.json").path)
+        )
+        let journal = ws.repo.appendingPathComponent(".stac-repository/journal.json").path
+        #expect(FileManager.default.fileExists(atPath: journal))
+        // While another process holds the lock the reader cannot finish the commit: it reads the
+        // version before it through the journal, and leaves the journal to the next writer.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        holder.arguments = [ws.repo.appendingPathComponent(".stac-repository/lock").path, "sleep", "30"]
+        try holder.run()
+        usleep(300_000)
         let out = ws.temp.sub("during")
         try ws.ok(["export", out.path])
+        kill(holder.processIdentifier, SIGTERM)
+        holder.waitUntilExit()
         #expect(treeState(out) == treeState(before))
-        // The reader did not recover (it never writes): the journal is still there for the next writer.
-        #expect(FileManager.default.fileExists(atPath: ws.repo.appendingPathComponent(".stac-repository/journal.json").path))
+        #expect(FileManager.default.fileExists(atPath: journal))
+        // With the lock free, the next reader finishes the dead writer's commit (rolls it back).
+        let after = ws.temp.sub("after")
+        try ws.ok(["export", after.path])
+        #expect(treeState(after) == treeState(before))
+        #expect(!FileManager.default.fileExists(atPath: journal))
+    }
+
+    @Test("a writer without --wait waits for a reader's short recovery instead of failing")
+    func writerWaitsForRecovery() throws {
+        let ws = Workspace("readers-recovery")
+        try ws.initRepo(backend: "file")
+        let lockPath = ws.repo.appendingPathComponent(".stac-repository/lock")
+        // A reader's recovery holds the lock (simulated for 1 s with the same holder text).
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/bin/sh")
+        holder.arguments = [
+            "-c",
+            "exec 9>'\(lockPath.path)'; flock 9; printf 'pid 1: recovery of an interrupted commit by a reader' >&9; sleep 1",
+        ]
+        try holder.run()
+        usleep(300_000)
+        let source = ws.temp.sub("source")
+        try makeCatalog(at: source, items: 1)
+        try ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
+        holder.waitUntilExit()
     }
 }

@@ -29,7 +29,8 @@ struct ReingestTests {
         try bytes.write(to: asset)
         let again = try ws.ok(["ingest", catalog])
         #expect(again.stdout.contains("0 added, 1 updated, 3 unchanged"), "\(again.stdout)")
-        #expect(FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/item-1/data.tif").path) == bytes)
+        #expect(
+            FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/item-1/data.tif").path) == bytes)
         let item = try #require(readJSON(ws.repo.appendingPathComponent("coll/item-1/item-1.json")))
         let data = try #require((item["assets"] as? [String: Any])?["data"] as? [String: Any])
         #expect(data["file:checksum"] as? String == "1220" + sha256Hex(bytes))
@@ -76,7 +77,8 @@ struct ReingestTests {
         try saved.write(to: asset)
         let retry = try ws.ok(["ingest", catalog])
         #expect(retry.stdout.contains("1 updated"), "\(retry.stdout)")
-        #expect(FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/item-2/thumb.png").path) == saved)
+        #expect(
+            FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/item-2/thumb.png").path) == saved)
     }
 
     @Test("an oversized file:size literal is a clear error", arguments: backends)
@@ -101,7 +103,9 @@ enum TmpfsSupport {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tmpfs-probe-\(getpid())").path
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        guard (try? run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir]))?.status == 0 else { return false }
+        guard (try? run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir]))?.status == 0 else {
+            return false
+        }
         _ = try? run("/bin/umount", [dir])
         return true
     }()

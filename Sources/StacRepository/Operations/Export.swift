@@ -1,5 +1,5 @@
-public import Foundation
 import AssetTransfer
+public import Foundation
 import STAC
 
 #if canImport(Glibc)
@@ -48,6 +48,7 @@ extension Repository {
         to directory: URL, ref: String? = nil, assets: ExportAssetMode = .copy, force: Bool = false,
         progress: ProgressHandler? = nil
     ) throws -> ExportReport {
+        try recoverIfIdle()
         var dir = directory.standardizedFileURL.path
         if FS.isSymbolicLink(dir) {
             // The destination the user named is a link: export to what it points at.
@@ -199,7 +200,9 @@ struct ExportWriter {
             case nil:
                 continue
             }
-            if let stored = try snapshot.storedDigest(path), stored.sha256 != digest.sha256 || stored.size != digest.size {
+            if let stored = try snapshot.storedDigest(path),
+                stored.sha256 != digest.sha256 || stored.size != digest.size
+            {
                 throw StacRepositoryError(
                     .integrity,
                     "The stored bytes of \(expected[path]?.name ?? path) do not match its Git LFS pointer (oid \(stored.sha256), \(stored.size) bytes; read \(digest.sha256), \(digest.size) bytes): the object is damaged; nothing was exported. Restore it from a backup and export again."
@@ -264,7 +267,8 @@ final class ExportDestination {
         let prefix = "." + (path as NSString).lastPathComponent + marker
         temporary = parent + "/" + prefix + String(UUID().uuidString.prefix(8)).lowercased()
         try FS.makeDirectories(parent)
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where entry.hasPrefix(prefix) {
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where entry.hasPrefix(prefix)
+        {
             let stale = parent + "/" + entry
             let fd = open(stale, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             if fd < 0 {

@@ -149,7 +149,9 @@ extension Repository {
         let totalBytes = pointers.reduce(Int64(0)) { $0 + $1.size }
         var done = 0
         var bytes: Int64 = 0
-        progress?(OperationProgress(phase: "backup", completed: 0, total: pointers.count, totalBytes: totalBytes, unit: "objects"))
+        progress?(
+            OperationProgress(
+                phase: "backup", completed: 0, total: pointers.count, totalBytes: totalBytes, unit: "objects"))
         for pointer in pointers {
             let objectPath = store.objectURL(oid: pointer.oid).path
             if FS.exists(objectPath), let present = try? sha256OfFile(objectPath), present.hex == pointer.oid,
@@ -182,7 +184,8 @@ extension Repository {
             try backupRepo.verifyObjects()
         } catch let error as GitError {
             throw StacRepositoryError(
-                .storage, "Could not write the git objects of the backup to \(dest): \(error.message); run backup again.",
+                .storage,
+                "Could not write the git objects of the backup to \(dest): \(error.message); run backup again.",
                 underlying: error)
         }
 
@@ -247,7 +250,8 @@ extension Repository {
     ///
     /// Every Git LFS object of the checked-out commit must be in the backup and hash to its oid;
     /// otherwise nothing is left at `directory` and the error names what is missing.
-    public static func clone(from source: URL, to directory: URL, progress: ProgressHandler? = nil) throws -> Repository {
+    public static func clone(from source: URL, to directory: URL, progress: ProgressHandler? = nil) throws -> Repository
+    {
         let dir = directory.standardizedFileURL.path
         let existed = FS.exists(dir)
         if existed, !((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).isEmpty {
@@ -312,7 +316,8 @@ extension Repository {
             for pointer in pointers {
                 defer {
                     done += 1
-                    progress?(OperationProgress(phase: "clone", completed: done, total: pointers.count, unit: "objects"))
+                    progress?(
+                        OperationProgress(phase: "clone", completed: done, total: pointers.count, unit: "objects"))
                 }
                 let from = srcStore.objectURL(oid: pointer.oid)
                 let isNeeded = needed[pointer.oid] != nil

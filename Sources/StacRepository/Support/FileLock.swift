@@ -27,6 +27,7 @@ final class FileLock: @unchecked Sendable {
             )
             locked = flock(fd, LOCK_EX) == 0
         }
+        if !locked, !wait { locked = Self.waitForRecovery(fd, path: path) }
         if !locked {
             let e = errno
             let holder = Self.holder(path)
@@ -50,6 +51,25 @@ final class FileLock: @unchecked Sendable {
     private static func holder(_ path: String) -> String {
         (try? FS.read(path)).map { String(decoding: $0, as: UTF8.self) }?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+    }
+
+    /// What a reader writes into the lock while it finishes a dead writer's commit.
+    static let recoveryPurpose = "recovery of an interrupted commit by a reader"
+
+    /// A writer that finds the lock held by a reader's recovery waits for it (it takes
+    /// milliseconds) instead of failing: readers must never make a writer fail. The holder's
+    /// text is written just after the lock is taken, so it is looked at for a few milliseconds.
+    /// - Returns: true once the lock is held.
+    private static func waitForRecovery(_ fd: Int32, path: String) -> Bool {
+        guard errno == EWOULDBLOCK else { return false }
+        for _ in 0..<10 {
+            let holder = (try? FS.read(path)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            if holder.contains(recoveryPurpose) { return flock(fd, LOCK_EX) == 0 }
+            usleep(5_000)
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
+        }
+        errno = EWOULDBLOCK
+        return false
     }
 
     deinit {
