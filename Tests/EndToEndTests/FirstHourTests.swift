@@ -159,6 +159,19 @@ struct FirstHourTests {
         #expect(!quiet.stderr.contains("crawl"), "\(quiet.stderr)")
     }
 
+    @Test(
+        "list goes through $PAGER on a terminal, and straight to a pipe otherwise",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "needs util-linux script"))
+    func listPages() throws {
+        let ws = try sampleRepository("pager")
+        let paged = try run(
+            "/usr/bin/script", ["-qec", "'\(Env.binary.path)' list --repository '\(ws.repo.path)'", "/dev/null"],
+            cwd: ws.temp.url, env: ws.env.merging(["PAGER": "sed s/^/paged:/"]) { $1 })
+        #expect(paged.status == 0 && paged.stdout.contains("paged:S-001"), "\(paged.stdout)")
+        let piped = try ws.tool(["list"], env: ["PAGER": "sed s/^/paged:/"])
+        #expect(piped.stdout.hasPrefix("test-catalog\t") && !piped.stdout.contains("paged:"), "\(piped.stdout)")
+    }
+
     @Test("--wait says who holds the lock and that it waits, then proceeds")
     func waitSaysWhy() async throws {
         let ws = try sampleRepository("wait")
