@@ -204,7 +204,7 @@ struct FirstHourTests {
 
     // MARK: Messages
 
-    @Test("counts take the right plural: 1 asset copied, 1 JSON file")
+    @Test("counts take the right plural: 1 asset copied, 1 LFS object, 1 JSON file")
     func plurals() throws {
         let ws = Workspace("plurals")
         try ws.initRepo(backend: "git")
@@ -221,6 +221,8 @@ struct FirstHourTests {
         let r = try ws.ok(["ingest", source.appendingPathComponent("one.json").path])
         #expect(r.stdout.contains("1 asset copied"), "\(r.stdout)")
         #expect(!r.stdout.contains("1 assets"))
+        let backup = try ws.ok(["backup", ws.temp.sub("backup.git").path])
+        #expect(backup.stdout.contains("1 LFS object copied"), "\(backup.stdout)")
         try ws.ok(["prune", "one"])
         let export = try ws.ok(["export", ws.temp.sub("out").path])
         #expect(export.stdout.contains("1 JSON file and 0 assets"), "\(export.stdout)")
