@@ -185,7 +185,8 @@ struct Ingest: AsyncParsableCommand {
         if changed.count > shown { Output.line("… and \(changed.count - shown) more (-v lists them all)") }
         if global.verbose { for p in report.unchanged { Output.line("= \(p.kind) \(p.id)") } }
         for f in report.assetFailures {
-            Output.note("warning: " + Output.sentence(Output.clause(f.message) + "; it stays a reference to its original"))
+            Output.note(
+                "warning: " + Output.sentence(Output.clause(f.message) + "; it stays a reference to its original"))
         }
         var summary = "ingest: \(report.summary)"
         if report.assetsCopied > 0 {
