@@ -27,7 +27,7 @@ struct Backup: AsyncParsableCommand {
         display.finish()
         if global.json { try Output.json(report); return }
         Output.line(
-            "backup: \(report.incremental ? "updated" : "wrote") \(report.destination) at \(report.commit.prefix(12)); \(report.lfsObjectsCopied) LFS objects copied (\(Output.bytes(report.lfsBytesCopied))), \(report.lfsObjectsPresent) already there; verified"
+            "backup: \(report.incremental ? "updated" : "wrote") \(report.destination) at \(report.commit.prefix(12)); \(Output.count(report.lfsObjectsCopied, "LFS object")) copied (\(Output.bytes(report.lfsBytesCopied))), \(report.lfsObjectsPresent) already there; verified"
         )
     }
 }

@@ -211,7 +211,10 @@ struct Ingest: AsyncParsableCommand {
         for line in changed.prefix(shown) { Output.line(line) }
         if changed.count > shown { Output.line("… and \(changed.count - shown) more (-v lists them all)") }
         if global.verbose { for p in report.unchanged { Output.line("= \(p.kind) \(p.id)") } }
-        for f in report.assetFailures { Output.note("warning: \(f.message) (kept as a reference)") }
+        for f in report.assetFailures {
+            Output.note(
+                "warning: " + Output.sentence(Output.clause(f.message) + "; it stays a reference to its original"))
+        }
         var summary = "ingest: \(report.summary)"
         if report.assetsCopied > 0 {
             summary += "; \(Output.count(report.assetsCopied, "asset")) copied (\(Output.bytes(report.bytesCopied)))"

@@ -45,7 +45,7 @@ struct List: AsyncParsableCommand {
         // Tab-separated columns, one product a line: `cut`, `awk -F'\t'` and `sort` read it as it is.
         var text = ""
         for p in products {
-            let when = p.version.map { "version \($0)" } ?? p.datetime ?? ""
+            let when = p.version.map { "version \($0)" } ?? p.datetime ?? "-"
             text += [p.id, p.type, p.parent ?? "-", Output.count(p.assets, "asset"), when].joined(separator: "\t")
             text += "\n"
         }

@@ -28,6 +28,13 @@ enum Output {
         return t.replacingOccurrences(of: ".. ", with: ". ").replacingOccurrences(of: ".; ", with: "; ")
     }
 
+    /// A sentence to embed in another: trimmed, without its final period.
+    static func clause(_ text: String) -> String {
+        var t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        while t.hasSuffix("."), !t.hasSuffix("...") { t.removeLast() }
+        return t
+    }
+
     /// `1 asset`, `2 assets`: a count with its noun in the right number.
     static func count(_ n: Int, _ singular: String, _ plural: String? = nil) -> String {
         "\(n) \(n == 1 ? singular : plural ?? singular + "s")"

@@ -159,6 +159,19 @@ struct FirstHourTests {
         #expect(!quiet.stderr.contains("crawl"), "\(quiet.stderr)")
     }
 
+    @Test(
+        "list goes through $PAGER on a terminal, and straight to a pipe otherwise",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "needs util-linux script"))
+    func listPages() throws {
+        let ws = try sampleRepository("pager")
+        let paged = try run(
+            "/usr/bin/script", ["-qec", "'\(Env.binary.path)' list --repository '\(ws.repo.path)'", "/dev/null"],
+            cwd: ws.temp.url, env: ws.env.merging(["PAGER": "sed s/^/paged:/"]) { $1 })
+        #expect(paged.status == 0 && paged.stdout.contains("paged:S-001"), "\(paged.stdout)")
+        let piped = try ws.tool(["list"], env: ["PAGER": "sed s/^/paged:/"])
+        #expect(piped.stdout.hasPrefix("test-catalog\t") && !piped.stdout.contains("paged:"), "\(piped.stdout)")
+    }
+
     @Test("--wait says who holds the lock and that it waits, then proceeds")
     func waitSaysWhy() async throws {
         let ws = try sampleRepository("wait")
@@ -191,7 +204,7 @@ struct FirstHourTests {
 
     // MARK: Messages
 
-    @Test("counts take the right plural: 1 asset copied, 1 JSON file")
+    @Test("counts take the right plural: 1 asset copied, 1 LFS object, 1 JSON file")
     func plurals() throws {
         let ws = Workspace("plurals")
         try ws.initRepo(backend: "git")
@@ -208,6 +221,8 @@ struct FirstHourTests {
         let r = try ws.ok(["ingest", source.appendingPathComponent("one.json").path])
         #expect(r.stdout.contains("1 asset copied"), "\(r.stdout)")
         #expect(!r.stdout.contains("1 assets"))
+        let backup = try ws.ok(["backup", ws.temp.sub("backup.git").path])
+        #expect(backup.stdout.contains("1 LFS object copied"), "\(backup.stdout)")
         try ws.ok(["prune", "one"])
         let export = try ws.ok(["export", ws.temp.sub("out").path])
         #expect(export.stdout.contains("1 JSON file and 0 assets"), "\(export.stdout)")

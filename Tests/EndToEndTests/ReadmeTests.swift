@@ -55,12 +55,14 @@ struct ReadmeTests {
         #expect(blocks.map(\.line) == [2, 7])
     }
 
-    @Test("every sh block of README.md runs as written, in order")
-    func readmeRuns() throws {
+    @Test(
+        "every sh block of README.md and docs/tutorial.md runs as written, in order",
+        arguments: ["README.md", "docs/tutorial.md"])
+    func readmeRuns(document: String) throws {
         let readme = try String(
-            contentsOf: Env.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+            contentsOf: Env.packageRoot.appendingPathComponent(document), encoding: .utf8)
         let blocks = Self.shellBlocks(readme)
-        #expect(blocks.filter { !$0.skipped }.count >= 10, "the README should have its examples in ```sh blocks")
+        #expect(blocks.filter { !$0.skipped }.count >= 5, "\(document) should have its examples in ```sh blocks")
         let ws = Workspace("readme")
         let folder = ws.temp.sub("project")
         let demo = ws.temp.sub("stac-demo")
@@ -73,13 +75,14 @@ struct ReadmeTests {
         var script = "set -euo pipefail\n"
         for (n, block) in blocks.enumerated() {
             if block.skipped {
-                print("NOTE: README.md block at line \(block.line) is marked readme-test: skip:\n\(block.text)")
+                print("NOTE: \(document) block at line \(block.line) is marked readme-test: skip:\n\(block.text)")
                 continue
             }
             let text = block.text.replacingOccurrences(of: "/tmp/stac-demo", with: demo.path)
-            script += "echo '### README block \(n + 1) (line \(block.line))' >&2\n\(text)\n"
+            script += "echo '### \(document) block \(n + 1) (line \(block.line))' >&2\n\(text)\n"
         }
         var env = ws.env
+        env["TMPDIR"] = ws.temp.path
         let python = which("python3").map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
         env["PATH"] =
             ([Env.binary.deletingLastPathComponent().path] + (python.map { [$0] } ?? []) + [
@@ -87,6 +90,6 @@ struct ReadmeTests {
             ]).joined(separator: ":")
         let r = try run("/bin/bash", ["-c", script], cwd: folder, env: env)
         let lastBlock = r.stderr.components(separatedBy: "### ").last ?? ""
-        #expect(r.status == 0, "README example failed in \(lastBlock)\nstdout:\n\(r.stdout.suffix(3000))")
+        #expect(r.status == 0, "\(document) example failed in \(lastBlock)\nstdout:\n\(r.stdout.suffix(3000))")
     }
 }

@@ -114,7 +114,8 @@ struct WorkflowTests {
         let out = ws.temp.sub("export")
         try ws.ok(["export", out.path])
         if let validator = Env.sharedTools {
-            let r = try run(which("python3") ?? "/usr/bin/python3", [validator.path, out.path, "--recursive"], env: ws.env)
+            let r = try run(
+                which("python3") ?? "/usr/bin/python3", [validator.path, out.path, "--recursive"], env: ws.env)
             #expect(r.status == 0, "validate_stac.py: \(r.stdout)\(r.stderr)")
             #expect(r.stdout.contains(" 0 failed"), "\(r.stdout)")
         } else {
