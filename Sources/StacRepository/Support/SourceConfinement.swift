@@ -150,8 +150,11 @@ struct SourceConfinement: Sendable {
 
     // MARK: Paths
 
+    /// Compared as bytes: Swift's `==` and `hasPrefix` treat NFC and NFD spellings (two different
+    /// folders on disk) as equal.
     static func isInside(_ path: String, _ folder: String) -> Bool {
-        folder == "/" || path == folder || path.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/")
+        let prefix = Array((folder.hasSuffix("/") ? folder : folder + "/").utf8)
+        return folder == "/" || path.utf8.elementsEqual(folder.utf8) || path.utf8.starts(with: prefix)
     }
 
     static func parentOf(_ path: String) -> String {
