@@ -63,9 +63,10 @@ struct SourceConfinement: Sendable {
         self.allowUserinfo = allowUserinfo
     }
 
-    /// The source root of a local document: the real path of its folder.
+    /// The source root of a local document: the folder of its real path (a document given through
+    /// a symbolic link is rooted where the document really is, not where the link is).
     static func root(ofDocument path: String) -> String {
-        realPath(parentOf(path))
+        parentOf(realPath(path))
     }
 
     /// Checks `target` (an href already resolved against `document`), referenced by `subject`.
