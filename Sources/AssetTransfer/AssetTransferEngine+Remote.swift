@@ -53,7 +53,9 @@ extension AssetTransferEngine {
             if case .http(let current) = target, outcome.code == CURLE_OK.rawValue, !outcome.cancelled,
                 [301, 302, 303, 307, 308].contains(outcome.status), let location = outcome.headers["location"]
             {
-                guard let next = Self.redirectTarget(location, from: current) else {
+                guard let next = outcome.redirectURL ?? Self.redirectTarget(location, from: current),
+                    CredentialScope.hostKey(ofURL: next) != nil
+                else {
                     return .failure(
                         subject.error(
                             .invalidSource,
@@ -185,8 +187,9 @@ extension AssetTransferEngine {
             request.url = configuration.allowUserinfo ? url : CredentialScope.withoutUserinfo(url)
             request.followRedirects = false
             request.caBundle = configuration.httpCABundle
-            // Credentials only for the hosts the user named (CredentialScope owns the rule).
-            let scoped = CredentialScope.allows(url, configuration: configuration)
+            // Credentials only for the hosts the user named (CredentialScope owns the rule),
+            // decided on the very URL libcurl is given.
+            let scoped = CredentialScope.allows(request.url, configuration: configuration)
             if scoped, configuration.useNetrc {
                 request.netrcFile = .some(nonEmpty(configuration.environment["NETRC"]))
             }

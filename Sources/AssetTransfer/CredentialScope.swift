@@ -1,3 +1,4 @@
+internal import CCurl
 import Foundation
 
 /// The one rule for where credentials go.
@@ -15,16 +16,14 @@ import Foundation
 /// http credentials.
 public enum CredentialScope {
     /// `host:port` of an http(s) URL, lowercased, the scheme's default port filled in; nil otherwise.
+    ///
+    /// The URL is parsed by libcurl's own parser (`curl_url`), the one that decides where the
+    /// request goes, so the scope and the connection can never disagree about the host.
     public static func hostKey(ofURL url: String) -> String? {
-        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
-            let host = components.host, !host.isEmpty
+        guard let parts = CurlURLParts(url), let scheme = parts.scheme, scheme == "http" || scheme == "https",
+            let host = parts.host, !host.isEmpty
         else { return nil }
-        let port: Int
-        switch scheme {
-        case "http": port = components.port ?? 80
-        case "https": port = components.port ?? 443
-        default: return nil
-        }
+        let port = parts.port ?? (scheme == "https" ? 443 : 80)
         return key(host: host, port: port)
     }
 
@@ -33,10 +32,10 @@ public enum CredentialScope {
     public static func hostKeys(forAuthHost value: String) -> [String]? {
         let text = value.trimmingCharacters(in: .whitespaces)
         if text.contains("://") { return hostKey(ofURL: text).map { [$0] } }
-        guard let components = URLComponents(string: "http://" + text), let host = components.host, !host.isEmpty,
-            components.path.isEmpty || components.path == "/", components.user == nil
+        guard !text.contains("@"), !text.contains("/"), let parts = CurlURLParts("http://" + text),
+            let host = parts.host, !host.isEmpty
         else { return nil }
-        if let port = components.port { return [key(host: host, port: port)] }
+        if let port = parts.port { return [key(host: host, port: port)] }
         return [key(host: host, port: 80), key(host: host, port: 443)]
     }
 
@@ -65,12 +64,41 @@ public enum CredentialScope {
 
 extension TransferConfiguration {
     /// Adds the host of `url` (an http(s) source given by the user) to ``credentialHosts``.
+    ///
+    /// A plain-http source on the default port also allows its host on 443, so that the usual
+    /// redirect from `http://host/` to `https://host/` keeps working; never the other way round.
     public mutating func allowCredentials(forSource url: String) {
-        if let key = CredentialScope.hostKey(ofURL: url) { credentialHosts.insert(key) }
+        guard let key = CredentialScope.hostKey(ofURL: url) else { return }
+        credentialHosts.insert(key)
+        if key.hasSuffix(":80"), url.lowercased().hasPrefix("http://") {
+            credentialHosts.insert(String(key.dropLast(3)) + ":443")
+        }
     }
 
     /// Whether any http credential is configured at all.
     var hasHTTPCredentials: Bool {
         !headers.isEmpty || bearerToken != nil || useNetrc
+    }
+}
+
+/// The scheme, host and explicit port of a URL, as libcurl parses it.
+private struct CurlURLParts {
+    var scheme: String?
+    var host: String?
+    var port: Int?
+
+    init?(_ url: String) {
+        guard let handle = curl_url() else { return nil }
+        defer { curl_url_cleanup(handle) }
+        guard curl_url_set(handle, CURLUPART_URL, url, 0) == CURLUE_OK else { return nil }
+        func part(_ which: CURLUPart) -> String? {
+            var out: UnsafeMutablePointer<CChar>?
+            guard curl_url_get(handle, which, &out, 0) == CURLUE_OK, let out else { return nil }
+            defer { curl_free(out) }
+            return String(cString: out)
+        }
+        scheme = part(CURLUPART_SCHEME)?.lowercased()
+        host = part(CURLUPART_HOST)
+        port = part(CURLUPART_PORT).flatMap { Int($0) }
     }
 }

@@ -85,15 +85,18 @@ public enum Href {
 
     // MARK: - Local paths
 
+    // Local paths are split and joined on the byte '/', never on Characters: a combining mark
+    // right after a '/' would otherwise merge with it into one Character that is not "/" (found by
+    // the href fuzz target, Tests/Fixtures/fuzz-corpus/href/regression-combining-mark-after-slash).
+
+    private static let slash = UInt8(ascii: "/")
+    private static let dot = UInt8(ascii: ".")
+
     private static func resolveLocal(_ href: String, againstPath base: String) -> String {
-        if href.hasPrefix("/") { return normalizePath(href) }
+        if href.utf8.first == slash { return normalizePath(href) }
         if href.isEmpty { return normalizePath(base) }
-        let directory: Substring
-        if let slash = base.lastIndex(of: "/") {
-            directory = base[...slash]
-        } else {
-            directory = ""
-        }
+        let bytes = Array(base.utf8)
+        let directory = bytes.lastIndex(of: slash).map { String(decoding: bytes[...$0], as: UTF8.self) } ?? ""
         return normalizePath(directory + href)
     }
 
@@ -122,13 +125,16 @@ public enum Href {
     /// Removes `.` and empty components and resolves `..`; keeps a trailing slash. For an
     /// absolute path `..` never climbs above `/`; a relative path keeps leading `..`.
     static func normalizePath(_ path: String) -> String {
-        let absolute = path.hasPrefix("/")
-        var output: [Substring] = []
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        let bytes = Array(path.utf8)
+        let absolute = bytes.first == slash
+        let parts = bytes.split(separator: slash, omittingEmptySubsequences: true)
+        func isDot(_ part: ArraySlice<UInt8>) -> Bool { part.count == 1 && part.first == dot }
+        func isDotDot(_ part: ArraySlice<UInt8>) -> Bool { part.count == 2 && part.allSatisfy { $0 == dot } }
+        var output: [ArraySlice<UInt8>] = []
         for part in parts {
-            if part == "." { continue }
-            if part == ".." {
-                if let last = output.last, last != ".." {
+            if isDot(part) { continue }
+            if isDotDot(part) {
+                if let last = output.last, !isDotDot(last) {
                     output.removeLast()
                 } else if !absolute {
                     output.append(part)
@@ -138,14 +144,20 @@ public enum Href {
             output.append(part)
         }
         if output.isEmpty { return absolute ? "/" : "." }
-        let trailingSlash = path.hasSuffix("/") || parts.last == "." || parts.last == ".."
-        return (absolute ? "/" : "") + output.joined(separator: "/") + (trailingSlash ? "/" : "")
+        let trailingSlash = bytes.last == slash || parts.last.map { isDot($0) || isDotDot($0) } ?? false
+        var result: [UInt8] = absolute ? [slash] : []
+        for (index, part) in output.enumerated() {
+            if index > 0 { result.append(slash) }
+            result.append(contentsOf: part)
+        }
+        if trailingSlash { result.append(slash) }
+        return String(decoding: result, as: UTF8.self)
     }
 
     private static func pathComponents(_ path: String) -> [String] {
         let normalized = normalizePath(path)
         guard normalized != "." && normalized != "/" else { return [] }
-        return normalized.split(separator: "/").map(String.init)
+        return Array(normalized.utf8).split(separator: slash).map { String(decoding: $0, as: UTF8.self) }
     }
 
     private static func percentDecode(_ text: Substring) -> String {

@@ -17,6 +17,21 @@ import Testing
         #expect(CredentialScope.hostKeys(forAuthHost: "127.0.0.1:9000") == ["127.0.0.1:9000"])
         #expect(CredentialScope.hostKeys(forAuthHost: "https://h.example/path") == ["h.example:443"])
         #expect(CredentialScope.hostKeys(forAuthHost: "a b") == nil)
+        #expect(CredentialScope.hostKeys(forAuthHost: "user@host") == nil)
+        // libcurl's parser decides: the key is the host the connection goes to.
+        #expect(CredentialScope.hostKey(ofURL: "http://good.example#@evil.example/") == "good.example:80")
+        #expect(CredentialScope.hostKey(ofURL: "http://good.example:80@evil.example/x") == "evil.example:80")
+        #expect(CredentialScope.hostKey(ofURL: "http://[::1]:8080/x") == "::1:8080")
+        #expect(CredentialScope.hostKey(ofURL: "ftp://h/x") == nil)
+    }
+
+    @Test func anHTTPSourceAlsoCoversItsHTTPSUpgradeButNotTheReverse() {
+        var configuration = TransferConfiguration()
+        configuration.allowCredentials(forSource: "http://data.example/catalog.json")
+        #expect(configuration.credentialHosts == ["data.example:80", "data.example:443"])
+        configuration = TransferConfiguration()
+        configuration.allowCredentials(forSource: "https://data.example/catalog.json")
+        #expect(configuration.credentialHosts == ["data.example:443"])
     }
 
     @Test func aRedirectToAnotherHostCarriesNoCredentials() async throws {

@@ -74,6 +74,11 @@ import Testing
             let stripped = Href.withoutUserinfo(resolved)
             #expect(Href.userinfo(of: stripped) == nil, "\(url.lastPathComponent)")
             #expect(Href.withoutUserinfo(stripped) == stripped)
+            let slash = UInt8(ascii: "/")
+            if case .file = Href.scheme(of: href), base.utf8.first == slash, !href.utf8.starts(with: [slash, slash]) {
+                #expect(resolved.utf8.first == slash, "\(url.lastPathComponent): resolved to a relative path")
+                #expect(!Array(resolved.utf8).split(separator: slash).contains { $0.elementsEqual("..".utf8) })
+            }
             _ = Href.relative(from: href, to: base)
         }
     }

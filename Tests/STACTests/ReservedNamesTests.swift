@@ -64,6 +64,14 @@ import Testing
         #expect(Set([a, b, c].map(ReservedNames.folded)).count == 3)
     }
 
+    @Test("a combining mark after '/' does not hide the separator (fuzz finding)")
+    func combiningMarkAfterSlash() {
+        let resolved = Href.resolve("\u{031B}x/../../etc/passwd", against: "/src/item.json")
+        #expect(Array(resolved.utf8) == Array("/etc/passwd".utf8))
+        let kept = Href.resolve("./a\u{0301}/b.tif", against: "/src/item.json")
+        #expect(Array(kept.utf8) == Array("/src/a\u{0301}/b.tif".utf8))
+    }
+
     @Test("userinfo is removed from URLs and only from URLs")
     func userinfo() {
         #expect(Href.withoutUserinfo("https://u:p@h.example:8080/x?y#z") == "https://h.example:8080/x?y#z")

@@ -42,6 +42,8 @@ struct CurlOutcome: Sendable {
     var cancelled = false
     /// A resumed request got a 206 for another range than asked; the next attempt starts from 0.
     var rangeMismatch = false
+    /// Where a redirect response points, resolved by libcurl (`CURLINFO_REDIRECT_URL`).
+    var redirectURL: String?
 
     var succeeded: Bool { code == CURLE_OK.rawValue && (200..<300).contains(status) }
 }
@@ -232,6 +234,10 @@ enum CurlTransfer {
             outcome.curlMessage = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
         }
         if outcome.status == 0 { outcome.status = handle.responseCode() }
+        var redirect: UnsafeMutablePointer<CChar>?
+        if ccurl_getinfo_string(handle.raw, CURLINFO_REDIRECT_URL, &redirect) == CURLE_OK, let redirect {
+            outcome.redirectURL = String(cString: redirect)
+        }
         if code == CURLE_ABORTED_BY_CALLBACK { outcome.cancelled = true }
         // A successful but empty body never reaches the write callback: settle resumption here.
         if code == CURLE_OK, (200..<300).contains(outcome.status), !context.bodyStarted {

@@ -134,7 +134,9 @@ struct IngestPlanner {
         }
         let change: ProductChangeKind
         if existingItem == nil && existingContainer == nil {
-            if try tx.exists(path)
+            // The product's folder must not be another product's file (a collection asset named like the id).
+            let folderIsAFile = ((try? tx.read(parentDirectory(path))) ?? nil) != nil
+            if try folderIsAFile || tx.exists(path)
                 || tx.exists(
                     parentDirectory(path) + "/" + (object.type == .item ? "collection.json" : object.id + ".json"))
             {

@@ -63,9 +63,10 @@ struct SourceConfinement: Sendable {
         self.allowUserinfo = allowUserinfo
     }
 
-    /// The source root of a local document: the real path of its folder.
+    /// The source root of a local document: the folder of its real path (a document given through
+    /// a symbolic link is rooted where the document really is, not where the link is).
     static func root(ofDocument path: String) -> String {
-        realPath(parentOf(path))
+        parentOf(realPath(path))
     }
 
     /// Checks `target` (an href already resolved against `document`), referenced by `subject`.
@@ -150,8 +151,11 @@ struct SourceConfinement: Sendable {
 
     // MARK: Paths
 
+    /// Compared as bytes: Swift's `==` and `hasPrefix` treat NFC and NFD spellings (two different
+    /// folders on disk) as equal.
     static func isInside(_ path: String, _ folder: String) -> Bool {
-        folder == "/" || path == folder || path.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/")
+        let prefix = Array((folder.hasSuffix("/") ? folder : folder + "/").utf8)
+        return folder == "/" || path.utf8.elementsEqual(folder.utf8) || path.utf8.starts(with: prefix)
     }
 
     static func parentOf(_ path: String) -> String {
