@@ -112,8 +112,18 @@ struct SecurityTests {
         try ws.ok(["ingest", itemFile.path])
         let dir = ws.repo.appendingPathComponent("victim")
         let stored = Set((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [])
-        for forbidden in [".gitattributes", ".git", ".GIT", ".stac-repository", ".lfsconfig"] {
+        for forbidden in [".git", ".GIT", ".stac-repository", ".lfsconfig"] {
             #expect(!stored.contains(forbidden), "\(forbidden) was written as is: \(stored)")
+        }
+        // On git the item folder may hold the tool's own attributes file (its JSON-named assets
+        // are Git LFS objects, docs/format.md), never the asset's bytes.
+        let attributes = dir.appendingPathComponent(".gitattributes")
+        if backend == "git" && stored.contains(".gitattributes") {
+            let text = String(decoding: FileManager.default.contents(atPath: attributes.path) ?? Data(), as: UTF8.self)
+            #expect(!text.contains("payload"), "the asset named .gitattributes was written as the attributes file")
+            #expect(text.contains("filter=lfs"), "\(text)")
+        } else {
+            #expect(!stored.contains(".gitattributes"), ".gitattributes was written as is: \(stored)")
         }
         #expect(stored.contains("_gitattributes") && stored.contains("_stac-repository"), "\(stored)")
         let item = try #require(readJSON(dir.appendingPathComponent("victim.json")))
