@@ -8,17 +8,25 @@ import Foundation
 /// ctime) → SHA-256. A re-ingest hashes a local original again only when one of these changed,
 /// so an unchanged re-ingest reads no asset bytes.
 ///
-/// Kept in the tool's state directory (`cache/asset-stat.json`), never committed; losing it
+/// Kept in the tool's state directory (`cache/asset-stat`, one line per file), never committed; losing it
 /// only costs a re-hash. An entry is not trusted when the file changed within
 /// ``racyWindow`` seconds of the moment it was hashed ("racily clean", as git says): a write
 /// in the same timestamp tick could otherwise go unnoticed.
 final class AssetStatCache: @unchecked Sendable {
-    struct Stamp: Codable, Equatable {
+    struct Stamp: Equatable {
         var device: UInt64
         var inode: UInt64
         var size: Int64
         var mtime: Int64
         var ctime: Int64
+
+        init(device: UInt64, inode: UInt64, size: Int64, mtime: Int64, ctime: Int64) {
+            self.device = device
+            self.inode = inode
+            self.size = size
+            self.mtime = mtime
+            self.ctime = ctime
+        }
 
         /// The stamp of `path` now, nil when it is not a readable regular file.
         init?(path: String) {
@@ -32,15 +40,17 @@ final class AssetStatCache: @unchecked Sendable {
         }
     }
 
-    struct Entry: Codable {
+    struct Entry {
         var stamp: Stamp
         var sha256: String
     }
 
-    private struct Contents: Codable {
-        var version = 1
+    private struct Contents {
         var entries: [String: Entry] = [:]
     }
+
+    /// The first line of the file; the others are `sha256 size mtime ctime device inode path`.
+    static let header = "stac-repository asset-stat cache v1"
 
     /// Seconds before the hashing time within which a change makes an entry untrusted.
     static let racyWindow: Int64 = 2
@@ -54,11 +64,29 @@ final class AssetStatCache: @unchecked Sendable {
     private(set) var hashed = 0
 
     init(stateDirectory: URL) {
-        file = stateDirectory.appendingPathComponent("cache/asset-stat.json").path
-        contents =
-            (try? FS.read(file)).flatMap { $0 }.flatMap { try? JSONDecoder().decode(Contents.self, from: Data($0)) }
-            ?? Contents()
-        if contents.version != 1 { contents = Contents() }
+        file = stateDirectory.appendingPathComponent("cache/asset-stat").path
+        contents = (try? FS.read(file)).flatMap { $0 }.map(Self.parse) ?? Contents()
+    }
+
+    /// Reads the line format (a plain format: JSONDecoder costs more than the lookups it serves).
+    private static func parse(_ bytes: [UInt8]) -> Contents {
+        var contents = Contents()
+        let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: true)
+        guard let first = lines.first, String(decoding: first, as: UTF8.self) == header else { return contents }
+        contents.entries.reserveCapacity(lines.count)
+        for line in lines.dropFirst() {
+            let fields = line.split(separator: 0x20, maxSplits: 6, omittingEmptySubsequences: false)
+            guard fields.count == 7, let size = Int64(String(decoding: fields[1], as: UTF8.self)),
+                let mtime = Int64(String(decoding: fields[2], as: UTF8.self)),
+                let ctime = Int64(String(decoding: fields[3], as: UTF8.self)),
+                let device = UInt64(String(decoding: fields[4], as: UTF8.self)),
+                let inode = UInt64(String(decoding: fields[5], as: UTF8.self))
+            else { continue }
+            let stamp = Stamp(device: device, inode: inode, size: size, mtime: mtime, ctime: ctime)
+            contents.entries[String(decoding: fields[6], as: UTF8.self)] = Entry(
+                stamp: stamp, sha256: String(decoding: fields[0], as: UTF8.self))
+        }
+        return contents
     }
 
     /// The SHA-256 and size of the local file `path`, from the cache when its stamp is unchanged,
@@ -99,8 +127,13 @@ final class AssetStatCache: @unchecked Sendable {
     func save() {
         lock.lock()
         defer { lock.unlock() }
-        guard dirty, let bytes = try? JSONEncoder().encode(contents) else { return }
-        try? FS.writeAtomically(Array(bytes), to: file)
+        guard dirty else { return }
+        var text = Self.header + "\n"
+        for (path, e) in contents.entries where !path.contains("\n") {
+            let s = e.stamp
+            text += "\(e.sha256) \(s.size) \(s.mtime) \(s.ctime) \(s.device) \(s.inode) \(path)\n"
+        }
+        try? FS.writeAtomically(Array(text.utf8), to: file)
         dirty = false
     }
 
