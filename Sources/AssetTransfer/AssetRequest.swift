@@ -32,6 +32,9 @@ public struct TransferredAsset: Sendable {
     public var sha256: String
     /// The number of bytes.
     public var size: Int64
+    /// What the server said about a remote source's version (ETag, Last-Modified), nil for a
+    /// local file; a later ``AssetTransferEngine/probe(_:)`` that answers the same means the same bytes.
+    public var remoteStamp: RemoteStamp?
 
     /// The SHA-256 as a `file:checksum` multihash (`1220…`).
     public var multihash: String { Multihash.sha256(sha256) }

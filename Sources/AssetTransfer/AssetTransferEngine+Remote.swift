@@ -21,7 +21,8 @@ extension AssetTransferEngine {
     /// Fetches a remote source into `sink` with libcurl, retrying and resuming as configured.
     func remote(
         _ target: RemoteTarget, subject: TransferSubject, sink: ByteSink, cancellation: CancellationFlag,
-        progress: @escaping @Sendable (Int64) -> Void, retrying: (@Sendable (Int, String) -> Void)?
+        progress: @escaping @Sendable (Int64) -> Void, retrying: (@Sendable (Int, String) -> Void)?,
+        headOnly: Bool = false, stamp: RemoteStampBox? = nil
     ) async -> Result<Void, TransferError> {
         var attempt = 0
         var resumeFrom: Int64 = 0
@@ -38,7 +39,10 @@ extension AssetTransferEngine {
 
         while true {
             attempt += 1
-            let request = makeCurlRequest(target, resumeFrom: resumeFrom, validator: validator, region: region)
+            var attemptRequest = makeCurlRequest(
+                target, resumeFrom: resumeFrom, validator: validator, region: region, method: headOnly ? "HEAD" : "GET")
+            attemptRequest.headOnly = headOnly
+            let request = attemptRequest
             let outcome: CurlOutcome? = await DedicatedThread.run("transfer \(subject.source)") {
                 guard let handle = pool.take() else { return nil }
                 defer { pool.give(handle) }
@@ -84,6 +88,7 @@ extension AssetTransferEngine {
 
             switch classify(outcome, target: target, subject: subject, region: region, attempts: attempt) {
             case .success:
+                stamp?.set(RemoteStamp(headers: outcome.headers, resumedFrom: resumeFrom))
                 return .success(())
             case .fail(let error):
                 return .failure(error)
@@ -175,8 +180,9 @@ extension AssetTransferEngine {
     }
 
     /// The libcurl request of one attempt; s3 requests are signed afresh each time.
-    func makeCurlRequest(_ target: RemoteTarget, resumeFrom: Int64, validator: String?, region: String?) -> CurlRequest
-    {
+    func makeCurlRequest(
+        _ target: RemoteTarget, resumeFrom: Int64, validator: String?, region: String?, method: String = "GET"
+    ) -> CurlRequest {
         var request = CurlRequest(
             url: "", headers: [], followRedirects: true, maxRedirects: configuration.maxRedirects, pathAsIs: false,
             netrcFile: nil, caBundle: nil, connectTimeout: configuration.connectTimeout,
@@ -224,7 +230,7 @@ extension AssetTransferEngine {
             if let credentials = settings.credentials {
                 let signer = SigV4Signer(credentials: credentials, region: region)
                 let signed = signer.sign(
-                    host: address.host, canonicalPath: address.path, headers: headers, date: Date())
+                    method: method, host: address.host, canonicalPath: address.path, headers: headers, date: Date())
                 lines += signed.map { "\($0.name): \($0.value)" }
             }
             request.headers = lines

@@ -146,9 +146,10 @@ public final class AssetTransferEngine: Sendable {
             progress = { bytes in events(.progress(request, bytes: bytes)) }
             retrying = { attempt, reason in events(.retrying(request, attempt: attempt, reason: reason)) }
         }
+        let stamp = RemoteStampBox()
         let result = await run(
             source: request.source, subject: subject, destination: destination, declared: declared?.algorithm,
-            events: progress, retrying: retrying)
+            events: progress, retrying: retrying, stamp: stamp)
         let stored: StoredBytes
         switch result {
         case .success(let value): stored = value
@@ -174,8 +175,12 @@ public final class AssetTransferEngine: Sendable {
                         field: "file:checksum", expected: "\(name) \(declared.digestHex)", actual: "\(name) \(actual)"))
             }
         }
-        return .success(
-            TransferredAsset(request: request, file: stored.sink.fileURL, sha256: stored.sha256, size: stored.size))
+        var asset = TransferredAsset(
+            request: request, file: stored.sink.fileURL, sha256: stored.sha256, size: stored.size)
+        asset.remoteStamp = stamp.value.map {
+            RemoteStamp(size: stored.size, etag: $0.etag, lastModified: $0.lastModified)
+        }
+        return .success(asset)
     }
 
     /// The bytes of a finished transfer, still in their sink.
@@ -189,7 +194,8 @@ public final class AssetTransferEngine: Sendable {
     /// Opens a sink and fills it from the source; deletes the temporary file on failure.
     func run(
         source: String, subject: TransferSubject, destination: ByteSink.Destination, declared: Multihash.Algorithm?,
-        events progress: (@Sendable (Int64) -> Void)?, retrying: (@Sendable (Int, String) -> Void)? = nil
+        events progress: (@Sendable (Int64) -> Void)?, retrying: (@Sendable (Int, String) -> Void)? = nil,
+        headOnly: Bool = false, stamp: RemoteStampBox? = nil
     ) async -> Result<StoredBytes, TransferError> {
         if Task.isCancelled {
             return .failure(subject.error(.cancelled, reason: "the transfer was cancelled", fix: "run it again"))
@@ -218,7 +224,7 @@ public final class AssetTransferEngine: Sendable {
             case .http(let url):
                 return await remote(
                     .http(url: url), subject: subject, sink: sink, cancellation: cancellation, progress: progress,
-                    retrying: retrying)
+                    retrying: retrying, headOnly: headOnly, stamp: stamp)
             case .s3(let bucket, let key):
                 let settings = s3Cache.settings(for: configuration)
                 if settings.credentials == nil, let problem = settings.credentialProblem {
@@ -226,7 +232,8 @@ public final class AssetTransferEngine: Sendable {
                 }
                 return await remote(
                     .s3(bucket: bucket, key: key, settings: settings), subject: subject, sink: sink,
-                    cancellation: cancellation, progress: progress, retrying: retrying)
+                    cancellation: cancellation, progress: progress, retrying: retrying, headOnly: headOnly,
+                    stamp: stamp)
             }
         } onCancel: {
             cancellation.cancel()

@@ -64,6 +64,52 @@ struct RemoteIngestTests {
         #expect(data?["href"] as? String == "http://127.0.0.1:\(server.port)/coll/item-1/data.tif")
     }
 
+    @Test(
+        "a remote original whose bytes changed behind the same JSON is fetched again; unchanged ones are only asked with HEAD",
+        arguments: ["file", "git"])
+    func remoteOriginalChangedBehindSameJSON(backend: String) throws {
+        let ws = Workspace("httpstamp")
+        try ws.initRepo(backend: backend)
+        let site = ws.temp.sub("site")
+        let assets = try makeCatalog(at: site, items: 2)
+        let server = try startHTTP(serving: site, in: ws)
+        defer { server.stop() }
+        let url = "http://127.0.0.1:\(server.port)/coll/collection.json"
+        try ws.ok(["ingest", url])
+        let log = ws.temp.sub("http.log")
+        func requests(_ method: String, _ path: String) -> Int {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            return text.components(separatedBy: "\"\(method) \(path) ").count - 1
+        }
+        let asset = "/coll/item-0/data.tif"
+        let getsAfterFirst = requests("GET", asset)
+        #expect(getsAfterFirst == 1)
+
+        // Unchanged on the server: the re-ingest asks (HEAD) and downloads nothing.
+        let same = try #require(jsonObject(try ws.ok(["ingest", url, "--json"]).stdout) as? [String: Any])
+        #expect((same["updated"] as? [Any])?.isEmpty == true, "\(same)")
+        #expect((same["unchanged"] as? [Any])?.count == 3, "\(same)")
+        #expect(requests("GET", asset) == getsAfterFirst, "an unchanged original was downloaded again")
+        #expect(requests("HEAD", asset) >= 1, "the server was not asked for the original's version")
+
+        // One byte changed, same size and same JSON, a newer Last-Modified: an update.
+        let file = site.appendingPathComponent("coll/item-0/data.tif")
+        var bytes = try #require(assets["item-0/data.tif"])
+        bytes[bytes.startIndex] ^= 0xFF
+        try bytes.write(to: file)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date().addingTimeInterval(5)], ofItemAtPath: file.path)
+        let changed = try #require(jsonObject(try ws.ok(["ingest", url, "--json"]).stdout) as? [String: Any])
+        let updated = ((changed["updated"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
+        #expect(updated == ["item-0"], "\(changed)")
+        #expect(
+            FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/item-0/data.tif").path) == bytes)
+        let item = try #require(readJSON(ws.repo.appendingPathComponent("coll/item-0/item-0.json")))
+        let data = try #require((item["assets"] as? [String: Any])?["data"] as? [String: Any])
+        #expect(data["file:checksum"] as? String == "1220" + sha256Hex(bytes))
+        try ws.ok(["verify"])
+    }
+
     @Test("--assets reference records checksum and size without keeping bytes")
     func referenceMode() throws {
         let ws = Workspace("ref")

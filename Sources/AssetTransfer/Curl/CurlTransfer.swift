@@ -18,6 +18,8 @@ struct CurlRequest: Sendable {
     var userAgent: String
     /// The byte offset asked for with `Range: bytes=N-`, or 0. The header itself is in ``headers``.
     var resumeFrom: Int64
+    /// Asks for the headers only (`HEAD`, libcurl's `CURLOPT_NOBODY`).
+    var headOnly = false
 }
 
 /// What one libcurl attempt produced.
@@ -178,6 +180,7 @@ enum CurlTransfer {
         handle.set(CURLOPT_URL, request.url)
         handle.set(CURLOPT_NOSIGNAL, 1)
         handle.set(CURLOPT_HTTPGET, 1)
+        if request.headOnly { handle.set(CURLOPT_NOBODY, 1) }
         handle.set(CURLOPT_PROTOCOLS_STR, "http,https")
         handle.set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
         handle.set(CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0)

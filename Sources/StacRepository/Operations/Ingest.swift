@@ -195,6 +195,9 @@ extension Repository {
             }
             var planner = try IngestPlanner(tx: tx, options: options, engine: engine, events: events)
             planner.onPlanned = planned
+            planner.changedRemoteOriginals = await planner.remoteStamps.changedOriginals(
+                of: roots.flatMap(\.flattened), engine: engine)
+            lap("remote originals")
             try planner.place(roots)
             lap("place")
             try await planner.transferAssets()

@@ -34,7 +34,8 @@ extension IngestPlanner {
 
     /// Whether every asset's bytes are still the stored ones: a changed declared `file:checksum`
     /// or `file:size` is a change; a local original is compared by SHA-256 through the stat
-    /// cache (read again only when its size, times or inode changed).
+    /// cache (read again only when its size, times or inode changed); a remote original by its
+    /// server's ETag / Last-Modified / size (``RemoteStampCache``).
     func assetBytesUnchanged(_ product: SourceProduct, stored: STACObject) -> Bool {
         for (key, asset) in product.object.assets {
             guard let storedAsset = stored.asset(forKey: key) else { return false }
@@ -54,8 +55,18 @@ extension IngestPlanner {
                 return false
             }
             let href = Href.resolve(asset.href, against: product.location)
-            // Remote originals are not compared (no request is made for an unchanged product).
-            guard case .file = Href.scheme(of: href) else { continue }
+            // A remote original is compared by what its server says of its version (one HEAD,
+            // RemoteStampCache): changed, gone, or recorded for other bytes than those stored.
+            guard case .file = Href.scheme(of: href) else {
+                let source = product.fetchSources[key] ?? href
+                if changedRemoteOriginals.contains(source) { return false }
+                if let recorded = remoteStamps.entry(source), let storedDigest, storedDigest.algorithm == .sha2_256,
+                    recorded.sha256 != storedDigest.digestHex
+                {
+                    return false
+                }
+                continue
+            }
             guard let storedDigest, storedDigest.algorithm == .sha2_256 else {
                 // Nothing recorded to compare bytes with (`--no-checksum`): the size still tells.
                 if let storedSize, let size = FS.fileSize(href), size != storedSize { return false }

@@ -16,6 +16,10 @@ struct IngestPlanner {
     var report = IngestReport()
     /// SHA-256 of local originals by (inode, size, times), kept in the state directory.
     let statCache: AssetStatCache
+    /// What remote originals' servers said at their last transfer (ETag, Last-Modified).
+    let remoteStamps: RemoteStampCache
+    /// Remote originals (fetch URLs) whose server names another version now; set before placing.
+    var changedRemoteOriginals: Set<String> = []
 
     /// A product to write, at its place in the repository.
     final class Planned {
@@ -49,6 +53,7 @@ struct IngestPlanner {
         self.events = events
         self.index = try CatalogIndex.load { try tx.read($0) }
         self.statCache = AssetStatCache(stateDirectory: tx.backend.stateDirectory)
+        self.remoteStamps = RemoteStampCache(stateDirectory: tx.backend.stateDirectory)
     }
 
     // MARK: Placement
@@ -305,10 +310,14 @@ struct IngestPlanner {
                 if case .success(let asset) = result, let s = stamps[asset.request.source] {
                     statCache.record(asset.request.source, stamp: s.stamp, sha256: asset.sha256, hashTime: s.time)
                 }
+                if case .success(let asset) = result, let stamp = asset.remoteStamp {
+                    remoteStamps.record(asset.request.source, stamp: stamp, sha256: asset.sha256)
+                }
             }
         }
         options.logger.debug("ingest: asset stat cache: \(statCache.hits) reused, \(statCache.hashed) hashed")
         statCache.save()
+        remoteStamps.save()
         // Fail the whole ingest on the first failure unless the user accepts references.
         for p in planned {
             for r in p.requests {
