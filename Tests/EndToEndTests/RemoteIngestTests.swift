@@ -195,5 +195,28 @@ struct RemoteIngestTests {
             try? String(contentsOf: ws.repo.appendingPathComponent($0), encoding: .utf8)
         }.joined()
         #expect(!all.contains("testing\""))
+
+        // A re-ingest asks S3 (a signed HEAD) and finds nothing changed; a replaced object is fetched again.
+        let s3Env = [
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": endpoint,
+        ]
+        let again = try ws.tool(["ingest", "s3://stac/cat/catalog.json"], env: s3Env)
+        #expect(again.status == 0 && again.stdout.contains("0 updated"), "\(again.stdout)\(again.stderr)")
+        let motoLog = (try? String(contentsOf: ws.temp.sub("moto.log"), encoding: .utf8)) ?? ""
+        #expect(motoLog.contains("\"HEAD /stac/cat/coll/item-1/data.tif"), "no HEAD request reached moto")
+        let replaced = Data("replaced bytes".utf8)
+        let put = """
+            import boto3, sys
+            boto3.client('s3', endpoint_url=sys.argv[1]).put_object(Bucket='stac', Key='cat/coll/item-1/data.tif', Body=sys.argv[2].encode())
+            """
+        let putResult = try run(
+            try #require(which("python3")), ["-c", put, endpoint, "replaced bytes"], env: awsEnv)
+        try #require(putResult.status == 0, "put: \(putResult.stderr)")
+        let changed = try ws.tool(["ingest", "s3://stac/cat/catalog.json"], env: s3Env)
+        #expect(changed.status == 0 && changed.stdout.contains("~ item item-1"), "\(changed.stdout)\(changed.stderr)")
+        #expect(
+            FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/item-1/data.tif").path)
+                == replaced)
     }
 }
