@@ -1,0 +1,217 @@
+import Foundation
+import Testing
+
+/// `remote`, `push`, URL `clone`, `fetch` and `pull` against a bare repository over `file://`
+/// and a real Git LFS server (giftless) on 127.0.0.1, checked with stock git + git-lfs.
+@Suite("Remotes: push, clone, fetch, pull")
+struct RemoteTests {
+    static let haveGiftless = giftlessFlask != nil && which("git-lfs") != nil
+
+    @Test("remote add, list --json and remove keep git's configuration keys")
+    func remoteCommands() throws {
+        let ws = Workspace("remote-cmd")
+        try ws.initRepo(backend: "git")
+        try ws.ok(["remote", "add", "--repository", ws.repo.path, "origin", "https://example.org/team/catalog"])
+        try ws.ok([
+            "remote", "add", "--repository", ws.repo.path, "backup", "https://u:secret@example.org/x.git", "--lfs-url",
+            "http://127.0.0.1:9/lfs",
+        ])
+        #expect(try ws.git(["config", "remote.origin.url"]).stdout == "https://example.org/team/catalog\n")
+        #expect(try ws.git(["config", "remote.origin.fetch"]).stdout == "+refs/heads/*:refs/remotes/origin/*\n")
+        #expect(try ws.git(["config", "remote.backup.lfsurl"]).stdout == "http://127.0.0.1:9/lfs\n")
+
+        let list = try ws.ok(["remote", "list", "--repository", ws.repo.path, "--json"])
+        #expect(!list.stdout.contains("secret"), "no password in the listing")
+        let remotes = jsonObject(list.stdout) as? [[String: Any]] ?? []
+        #expect(remotes.count == 2)
+        let origin = remotes.first { $0["name"] as? String == "origin" }
+        #expect(origin?["lfsEndpoint"] as? String == "https://example.org/team/catalog.git/info/lfs")
+        let backup = remotes.first { $0["name"] as? String == "backup" }
+        #expect(backup?["lfsEndpoint"] as? String == "http://127.0.0.1:9/lfs")
+
+        // lfs.url wins over the derived URL, as in git-lfs.
+        #expect(try ws.git(["config", "lfs.url", "https://lfs.example.org/store"]).status == 0)
+        let again =
+            jsonObject(try ws.ok(["remote", "list", "--repository", ws.repo.path, "--json"]).stdout) as? [[String: Any]]
+            ?? []
+        #expect(again.allSatisfy { $0["lfsEndpoint"] as? String == "https://lfs.example.org/store" })
+
+        let duplicate = try ws.tool(["remote", "add", "--repository", ws.repo.path, "origin", "/elsewhere"])
+        #expect(duplicate.status == 1)
+        #expect(duplicate.stderr.contains("already exists"))
+        let bad = try ws.tool(["remote", "add", "--repository", ws.repo.path, "-x", "/elsewhere"])
+        #expect(bad.status != 0)
+
+        try ws.ok(["remote", "remove", "--repository", ws.repo.path, "backup"])
+        #expect(try ws.git(["config", "remote.backup.url"]).status != 0)
+        let missing = try ws.tool(["remote", "remove", "--repository", ws.repo.path, "backup"])
+        #expect(missing.status == 1 && missing.stderr.contains("no remote backup"))
+    }
+
+    @Test(
+        "push to a bare repository + giftless; stock git clone + lfs pull, our clone, fetch, pull, non-fast-forward",
+        .enabled(if: haveGiftless, "needs giftless (scripts/setup.sh --test-tools) and git-lfs"))
+    func roundTrip() throws {
+        let ws = Workspace("remote-trip")
+        let server = try #require(try startGiftless(in: ws.temp))
+        defer { server.stop() }
+        let lfsURL = "http://127.0.0.1:\(server.port)/stac/demo.git/info/lfs"
+        let storage = ws.temp.sub("giftless-storage")
+        let bare = ws.temp.sub("origin.git")
+        #expect(try ws.git(["init", "-q", "--bare", "-b", "main", bare.path], in: ws.temp.url).status == 0)
+
+        try ws.initRepo(backend: "git")
+        let source = ws.temp.sub("source")
+        let assets = try makeCatalog(at: source, items: 3, assetBytes: 100_000)
+        try ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
+        try ws.ok(["remote", "add", "--repository", ws.repo.path, "origin", "file://" + bare.path, "--lfs-url", lfsURL])
+
+        // First push: every object uploaded, then the branch.
+        let first = try ws.ok(["push", "--json"])
+        let report = jsonObject(first.stdout) as? [String: Any] ?? [:]
+        #expect(report["lfsObjectsUploaded"] as? Int == 6, "\(first.stdout)")
+        #expect(report["updated"] as? Bool == true)
+        let localTip = try ws.git(["rev-parse", "main"]).stdout
+        #expect(try ws.git(["--git-dir", bare.path, "rev-parse", "main"], in: ws.temp.url).stdout == localTip)
+        #expect(giftlessObjects(storage).count == 6)
+        for (oid, file) in giftlessObjects(storage) {
+            #expect(sha256Hex(try Data(contentsOf: file)) == oid, "giftless holds \(oid) intact")
+        }
+        // Second push: nothing to upload.
+        let second = try ws.ok(["push"])
+        #expect(second.stdout.contains("push: 0 objects uploaded"), "\(second.stdout)")
+
+        // Stock git clone + git lfs pull.
+        let stock = ws.temp.sub("stock")
+        var env = ws.env
+        env["GIT_LFS_SKIP_SMUDGE"] = "1"
+        let gitPath = try #require(which("git"))
+        #expect(try run(gitPath, ["clone", "-q", bare.path, stock.path], cwd: ws.temp.url, env: env).status == 0)
+        #expect(try ws.git(["config", "lfs.url", lfsURL], in: stock).status == 0)
+        let pull = try ws.git(["lfs", "pull"], in: stock)
+        #expect(pull.status == 0, "git lfs pull: \(pull.stderr)")
+        for (path, data) in assets {
+            #expect(FileManager.default.contents(atPath: stock.appendingPathComponent("coll/\(path)").path) == data)
+        }
+        let fsck = try ws.git(["lfs", "fsck"], in: stock)
+        #expect(fsck.status == 0 && fsck.stdout.contains("OK"), "\(fsck.stdout)\(fsck.stderr)")
+
+        // Our clone of the URL, assets downloaded through the Batch API.
+        let b = ws.temp.sub("b")
+        let cloned = try ws.ok(["clone", "file://" + bare.path, b.path, "--lfs-url", lfsURL])
+        #expect(cloned.stdout.contains("6 objects downloaded"), "\(cloned.stdout)")
+        for (path, data) in assets {
+            #expect(FileManager.default.contents(atPath: b.appendingPathComponent("coll/\(path)").path) == data)
+        }
+        try ws.ok(["verify"], repo: b)
+        #expect(try ws.git(["status", "--porcelain"], in: b).stdout.isEmpty)
+
+        // A clone without assets: pointers, then `fetch --assets` brings them.
+        let c = ws.temp.sub("c")
+        try ws.ok(["clone", "file://" + bare.path, c.path, "--lfs-url", lfsURL, "--assets", "none"])
+        let pointerFile = c.appendingPathComponent("coll/item-0/data.tif")
+        let pointerText = String(decoding: try Data(contentsOf: pointerFile), as: UTF8.self)
+        #expect(pointerText.hasPrefix("version https://git-lfs.github.com/spec/v1"))
+
+        // B ingests and pushes a new item.
+        let more = ws.temp.sub("more")
+        let newAssets = try makeCatalog(at: more, items: 1, seed: 7, assetBytes: 50_000)
+        try ws.ok(["ingest", more.appendingPathComponent("catalog.json").path], repo: b)
+        let pushB = try ws.ok(["push"], repo: b)
+        #expect(pushB.stdout.contains("uploaded"), "\(pushB.stdout)")
+        let bTip = try ws.git(["rev-parse", "main"], in: b).stdout
+
+        // C: fetch --assets fills its pointers, then pull fast-forwards to B's commit.
+        let fetched = jsonObject(try ws.ok(["fetch", "--assets", "--json"], repo: c).stdout) as? [String: Any] ?? [:]
+        #expect(fetched["remoteCommit"] as? String == bTip.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(try Data(contentsOf: pointerFile) == assets["item-0/data.tif"])
+        let pulled = try ws.ok(["pull"], repo: c)
+        #expect(pulled.stdout.contains("fast-forward"), "\(pulled.stdout)")
+        #expect(try ws.git(["rev-parse", "main"], in: c).stdout == bTip)
+        let newData = try #require(newAssets["item-0/data.tif"])
+        let newFiles = try FileManager.default.subpathsOfDirectory(atPath: c.path).filter {
+            !$0.hasPrefix(".git") && FileManager.default.contents(atPath: c.appendingPathComponent($0).path) == newData
+        }
+        #expect(!newFiles.isEmpty, "the pulled item's asset is in the work tree")
+        try ws.ok(["verify"], repo: c)
+
+        // A is now behind and has its own commit: push is refused and changes nothing.
+        let other = ws.temp.sub("other")
+        _ = try makeCatalog(at: other, collection: "coll2", items: 1, seed: 9, assetBytes: 10_000)
+        try ws.ok(["ingest", other.appendingPathComponent("catalog.json").path])
+        let stale = try ws.tool(["push"])
+        #expect(stale.status == 1)
+        #expect(stale.stderr.contains("fast-forward") && stale.stderr.contains("pull"), "\(stale.stderr)")
+        #expect(stale.stderr.split(separator: "\n").count == 1, "one sentence")
+        #expect(try ws.git(["--git-dir", bare.path, "rev-parse", "main"], in: ws.temp.url).stdout == bTip)
+        // And pull refuses a diverged history without changing anything.
+        let aTip = try ws.git(["rev-parse", "main"]).stdout
+        let diverged = try ws.tool(["pull"])
+        #expect(diverged.status == 1 && diverged.stderr.contains("not built yet"), "\(diverged.stderr)")
+        #expect(try ws.git(["rev-parse", "main"]).stdout == aTip)
+    }
+
+    @Test(
+        "SIGKILL during push never leaves the remote branch naming an LFS object giftless lacks",
+        .enabled(if: haveGiftless, "needs giftless (scripts/setup.sh --test-tools) and git-lfs"))
+    func killDuringPush() throws {
+        let ws = Workspace("remote-kill")
+        let server = try #require(try startGiftless(in: ws.temp))
+        defer { server.stop() }
+        let lfsURL = "http://127.0.0.1:\(server.port)/stac/demo.git/info/lfs"
+        let storage = ws.temp.sub("giftless-storage")
+        let bare = ws.temp.sub("origin.git")
+        #expect(try ws.git(["init", "-q", "--bare", "-b", "main", bare.path], in: ws.temp.url).status == 0)
+        try ws.initRepo(backend: "git")
+        try ws.ok(["remote", "add", "--repository", ws.repo.path, "origin", "file://" + bare.path, "--lfs-url", lfsURL])
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<5 {
+            let source = ws.temp.sub("src-\(round)")
+            _ = try makeCatalog(at: source, collection: "c\(round)", items: 8, seed: round + 1, assetBytes: 400_000)
+            try ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
+            let process = Process()
+            process.executableURL = Env.binary
+            process.arguments = ["push", "--repository", ws.repo.path]
+            process.environment = ws.env
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(UInt32.random(in: 20_000...600_000, using: &generator))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            try expectRemoteComplete(ws, bare: bare, storage: storage)
+        }
+        try ws.ok(["push"])
+        #expect(
+            try ws.git(["--git-dir", bare.path, "rev-parse", "main"], in: ws.temp.url).stdout
+                == (try ws.git(["rev-parse", "main"]).stdout))
+        try expectRemoteComplete(ws, bare: bare, storage: storage)
+    }
+
+    /// Every LFS pointer in the bare repository's branch names an object giftless holds intact.
+    private func expectRemoteComplete(_ ws: Workspace, bare: URL, storage: URL) throws {
+        let head = try ws.git(["--git-dir", bare.path, "rev-parse", "--verify", "-q", "main"], in: ws.temp.url)
+        guard head.status == 0 else { return }  // nothing pushed yet: the branch does not exist
+        let objects = giftlessObjects(storage)
+        let files = try ws.git(["--git-dir", bare.path, "ls-tree", "-r", "--name-only", "main"], in: ws.temp.url)
+        for path in files.stdout.split(separator: "\n") where !path.hasSuffix(".json") && !path.hasPrefix(".git") {
+            let blob = try ws.git(["--git-dir", bare.path, "show", "main:\(path)"], in: ws.temp.url).stdout
+            guard let line = blob.split(separator: "\n").first(where: { $0.hasPrefix("oid sha256:") }) else {
+                continue
+            }
+            let oid = String(line.dropFirst("oid sha256:".count))
+            let file = try #require(objects[oid], "\(path) (\(oid)) is missing from giftless")
+            #expect(sha256Hex(try Data(contentsOf: file)) == oid)
+        }
+    }
+
+    /// giftless's stored objects by oid (its local storage keeps `<org>/<repo>/<oid>`).
+    private func giftlessObjects(_ storage: URL) -> [String: URL] {
+        var out = [String: URL]()
+        for path in (try? FileManager.default.subpathsOfDirectory(atPath: storage.path)) ?? [] {
+            let name = (path as NSString).lastPathComponent
+            if name.count == 64, name.allSatisfy(\.isHexDigit) { out[name] = storage.appendingPathComponent(path) }
+        }
+        return out
+    }
+}
