@@ -165,6 +165,7 @@ struct RemoteTests {
         try ws.initRepo(backend: "git")
         try ws.ok(["remote", "add", "--repository", ws.repo.path, "origin", "file://" + bare.path, "--lfs-url", lfsURL])
         var generator = SystemRandomNumberGenerator()
+        var outcomes = [String]()
         for round in 0..<5 {
             let source = ws.temp.sub("src-\(round)")
             _ = try makeCatalog(at: source, collection: "c\(round)", items: 8, seed: round + 1, assetBytes: 400_000)
@@ -180,12 +181,85 @@ struct RemoteTests {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             try expectRemoteComplete(ws, bare: bare, storage: storage)
+            let remoteTip = try ws.git(
+                ["--git-dir", bare.path, "rev-parse", "-q", "--verify", "main"], in: ws.temp.url)
+            let localTip = try ws.git(["rev-parse", "main"]).stdout
+            outcomes.append(remoteTip.stdout == localTip ? "new" : "old")
         }
+        print("NOTE: remote branch after each SIGKILL during push: \(outcomes.joined(separator: ", "))")
         try ws.ok(["push"])
         #expect(
             try ws.git(["--git-dir", bare.path, "rev-parse", "main"], in: ws.temp.url).stdout
                 == (try ws.git(["rev-parse", "main"]).stdout))
         try expectRemoteComplete(ws, bare: bare, storage: storage)
+    }
+
+    @Test(
+        "push errors are one sentence each: unreachable git remote, unreachable LFS server, auth refused, no batch API, 413"
+    )
+    func pushErrors() throws {
+        let ws = Workspace("remote-errors")
+        let log = ws.temp.sub("requests.log")
+        let script = ws.temp.sub("status-server.py")
+        try """
+        import http.server, sys
+        port, log = int(sys.argv[1]), sys.argv[2]
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                with open(log, "a") as f:
+                    f.write("%s|%s\\n" % (self.path, self.headers.get("Authorization", "")))
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                code = int(self.path.split("/")[2])
+                body = b'{"message": "refused by the test server"}'
+                self.send_response(code)
+                self.send_header("Content-Type", "application/vnd.git-lfs+json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            def log_message(self, *args):
+                pass
+        http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+        """.write(to: script, atomically: true, encoding: .utf8)
+        let port = freePort()
+        let server = try ServerProcess(
+            executable: which("python3") ?? "/usr/bin/python3", arguments: [script.path, String(port), log.path],
+            environment: ws.env, port: port, log: ws.temp.sub("status-server.out"))
+        defer { server.stop() }
+
+        try ws.initRepo(backend: "git")
+        let source = ws.temp.sub("source")
+        _ = try makeCatalog(at: source, items: 1, assetBytes: 1000)
+        try ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
+        let bare = ws.temp.sub("origin.git")
+        #expect(try ws.git(["init", "-q", "--bare", "-b", "main", bare.path], in: ws.temp.url).status == 0)
+
+        func expectRefused(_ remote: String, _ lfsURL: String?, _ phrases: [String], token: String? = nil) throws {
+            var add = ["remote", "add", "--repository", ws.repo.path, remote, "file://" + bare.path]
+            if let lfsURL { add += ["--lfs-url", lfsURL] }
+            if remote == "gone" { add[5] = "file://" + ws.temp.sub("nowhere.git").path }
+            try ws.ok(add)
+            let r = try ws.tool(["push", remote], env: token.map { ["STAC_REPOSITORY_GIT_TOKEN": $0] } ?? [:])
+            #expect(r.status == 1, "\(remote): \(r.stdout)")
+            #expect(r.stderr.hasPrefix("error: ") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+            for phrase in phrases { #expect(r.stderr.contains(phrase), "\(remote): \(r.stderr)") }
+            if let token { #expect(!r.stderr.contains(token) && !r.stdout.contains(token)) }
+            let branch = try ws.git(["--git-dir", bare.path, "rev-parse", "--verify", "-q", "main"], in: ws.temp.url)
+            #expect(branch.status != 0, "\(remote): the remote branch was not created")
+        }
+        try expectRefused("gone", nil, ["Cannot reach the remote gone"])
+        try expectRefused("closed", "http://127.0.0.1:\(freePort())/lfs", ["Cannot reach the Git LFS server"])
+        try expectRefused(
+            "auth", "http://127.0.0.1:\(port)/status/401/lfs",
+            ["refused the credentials", "STAC_REPOSITORY_GIT_TOKEN"],
+            token: "tok-secret-123")
+        try expectRefused(
+            "nobatch", "http://127.0.0.1:\(port)/status/404/lfs", ["does not answer the Git LFS Batch API"])
+        try expectRefused("big", "http://127.0.0.1:\(port)/status/413/lfs", ["413"])
+        // The token went to the LFS server as HTTP basic authentication, and only there.
+        let sent = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        let basic = "Basic " + Data("x-access-token:tok-secret-123".utf8).base64EncodedString()
+        #expect(sent.contains("/status/401/lfs/objects/batch|\(basic)"), "\(sent)")
+        #expect(!sent.contains("/status/404/lfs/objects/batch|Basic"), "no token when none is set")
     }
 
     /// Every LFS pointer in the bare repository's branch names an object giftless holds intact.
