@@ -125,6 +125,15 @@ struct RemoteTests {
         let fetched = jsonObject(try ws.ok(["fetch", "--assets", "--json"], repo: c).stdout) as? [String: Any] ?? [:]
         #expect(fetched["remoteCommit"] as? String == bTip.trimmingCharacters(in: .whitespacesAndNewlines))
         #expect(try Data(contentsOf: pointerFile) == assets["item-0/data.tif"])
+        // A local edit of a file the fast-forward rewrites: refused, nothing changes.
+        let catalogFile = c.appendingPathComponent("coll/item-0/item-0.json")
+        let original = try Data(contentsOf: catalogFile)
+        try Data("{}".utf8).write(to: catalogFile)
+        let cTip = try ws.git(["rev-parse", "main"], in: c).stdout
+        let blocked = try ws.tool(["pull"], repo: c)
+        #expect(blocked.status == 1 && blocked.stderr.contains("coll/item-0/item-0.json"), "\(blocked.stderr)")
+        #expect(try ws.git(["rev-parse", "main"], in: c).stdout == cTip)
+        try original.write(to: catalogFile)
         let pulled = try ws.ok(["pull"], repo: c)
         #expect(pulled.stdout.contains("fast-forward"), "\(pulled.stdout)")
         #expect(try ws.git(["rev-parse", "main"], in: c).stdout == bTip)
@@ -255,11 +264,17 @@ struct RemoteTests {
         try expectRefused(
             "nobatch", "http://127.0.0.1:\(port)/status/404/lfs", ["does not answer the Git LFS Batch API"])
         try expectRefused("big", "http://127.0.0.1:\(port)/status/413/lfs", ["413"])
+        // http.extraHeader from git config goes to the LFS server too, and wins over the token.
+        #expect(try ws.git(["config", "http.extraHeader", "Authorization: Bearer from-config"]).status == 0)
+        let header = try ws.tool(["push", "auth"], env: ["STAC_REPOSITORY_GIT_TOKEN": "tok-secret-123"])
+        #expect(header.status == 1 && !header.stderr.contains("from-config"), "\(header.stderr)")
+        #expect(header.stderr.contains("http.extraHeader"), "names the credential sources tried")
         // The token went to the LFS server as HTTP basic authentication, and only there.
         let sent = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         let basic = "Basic " + Data("x-access-token:tok-secret-123".utf8).base64EncodedString()
         #expect(sent.contains("/status/401/lfs/objects/batch|\(basic)"), "\(sent)")
         #expect(!sent.contains("/status/404/lfs/objects/batch|Basic"), "no token when none is set")
+        #expect(sent.contains("/status/401/lfs/objects/batch|Bearer from-config"), "\(sent)")
     }
 
     /// Every LFS pointer in the bare repository's branch names an object giftless holds intact.

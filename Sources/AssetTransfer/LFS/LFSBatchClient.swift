@@ -206,7 +206,33 @@ public struct LFSBatchClient: Sendable {
         var body: Data
     }
 
+    /// Attempts of one request: a connection failure, 429 or 5xx is retried after 0.25 s,
+    /// 1 s, 2 s (a streamed upload is sent again from the start).
+    static let retryDelays: [Double] = [0.25, 1, 2]
+
     private func perform(
+        method: String, url: String, headers: [String], body: Data? = nil, uploadFile: String? = nil,
+        uploadSize: Int64 = 0, sink: FileHashSink? = nil
+    ) throws -> Response {
+        var attempt = 0
+        while true {
+            do {
+                let response = try performOnce(
+                    method: method, url: url, headers: headers, body: body, uploadFile: uploadFile,
+                    uploadSize: uploadSize, sink: sink)
+                let transient = response.status == 429 || (500..<600).contains(response.status)
+                guard transient, attempt < Self.retryDelays.count, sink?.restart() ?? true else { return response }
+            } catch LFSClientError.unreachable(let at, let detail) {
+                guard attempt < Self.retryDelays.count, sink?.restart() ?? true else {
+                    throw LFSClientError.unreachable(url: at, detail: detail)
+                }
+            }
+            Thread.sleep(forTimeInterval: Self.retryDelays[attempt])
+            attempt += 1
+        }
+    }
+
+    private func performOnce(
         method: String, url: String, headers: [String], body: Data? = nil, uploadFile: String? = nil,
         uploadSize: Int64 = 0, sink: FileHashSink? = nil
     ) throws -> Response {
@@ -315,6 +341,15 @@ final class FileHashSink {
     var failure: String?
 
     init(descriptor: Int32) { self.descriptor = descriptor }
+
+    /// Starts over (before a retry): truncates the file and resets the hash.
+    func restart() -> Bool {
+        guard ftruncate(descriptor, 0) == 0, lseek(descriptor, 0, SEEK_SET) == 0 else { return false }
+        hash = SHA256()
+        count = 0
+        failure = nil
+        return true
+    }
 
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         hash.update(bufferPointer: bytes)

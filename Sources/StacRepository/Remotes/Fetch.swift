@@ -97,8 +97,17 @@ extension Repository {
                     "This repository and \(name) both have new commits on \(git.branch) (\(local.commit.shortHex) and \(remoteTip.shortHex)); merging them at the product level is not built yet, so nothing changed: push from one side only, or clone again."
                 )
             }
-            // Objects before refs: the new commit's assets first.
+            // Local edits to the files the fast-forward rewrites would be lost: refuse first.
             let newTree = try git.repository.commit(remoteTip).tree
+            let changed = try git.repository.changedPaths(from: local?.tree, to: newTree).map(\.path)
+            let edits = try git.workTreeChanges(paths: changed, trustStat: true).changes
+            if let first = edits.first {
+                throw StacRepositoryError(
+                    .conflict,
+                    "Pulling would overwrite \(plural(edits.count, "changed file")) in the work tree (\(first.path)\(edits.count > 1 ? ", …" : "")); undo them with `stac-repository restore` (or ingest them and push), then pull again."
+                )
+            }
+            // Objects before refs: the new commit's assets first.
             do {
                 let pointers = try lfsPointers(inCommits: [remoteTip], of: git.repository)
                 let endpoint = try lfsEndpoint(git, remote: name, operation: "download", tree: newTree)
@@ -114,7 +123,6 @@ extension Repository {
             try git.repository.updateReference(
                 git.branchRef, to: remoteTip, expected: local?.commit,
                 reflogMessage: "stac-repository pull: fast-forward")
-            let changed = try git.repository.changedPaths(from: local?.tree, to: newTree).map(\.path)
             try GitBackend(root: root).updateWorkTree(tree: newTree, paths: changed, progress: progress)
             report.after = remoteTip.hex
             report.outcome = "fast-forward"
