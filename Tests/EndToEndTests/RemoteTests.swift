@@ -29,6 +29,22 @@ struct RemoteTests {
         let backup = remotes.first { $0["name"] as? String == "backup" }
         #expect(backup?["lfsEndpoint"] as? String == "http://127.0.0.1:9/lfs")
 
+        // git-lfs's derivation for ssh and scp-like URLs, and a path remote's own store.
+        let derived = [
+            ("scp", "git@github.com:org/cat.git", "https://github.com/org/cat.git/info/lfs"),
+            ("ssh", "ssh://git@git.example.org:2222/org/cat", "https://git.example.org/org/cat.git/info/lfs"),
+            ("local", ws.temp.sub("shared.git").path, ws.temp.sub("shared.git").path),
+        ]
+        for (name, url, _) in derived {
+            try ws.ok(["remote", "add", "--repository", ws.repo.path, name, url])
+        }
+        let all = jsonObject(try ws.ok(["remote", "list", "--repository", ws.repo.path, "--json"]).stdout)
+        for (name, _, endpoint) in derived {
+            let entry = (all as? [[String: Any]])?.first { $0["name"] as? String == name }
+            #expect(entry?["lfsEndpoint"] as? String == endpoint, "\(name)")
+        }
+        for (name, _, _) in derived { try ws.ok(["remote", "remove", "--repository", ws.repo.path, name]) }
+
         // lfs.url wins over the derived URL, as in git-lfs.
         #expect(try ws.git(["config", "lfs.url", "https://lfs.example.org/store"]).status == 0)
         let again =
@@ -46,6 +62,32 @@ struct RemoteTests {
         #expect(try ws.git(["config", "remote.backup.url"]).status != 0)
         let missing = try ws.tool(["remote", "remove", "--repository", ws.repo.path, "backup"])
         #expect(missing.status == 1 && missing.stderr.contains("no remote backup"))
+    }
+
+    @Test("clone file:// of a backup copies its LFS store directly; clone PATH keeps working")
+    func cloneBackupURL() throws {
+        let ws = Workspace("remote-backup")
+        try ws.initRepo(backend: "git")
+        let source = ws.temp.sub("source")
+        let assets = try makeCatalog(at: source, items: 2, assetBytes: 5000)
+        try ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
+        let backup = ws.temp.sub("backup.git")
+        try ws.ok(["backup", backup.path])
+        let byURL = ws.temp.sub("by-url")
+        let r = try ws.ok(["clone", "file://" + backup.path, byURL.path, "--json"])
+        #expect((jsonObject(r.stdout) as? [String: Any])?["lfsObjectsDownloaded"] as? Int == 4, "\(r.stdout)")
+        let byPath = ws.temp.sub("by-path")
+        try ws.ok(["clone", backup.path, byPath.path])
+        for (path, data) in assets {
+            #expect(FileManager.default.contents(atPath: byURL.appendingPathComponent("coll/\(path)").path) == data)
+            #expect(FileManager.default.contents(atPath: byPath.appendingPathComponent("coll/\(path)").path) == data)
+        }
+        try ws.ok(["verify"], repo: byURL)
+        try ws.ok(["verify"], repo: byPath)
+        #expect(try ws.git(["config", "remote.origin.url"], in: byURL).stdout == "file://\(backup.path)\n")
+        // A second clone into a non-empty directory is refused and leaves it alone.
+        let again = try ws.tool(["clone", "file://" + backup.path, byURL.path])
+        #expect(again.status == 1 && again.stderr.contains("not empty"))
     }
 
     @Test(
