@@ -186,6 +186,45 @@ struct RemoteTests {
         #expect(!newFiles.isEmpty, "the pulled item's asset is in the work tree")
         try ws.ok(["verify"], repo: c)
 
+        // Stock git + git-lfs commit a changed asset and push it; our pull brings it, verify is clean.
+        #expect(try ws.git(["config", "lfs.locksverify", "false"], in: stock).status == 0)
+        let stockPull = try ws.git(["pull", "-q", "origin", "main"], in: stock)
+        #expect(stockPull.status == 0, "\(stockPull.stderr)")
+        let edit = """
+            import hashlib, json, sys
+            item, thumb = sys.argv[1], sys.argv[2]
+            data = bytes(range(256)) * 40
+            open(thumb, "wb").write(data)
+            doc = json.load(open(item))
+            doc["assets"]["thumbnail"]["file:checksum"] = "1220" + hashlib.sha256(data).hexdigest()
+            doc["assets"]["thumbnail"]["file:size"] = len(data)
+            json.dump(doc, open(item, "w"), indent=2)
+            """
+        let edited = try run(
+            try #require(which("python3")),
+            [
+                "-c", edit, stock.appendingPathComponent("coll/item-1/item-1.json").path,
+                stock.appendingPathComponent("coll/item-1/thumb.png").path,
+            ], env: ws.env)
+        #expect(edited.status == 0, "\(edited.stderr)")
+        #expect(try ws.git(["add", "-A"], in: stock).status == 0)
+        let commit = try ws.git(
+            ["-c", "user.name=Stock", "-c", "user.email=s@example.org", "commit", "-qm", "stock edit"], in: stock)
+        #expect(commit.status == 0, "\(commit.stderr)")
+        let lfsPush = try ws.git(["lfs", "push", "origin", "main"], in: stock)
+        #expect(lfsPush.status == 0, "\(lfsPush.stderr)")
+        #expect(try ws.git(["push", "-q", "origin", "main"], in: stock).status == 0)
+        let stockTip = try ws.git(["rev-parse", "main"], in: stock).stdout
+        let fromStock = try ws.ok(["pull"], repo: c)
+        #expect(
+            fromStock.stdout.contains("fast-forward") && fromStock.stdout.contains("1 object downloaded"),
+            "\(fromStock.stdout)")
+        #expect(try ws.git(["rev-parse", "main"], in: c).stdout == stockTip)
+        #expect(
+            FileManager.default.contents(atPath: c.appendingPathComponent("coll/item-1/thumb.png").path)
+                == Data((0..<40).flatMap { _ in (0..<256).map { UInt8($0) } }))
+        try ws.ok(["verify"], repo: c)
+
         // A is now behind and has its own commit: push is refused and changes nothing.
         let other = ws.temp.sub("other")
         _ = try makeCatalog(at: other, collection: "coll2", items: 1, seed: 9, assetBytes: 10_000)
@@ -194,7 +233,7 @@ struct RemoteTests {
         #expect(stale.status == 1)
         #expect(stale.stderr.contains("fast-forward") && stale.stderr.contains("pull"), "\(stale.stderr)")
         #expect(stale.stderr.split(separator: "\n").count == 1, "one sentence")
-        #expect(try ws.git(["--git-dir", bare.path, "rev-parse", "main"], in: ws.temp.url).stdout == bTip)
+        #expect(try ws.git(["--git-dir", bare.path, "rev-parse", "main"], in: ws.temp.url).stdout == stockTip)
         // And pull refuses a diverged history without changing anything.
         let aTip = try ws.git(["rev-parse", "main"]).stdout
         let diverged = try ws.tool(["pull"])
