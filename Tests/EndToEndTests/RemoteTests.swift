@@ -148,6 +148,14 @@ struct RemoteTests {
         try ws.ok(["verify"], repo: b)
         #expect(try ws.git(["status", "--porcelain"], in: b).stdout.isEmpty)
 
+        // A server that lacks the repository (giftless answers the batch with 404): one sentence,
+        // nothing left behind.
+        let empty = ws.temp.sub("empty-lfs")
+        let otherLFS = "http://127.0.0.1:\(server.port)/stac/other.git/info/lfs"
+        let lacking = try ws.tool(["clone", "file://" + bare.path, empty.path, "--lfs-url", otherLFS])
+        #expect(lacking.status == 1 && lacking.stderr.contains("answered 404"), "\(lacking.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: empty.path))
+
         // A clone without assets: pointers, then `fetch --assets` brings them.
         let c = ws.temp.sub("c")
         try ws.ok(["clone", "file://" + bare.path, c.path, "--lfs-url", lfsURL, "--assets", "none"])
@@ -343,7 +351,7 @@ struct RemoteTests {
             ["refused the credentials", "STAC_REPOSITORY_GIT_TOKEN"],
             token: "tok-secret-123")
         try expectRefused(
-            "nobatch", "http://127.0.0.1:\(port)/status/404/lfs", ["does not answer the Git LFS Batch API"])
+            "nobatch", "http://127.0.0.1:\(port)/status/404/lfs", ["answered 404", "no Git LFS Batch API"])
         try expectRefused("big", "http://127.0.0.1:\(port)/status/413/lfs", ["413"])
         // http.extraHeader from git config goes to the LFS server too, and wins over the token.
         #expect(try ws.git(["config", "http.extraHeader", "Authorization: Bearer from-config"]).status == 0)

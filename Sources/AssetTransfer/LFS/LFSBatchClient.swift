@@ -104,10 +104,13 @@ public struct LFSBatchClient: Sendable {
                     "Accept: application/vnd.git-lfs+json", "Content-Type: application/vnd.git-lfs+json",
                 ],
                 body: data)
-            try check(response, url: url, batch: true)
-            guard let json = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any],
-                let list = json["objects"] as? [[String: Any]]
-            else {
+            // giftless answers 404 (with a batch body) when every object is missing: the
+            // per-object errors are the answer then.
+            let parsed = (try? JSONSerialization.jsonObject(with: response.body) as? [String: Any])?["objects"]
+            if parsed == nil || !(200..<300).contains(response.status) && response.status != 404 {
+                try check(response, url: url, batch: true)
+            }
+            guard let list = parsed as? [[String: Any]] else {
                 throw LFSClientError.noBatchAPI(url: url, status: response.status)
             }
             for entry in list {

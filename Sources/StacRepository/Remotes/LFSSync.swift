@@ -213,6 +213,11 @@ func remoteFailure(_ error: any Error, remote: String, url: String, auth: Remote
                 .transfer,
                 "The Git LFS server \(redactedURL(at)) refused the credentials (HTTP \(status); \(auth.sources)); set STAC_REPOSITORY_GIT_TOKEN or http.extraHeader and try again."
             )
+        case .noBatchAPI(let at, 404):
+            return StacRepositoryError(
+                .notFound,
+                "The Git LFS server \(redactedURL(at)) answered 404: it has no such repository (or objects), or no Git LFS Batch API there; check the remote's LFS URL (`stac-repository remote list`)."
+            )
         case .noBatchAPI(let at, let status):
             return StacRepositoryError(
                 .unsupported,
@@ -222,6 +227,11 @@ func remoteFailure(_ error: any Error, remote: String, url: String, auth: Remote
             return StacRepositoryError(
                 .transfer,
                 "The Git LFS server \(redactedURL(at)) refused an object as too large (HTTP 413, a size limit or quota); raise the server's limit and try again."
+            )
+        case .object(let oid, 404, _):
+            return StacRepositoryError(
+                .notFound,
+                "The Git LFS server of \(remote) does not have object \(oid); push it from a repository that holds it (`stac-repository push`), then try again."
             )
         case .object(let oid, let code, let message):
             return StacRepositoryError(
