@@ -1,0 +1,277 @@
+import AssetTransfer
+import Foundation
+import Git
+
+/// How many Git LFS transfers run at once.
+let lfsTransferJobs = 4
+
+/// Bytes and counts moved by an LFS upload or download.
+struct LFSTransferTally {
+    var transferred = 0
+    var bytes: Int64 = 0
+    var present = 0
+}
+
+extension Repository {
+    /// Every Git LFS pointer in the trees of `commits` (each blob read once), sorted by oid.
+    func lfsPointers(inCommits commits: [ObjectID], of repo: GitRepository) throws -> [LFSPointer] {
+        var seenBlobs: Set<ObjectID> = []
+        var pointers: [String: LFSPointer] = [:]
+        for commit in commits {
+            try repo.walkTree(try repo.commit(commit).tree) { path, entry in
+                guard !GitBackend.isAttributesFile(path), seenBlobs.insert(entry.oid).inserted else { return }
+                if let p = LFSPointer(parsing: try repo.readBlob(entry.oid)) { pointers[p.oid] = p }
+            }
+        }
+        return pointers.keys.sorted().compactMap { pointers[$0] }
+    }
+
+    /// Uploads the objects of `pointers` the endpoint lacks, from `store`: copied into a local
+    /// repository's store, or through the Batch API `upload` (+ `verify`) for a server.
+    func uploadLFSObjects(
+        _ pointers: [LFSPointer], from store: LFSStore, to endpoint: LFSEndpoint, auth: RemoteAuthentication,
+        ref: String, progress: ProgressHandler?
+    ) throws -> LFSTransferTally {
+        for pointer in pointers where !store.contains(oid: pointer.oid) {
+            throw StacRepositoryError(
+                .integrity,
+                "The Git LFS object \(pointer.oid) is missing from this repository, so the push would be incomplete; restore it (`stac-repository fetch --assets`) and push again."
+            )
+        }
+        let total = pointers.reduce(Int64(0)) { $0 + $1.size }
+        let counter = ByteCounter(phase: "upload", total: pointers.count, totalBytes: total, handler: progress)
+        var tally = LFSTransferTally()
+        switch endpoint {
+        case .local(let remote):
+            try FS.makeDirectories(remote.temporaryDirectory.path)
+            for pointer in pointers {
+                if remote.contains(oid: pointer.oid), remote.size(oid: pointer.oid) == pointer.size {
+                    tally.present += 1
+                } else {
+                    try copyLFSObject(pointer, from: store, to: remote, what: "push")
+                    tally.transferred += 1
+                    tally.bytes += pointer.size
+                }
+                counter.add(pointer.size)
+            }
+            FS.syncDirectory(remote.objectsDirectory.path)
+        case .http(let url):
+            let client = LFSBatchClient(endpoint: url, headers: auth.lfsHeaders)
+            let specs = pointers.map { LFSObjectSpec(oid: $0.oid, size: $0.size) }
+            let answers = try client.batch(operation: "upload", objects: specs, ref: ref)
+            var work = [(LFSObjectSpec, LFSAction, LFSAction?)]()
+            for answer in answers {
+                if let error = answer.error {
+                    throw LFSClientError.object(oid: answer.oid, code: error.code, message: error.message)
+                }
+                let spec = LFSObjectSpec(oid: answer.oid, size: answer.size)
+                if let upload = answer.actions["upload"] {
+                    work.append((spec, upload, answer.actions["verify"]))
+                } else {
+                    tally.present += 1
+                    counter.add(answer.size)
+                }
+            }
+            try runConcurrently(work) { spec, upload, verify in
+                try client.upload(
+                    file: store.objectURL(oid: spec.oid).path, object: spec, upload: upload, verify: verify)
+                counter.add(spec.size)
+            }
+            tally.transferred = work.count
+            tally.bytes = work.reduce(Int64(0)) { $0 + $1.0.size }
+        }
+        return tally
+    }
+
+    /// Downloads the objects of `pointers` that `store` lacks: copied from a local repository's
+    /// store, or through the Batch API `download` for a server, each hashed on arrival and
+    /// renamed into place only when it matches its oid.
+    func downloadLFSObjects(
+        _ pointers: [LFSPointer], into store: LFSStore, from endpoint: LFSEndpoint, auth: RemoteAuthentication,
+        ref: String, progress: ProgressHandler?
+    ) throws -> LFSTransferTally {
+        var tally = LFSTransferTally()
+        let missing = pointers.filter { !store.contains(oid: $0.oid) }
+        tally.present = pointers.count - missing.count
+        guard !missing.isEmpty else { return tally }
+        try FS.makeDirectories(store.temporaryDirectory.path)
+        let total = missing.reduce(Int64(0)) { $0 + $1.size }
+        let counter = ByteCounter(phase: "download", total: missing.count, totalBytes: total, handler: progress)
+        switch endpoint {
+        case .local(let remote):
+            for pointer in missing {
+                try copyLFSObject(pointer, from: remote, to: store, what: "download")
+                counter.add(pointer.size)
+            }
+        case .http(let url):
+            let client = LFSBatchClient(endpoint: url, headers: auth.lfsHeaders)
+            let answers = try client.batch(
+                operation: "download", objects: missing.map { LFSObjectSpec(oid: $0.oid, size: $0.size) }, ref: ref)
+            var work = [(LFSObjectSpec, LFSAction)]()
+            for answer in answers {
+                if let error = answer.error {
+                    throw LFSClientError.object(oid: answer.oid, code: error.code, message: error.message)
+                }
+                guard let download = answer.actions["download"] else {
+                    throw LFSClientError.object(oid: answer.oid, code: 404, message: "no download action")
+                }
+                work.append((LFSObjectSpec(oid: answer.oid, size: answer.size), download))
+            }
+            try runConcurrently(work) { spec, action in
+                let temporary = store.temporaryDirectory.path + "/" + UUID().uuidString
+                defer { unlink(temporary) }
+                try client.download(object: spec, action: action, to: temporary)
+                let objectPath = store.objectURL(oid: spec.oid).path
+                try FS.makeDirectories((objectPath as NSString).deletingLastPathComponent)
+                try FS.rename(temporary, objectPath)
+                counter.add(spec.size)
+            }
+        }
+        tally.transferred = missing.count
+        tally.bytes = total
+        return tally
+    }
+}
+
+/// Runs `body` for every element on at most ``lfsTransferJobs`` threads (never the
+/// cooperative pool: callers are already on a dedicated thread); rethrows the first error
+/// after every started transfer has ended.
+func runConcurrently<T>(_ items: [T], _ body: @escaping (T) throws -> Void) throws {
+    guard !items.isEmpty else { return }
+    let state = ConcurrentWork(items: items, body: body)
+    DispatchQueue.concurrentPerform(iterations: min(lfsTransferJobs, items.count)) { _ in state.drain() }
+    if let failure = state.failure { throw failure }
+}
+
+/// The shared queue of ``runConcurrently(_:_:)``: each worker takes the next item until none
+/// is left or one failed.
+private final class ConcurrentWork<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+    private(set) var failure: (any Error)?
+    let items: [T]
+    let body: (T) throws -> Void
+
+    init(items: [T], body: @escaping (T) throws -> Void) {
+        self.items = items
+        self.body = body
+    }
+
+    func drain() {
+        while true {
+            let index: Int? = lock.withLock {
+                guard failure == nil, next < items.count else { return nil }
+                next += 1
+                return next - 1
+            }
+            guard let index else { return }
+            do { try body(items[index]) } catch { lock.withLock { if failure == nil { failure = error } } }
+        }
+    }
+}
+
+/// Progress for transfers finishing on several threads.
+final class ByteCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = 0
+    private var bytes: Int64 = 0
+    let phase: String
+    let total: Int
+    let totalBytes: Int64
+    let handler: ProgressHandler?
+
+    init(phase: String, total: Int, totalBytes: Int64, handler: ProgressHandler?) {
+        (self.phase, self.total, self.totalBytes, self.handler) = (phase, total, totalBytes, handler)
+        handler?(OperationProgress(phase: phase, completed: 0, total: total, totalBytes: totalBytes, unit: "objects"))
+    }
+
+    func add(_ size: Int64) {
+        let (d, b) = lock.withLock {
+            done += 1
+            bytes += size
+            return (done, bytes)
+        }
+        handler?(
+            OperationProgress(
+                phase: phase, completed: d, total: total, bytes: b, totalBytes: totalBytes, unit: "objects"))
+    }
+}
+
+/// One sentence for a failure talking to a remote (git transport or LFS server).
+func remoteFailure(_ error: any Error, remote: String, url: String, auth: RemoteAuthentication) -> any Error {
+    if error is StacRepositoryError { return error }
+    let shown = redactedURL(url)
+    if let lfs = error as? LFSClientError {
+        switch lfs {
+        case .unreachable(let at, let detail):
+            return StacRepositoryError(
+                .transfer,
+                "Cannot reach the Git LFS server of \(remote) at \(redactedURL(at)) (\(detail)); check the LFS URL (`stac-repository remote list`) and the network."
+            )
+        case .authRefused(let at, let status):
+            return StacRepositoryError(
+                .transfer,
+                "The Git LFS server \(redactedURL(at)) refused the credentials (HTTP \(status); \(auth.sources)); set STAC_REPOSITORY_GIT_TOKEN or http.extraHeader and try again."
+            )
+        case .noBatchAPI(let at, 404):
+            return StacRepositoryError(
+                .notFound,
+                "The Git LFS server \(redactedURL(at)) answered 404: it has no such repository (or objects), or no Git LFS Batch API there; check the remote's LFS URL (`stac-repository remote list`)."
+            )
+        case .noBatchAPI(let at, let status):
+            return StacRepositoryError(
+                .unsupported,
+                "\(redactedURL(at)) does not answer the Git LFS Batch API (HTTP \(status)); set the remote's LFS URL to a Git LFS server (`remote add --lfs-url`)."
+            )
+        case .tooLarge(let at):
+            return StacRepositoryError(
+                .transfer,
+                "The Git LFS server \(redactedURL(at)) refused an object as too large (HTTP 413, a size limit or quota); raise the server's limit and try again."
+            )
+        case .object(let oid, 404, _):
+            return StacRepositoryError(
+                .notFound,
+                "The Git LFS server of \(remote) does not have object \(oid); push it from a repository that holds it (`stac-repository push`), then try again."
+            )
+        case .object(let oid, let code, let message):
+            return StacRepositoryError(
+                .transfer,
+                "The Git LFS server of \(remote) refused object \(oid) (\(code): \(message)); check the server and try again."
+            )
+        case .mismatch(let oid, let actual, _):
+            return StacRepositoryError(
+                .integrity,
+                "The Git LFS object \(oid) from \(remote) arrived damaged (it hashes to \(actual)); nothing was stored, try again."
+            )
+        case .status(let at, let status, let message):
+            return StacRepositoryError(
+                .transfer,
+                "The Git LFS server \(redactedURL(at)) answered HTTP \(status)\(message.isEmpty ? "" : " (\(message))"); try again later."
+            )
+        case .io(let path, let detail):
+            return StacRepositoryError(.storage, "Could not read or write \(path) (\(detail)); check the disk.")
+        }
+    }
+    if let git = error as? GitError {
+        let message = git.message.lowercased()
+        if git.code == .other(-16) || message.contains("authentication") || message.contains("401")
+            || message.contains("403")
+        {
+            return StacRepositoryError(
+                .transfer,
+                "The remote \(remote) (\(shown)) refused the credentials (\(auth.sources)); set STAC_REPOSITORY_GIT_TOKEN or http.extraHeader and try again."
+            )
+        }
+        if git.code == .notFound || message.contains("resolve") || message.contains("connect")
+            || message.contains("could not find repository") || message.contains("not a git repository")
+        {
+            return StacRepositoryError(
+                .transfer,
+                "Cannot reach the remote \(remote) at \(shown) (\(git.message)); check the URL (`stac-repository remote list`) and the network."
+            )
+        }
+        return StacRepositoryError(
+            .transfer, "The remote \(remote) (\(shown)) failed: \(git.message); try again.", underlying: git)
+    }
+    return error
+}
