@@ -56,7 +56,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "GeoTIFFProcessor",
-            dependencies: ["StacRepository", "STAC"],
+            dependencies: ["StacRepository", "STAC", .product(name: "Logging", package: "swift-log")],
             path: "Processors/GeoTIFF",
             swiftSettings: swiftSettings),
         .executableTarget(
@@ -84,7 +84,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "GeoTIFFProcessorTests",
-            dependencies: ["GeoTIFFProcessor", "StacRepository", "STAC"],
+            dependencies: [
+                "GeoTIFFProcessor", "StacRepository", "STAC", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "EndToEndTests",

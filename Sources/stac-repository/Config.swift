@@ -54,7 +54,9 @@ struct Config: AsyncParsableCommand {
             }
             let (key, value) = (key, value)
             try await offPool {
-                try repository.withLock(wait: true, purpose: "config") { try repository.backend.setConfigValue(key, value) }
+                try repository.withLock(wait: true, purpose: "config") {
+                    try repository.backend.setConfigValue(key, value)
+                }
             }
             if global.json { try Output.json(["key": key, "value": value]); return }
             Output.line("\(key) = \(value)")
@@ -85,7 +87,9 @@ struct Config: AsyncParsableCommand {
             let repository = try global.openRepository()
             let key = key
             try await offPool {
-                try repository.withLock(wait: true, purpose: "config") { try repository.backend.setConfigValue(key, nil) }
+                try repository.withLock(wait: true, purpose: "config") {
+                    try repository.backend.setConfigValue(key, nil)
+                }
             }
             if global.json { try Output.json(["key": key]) }
         }

@@ -50,7 +50,8 @@ struct BackupIntegrityTests {
             let clone = ws.temp.sub("clone-\(round)")
             let restored = try await ws.tool(["clone", dest.path, clone.path])
             if restored.status == 0 {
-                let head = try await ws.git(["rev-parse", "HEAD"], in: clone).stdout.trimmingCharacters(in: .whitespaces)
+                let head = try await ws.git(["rev-parse", "HEAD"], in: clone).stdout.trimmingCharacters(
+                    in: .whitespaces)
                 let at = head.hasPrefix(newHead) ? "new" : head.hasPrefix(oldHead) ? "old" : "other"
                 outcomes["restored-\(at)", default: 0] += 1
                 #expect(at != "other", "round \(round): the clone is at an unknown commit \(head)")
@@ -66,7 +67,8 @@ struct BackupIntegrityTests {
             // The next backup completes it: at the tip with every Git LFS object (a full clone and
             // verify every fifth round, to keep the test's time down).
             try await ws.ok(["backup", dest.path, "-q"])
-            let branch = try await ws.git(["--git-dir", dest.path, "rev-parse", "refs/heads/main"], in: ws.temp.url).stdout
+            let branch = try await ws.git(["--git-dir", dest.path, "rev-parse", "refs/heads/main"], in: ws.temp.url)
+                .stdout
             #expect(branch.hasPrefix(newHead), "round \(round): the completed backup is not at the tip")
             #expect(lfsObjects(dest) == expectedObjects, "round \(round): the completed backup lacks objects")
             let complete = ws.temp.sub("complete-\(round)")

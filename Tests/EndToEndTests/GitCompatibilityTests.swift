@@ -85,8 +85,11 @@ struct GitCompatibilityTests {
         let tip = try await ws.git(["rev-parse", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let first = try await ws.git(["rev-parse", "HEAD~1"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         try await ws.ok(["rollback", String(first.prefix(8)), "--hard"])
-        #expect(try await ws.git(["rev-parse", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == first)
-        let refs = try await ws.git(["for-each-ref", "--format=%(objectname) %(refname)", "refs/stac-repository/backup/"])
+        #expect(
+            try await ws.git(["rev-parse", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == first)
+        let refs = try await ws.git([
+            "for-each-ref", "--format=%(objectname) %(refname)", "refs/stac-repository/backup/",
+        ])
         #expect(refs.stdout.contains(tip), "\(refs.stdout)")
         #expect(!FileManager.default.fileExists(atPath: ws.repo.appendingPathComponent("coll").path))
         #expect(try await ws.git(["status", "--porcelain"]).stdout.isEmpty)
@@ -110,10 +113,12 @@ struct GitCompatibilityTests {
             jsonObject(try await ws.ok(["history", "--json", "--product", "item-1"]).stdout) as? [[String: Any]])
         #expect(history.count == 2)
         #expect(
-            (try #require(jsonObject(try await ws.ok(["history", "--json", "--limit", "1"]).stdout) as? [[String: Any]]))
+            (try #require(
+                jsonObject(try await ws.ok(["history", "--json", "--limit", "1"]).stdout) as? [[String: Any]]))
                 .count == 1)
 
-        let diff = try #require(jsonObject(try await ws.ok(["diff", "HEAD~1", "HEAD", "--json"]).stdout) as? [[String: Any]])
+        let diff = try #require(
+            jsonObject(try await ws.ok(["diff", "HEAD~1", "HEAD", "--json"]).stdout) as? [[String: Any]])
         let changed = try #require(diff.first { $0["id"] as? String == "item-1" })
         #expect(changed["change"] as? String == "updated")
         #expect((changed["changedFields"] as? [String] ?? []).contains("properties.custom:seed"))
@@ -160,7 +165,8 @@ struct GitCompatibilityTests {
         // Incremental: one more item, then only its objects are copied.
         try makeCatalog(at: source, items: 5)
         try await ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
-        let second = try #require(jsonObject(try await ws.ok(["backup", backup.path, "--json"]).stdout) as? [String: Any])
+        let second = try #require(
+            jsonObject(try await ws.ok(["backup", backup.path, "--json"]).stdout) as? [String: Any])
         #expect(second["incremental"] as? Bool == true)
         #expect(second["lfsObjectsCopied"] as? Int == 2)
         #expect(second["lfsObjectsPresent"] as? Int == 8)
@@ -224,7 +230,8 @@ struct GitCompatibilityTests {
                     atPath: ws.repo.appendingPathComponent("c\(n)/item-29/item-29.json").path))
         }
         #expect(
-            try await ws.git(["rev-list", "--count", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "5")
+            try await ws.git(["rev-list", "--count", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                == "5")
         // Without --wait while another writer holds the lock: a clear failure, nothing changed.
         let lockPath = ws.repo.appendingPathComponent(".git/stac-repository/lock").path
         let fd = open(lockPath, O_RDWR | O_CREAT, 0o644)

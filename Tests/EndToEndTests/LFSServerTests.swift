@@ -34,7 +34,8 @@ struct LFSServerTests {
         var env = ws.env
         env["GIT_LFS_SKIP_SMUDGE"] = "1"
         #expect(
-            try await run(which("git")!, ["clone", "-q", origin.path, clone.path], cwd: ws.temp.url, env: env).status == 0)
+            try await run(which("git")!, ["clone", "-q", origin.path, clone.path], cwd: ws.temp.url, env: env).status
+                == 0)
         #expect(try await ws.git(["config", "lfs.url", lfsURL], in: clone).status == 0)
         let pull = try await ws.git(["lfs", "pull"], in: clone)
         #expect(pull.status == 0, "git lfs pull: \(pull.stderr)")

@@ -45,7 +45,8 @@ struct ReaderSnapshotTests {
                 log.lock.unlock()
                 if stop { break }
                 let source = sources[n % 2].appendingPathComponent("catalog.json").path
-                let r = try? runBlocking(Env.binary.path, ["ingest", "--repository", repo.path, source, "-q"], env: env)
+                let r = try? runBlocking(
+                    Env.binary.path, ["ingest", "--repository", repo.path, source, "-q"], env: env)
                 log.lock.lock()
                 if let r, r.status == 0 { log.commits += 1 } else { log.failures.append(r?.stderr ?? "did not run") }
                 log.lock.unlock()
@@ -66,9 +67,7 @@ struct ReaderSnapshotTests {
             }
             try? FileManager.default.removeItem(at: out)
         }
-        log.lock.lock()
-        log.stop = true
-        log.lock.unlock()
+        log.lock.withLock { log.stop = true }
         await waitFor(writerDone)
         #expect(log.failures.isEmpty, "writers failed: \(log.failures.prefix(3))")
         #expect(log.commits >= 2, "the writer committed only \(log.commits) times")

@@ -84,7 +84,8 @@ struct SecurityTests {
         try await Self.expectRefused(ws, ["ingest", itemFile.path], mentions: ["\"\(id)\"", "reserved", "item"])
         let collectionFile = dir.appendingPathComponent("c/collection.json")
         try Self.write(Self.collection(id), to: collectionFile)
-        try await Self.expectRefused(ws, ["ingest", collectionFile.path], mentions: ["\"\(id)\"", "reserved", "collection"])
+        try await Self.expectRefused(
+            ws, ["ingest", collectionFile.path], mentions: ["\"\(id)\"", "reserved", "collection"])
     }
 
     @Test(
@@ -221,7 +222,8 @@ struct SecurityTests {
             {"type": "Catalog", "stac_version": "1.1.0", "id": "src", "description": "d",
              "links": [{"rel": "item", "href": "../elsewhere/x/x.json"}]}
             """, to: catalog)
-        try await Self.expectRefused(ws, ["ingest", catalog.path], mentions: ["../elsewhere/x/x.json", "--allow-path"])
+        try await Self.expectRefused(
+            ws, ["ingest", catalog.path], mentions: ["../elsewhere/x/x.json", "--allow-path"])
     }
 
     @Test(
@@ -448,7 +450,8 @@ struct SecurityTests {
             to: siteA.appendingPathComponent("n.json"))
         let netrc = ws.temp.sub("netrc")
         try "machine 127.0.0.1 login bob password n3trc-SECRET\n".write(to: netrc, atomically: true, encoding: .utf8)
-        let r = try await ws.tool(["ingest", "http://127.0.0.1:\(a.port)/n.json", "--netrc"], env: ["NETRC": netrc.path])
+        let r = try await ws.tool(
+            ["ingest", "http://127.0.0.1:\(a.port)/n.json", "--netrc"], env: ["NETRC": netrc.path])
         #expect(r.status == 0, "\(r.stderr)")
         let basic = "Basic " + Data("bob:n3trc-SECRET".utf8).base64EncodedString()
         #expect(Self.lines(logA).allSatisfy { $0.contains(basic) } && !Self.lines(logA).isEmpty, "\(Self.lines(logA))")

@@ -384,7 +384,8 @@ struct WorkTreeIntegrityTests {
         let (ws, _, assets) = try await ingestedFixtures("migrate")
         // Make it look like an earlier version wrote it: no per-directory attributes, the
         // format key unset, work-tree assets hard-linked to their objects.
-        let attributes = try await ws.git(["ls-files", "*/.gitattributes"]).stdout.split(separator: "\n").map(String.init)
+        let attributes = try await ws.git(["ls-files", "*/.gitattributes"]).stdout.split(separator: "\n").map(
+            String.init)
         #expect(attributes.count == 3, "\(attributes)")
         #expect(try await ws.git(["rm", "-q", "--cached"] + attributes).status == 0)
         for path in attributes { try FileManager.default.removeItem(at: ws.repo.appendingPathComponent(path)) }
@@ -425,9 +426,12 @@ struct WorkTreeIntegrityTests {
         #expect(try await ws.git(["ls-files", "*/.gitattributes"]).stdout.split(separator: "\n").count == 3)
         // Once only: the next write command adds no second migration commit.
         try await ws.ok(["prune", "naip_ca_m_3712213_ne_10_060_20220518"])
-        #expect(try await ws.git(["log", "--format=%s", "-n", "3"]).stdout.components(separatedBy: "migrate:").count == 2)
+        #expect(
+            try await ws.git(["log", "--format=%s", "-n", "3"]).stdout.components(separatedBy: "migrate:").count == 2)
         #expect(try await ws.git(["status", "--porcelain"]).stdout.isEmpty)
-        #expect(try await ws.git(["ls-files", "naip"]).stdout.split(separator: "\n").count == 1, "only naip/collection.json")
+        #expect(
+            try await ws.git(["ls-files", "naip"]).stdout.split(separator: "\n").count == 1, "only naip/collection.json"
+        )
     }
 
     @Test(

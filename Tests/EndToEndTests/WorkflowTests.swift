@@ -128,8 +128,9 @@ struct WorkflowTests {
     }
 
     @Test(
-        "the exported sample catalog passes the STAC schema validator", arguments: backends,
-        .enabled(if: Env.sharedTools != nil, "../shared/tools/validate_stac.py is absent (a user's clone)"))
+        "the exported sample catalog passes the STAC schema validator",
+        .enabled(if: Env.sharedTools != nil, "../shared/tools/validate_stac.py is absent (a user's clone)"),
+        arguments: backends)
     func sampleCatalogExportPassesSchemas(backend: String) async throws {
         let validator = try #require(Env.sharedTools)
         let ws = Workspace("sample-schema")

@@ -80,7 +80,8 @@ struct GeoTIFFProcessorTests {
             try tiff.write(to: url)
             let first = try await processor.productVersion(url.path, context: context)
             #expect(first.count == 64)
-            #expect(first == sha256Reference(of: url))
+            let reference = await sha256Reference(of: url)
+            #expect(first == reference)
 
             // Same bytes, new modification time: same version.
             try FileManager.default.setAttributes(

@@ -99,7 +99,8 @@ struct SensorCSVExampleTests {
                 "process", samples.appendingPathComponent("station-01").path, "--output", directory.path)
             #expect(result.status == 0, "\(result.standardError)")
             let validator = try #require(stacValidator)
-            let check = try await run("python3", [validator.path, result.standardOutput.trimmingCharacters(in: .newlines)])
+            let check = try await run(
+                "python3", [validator.path, result.standardOutput.trimmingCharacters(in: .newlines)])
             #expect(check.status == 0, "\(check.standardOutput)\(check.standardError)")
         }
     }
@@ -109,14 +110,16 @@ struct SensorCSVExampleTests {
         try await withTemporaryDirectory { directory in
             let empty = directory.appendingPathComponent("empty", isDirectory: true)
             try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
-            let missing = try await call("process", empty.path, "--output", directory.appendingPathComponent("out").path)
+            let missing = try await call(
+                "process", empty.path, "--output", directory.appendingPathComponent("out").path)
             #expect(missing.status == 1)
             #expect(missing.standardOutput.isEmpty)
             #expect(missing.standardError.contains("readings.csv"))
 
             try Data("timestamp,lon,lat,value\nsoon,1,2,3\n".utf8).write(
                 to: empty.appendingPathComponent("readings.csv"))
-            let malformed = try await call("process", empty.path, "--output", directory.appendingPathComponent("out").path)
+            let malformed = try await call(
+                "process", empty.path, "--output", directory.appendingPathComponent("out").path)
             #expect(malformed.status == 1)
             #expect(malformed.standardError.contains("\"soon\""))
         }

@@ -7,20 +7,20 @@ import Foundation
 /// binary has no such environment variable and the calls are empty.
 enum TestHooks {
     #if DEBUG
-    static let crashAt: String? = ProcessInfo.processInfo.environment["STAC_REPOSITORY_CRASH_AT"]
-    nonisolated(unsafe) static var counts: [String: Int] = [:]
+        static let crashAt: String? = ProcessInfo.processInfo.environment["STAC_REPOSITORY_CRASH_AT"]
+        nonisolated(unsafe) static var counts: [String: Int] = [:]
 
-    /// `STAC_REPOSITORY_CRASH_AT=name` or `name:N` (the N-th time the point is reached).
-    static func crashPoint(_ name: String) {
-        guard let crashAt else { return }
-        let parts = crashAt.split(separator: ":")
-        guard parts.first.map(String.init) == name else { return }
-        let n = (counts[name] ?? 0) + 1
-        counts[name] = n
-        let wanted = parts.count > 1 ? Int(parts[1]) ?? 1 : 1
-        if n == wanted { kill(getpid(), SIGKILL) }
-    }
+        /// `STAC_REPOSITORY_CRASH_AT=name` or `name:N` (the N-th time the point is reached).
+        static func crashPoint(_ name: String) {
+            guard let crashAt else { return }
+            let parts = crashAt.split(separator: ":")
+            guard parts.first.map(String.init) == name else { return }
+            let n = (counts[name] ?? 0) + 1
+            counts[name] = n
+            let wanted = parts.count > 1 ? Int(parts[1]) ?? 1 : 1
+            if n == wanted { kill(getpid(), SIGKILL) }
+        }
     #else
-    @inline(__always) static func crashPoint(_ name: String) {}
+        @inline(__always) static func crashPoint(_ name: String) {}
     #endif
 }

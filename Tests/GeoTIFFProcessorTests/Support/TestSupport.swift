@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import StacRepository
 
 /// A temporary directory owned by one test, removed when the test's closure returns.
