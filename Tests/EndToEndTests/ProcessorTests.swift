@@ -125,7 +125,7 @@ struct ProcessorTests {
         let bin = ws.temp.sub("bin")
         let product = ws.temp.sub("product.dat")
         try "x".write(to: product, atomically: true, encoding: .utf8)
-        // `process` starts a child that holds the output pipe for 30 s: unless the kill reaches
+        // `process` starts a child that holds the output pipe for 120 s: unless the kill reaches
         // it too, the ingest would wait for it.
         try writeProcessor(
             "hang", in: bin,
@@ -135,7 +135,7 @@ struct ProcessorTests {
                   discover) echo "$2" ;;
                   id) echo hang-id ;;
                   version) echo v1 ;;
-                  process) sleep 30 & sleep 600 ;;
+                  process) sleep 120 & sleep 600 ;;
                 esac
 
                 """)
@@ -148,7 +148,7 @@ struct ProcessorTests {
         let r = try await ws.tool(["ingest", "--processor", "hang", product.path], env: env)
         let elapsed = Date().timeIntervalSince(started)
         #expect(r.status == 1, "\(r.status) \(r.stderr)")
-        #expect(elapsed < 20, "the ingest took \(elapsed) s: the timeout did not stop the processor")
+        #expect(elapsed < 90, "the ingest took \(elapsed) s: the timeout did not stop the processor")
         #expect(
             r.stderr.contains("\"hang\"") && r.stderr.contains(product.path) && r.stderr.contains("2 seconds")
                 && r.stderr.contains("processors.hang.timeout"), "\(r.stderr)")
