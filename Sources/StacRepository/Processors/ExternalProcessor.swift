@@ -187,13 +187,15 @@ public struct ExternalProcessor: Processor {
         return bytes
     }
 
-    /// "2 seconds", "1 hour", "90 seconds".
+    /// "2 seconds", "1.5 seconds", "1 hour", "90 seconds".
     static func describe(_ duration: Duration) -> String {
-        let seconds = duration.components.seconds
-        if seconds > 0, seconds % 3600 == 0 { return seconds == 3600 ? "1 hour" : "\(seconds / 3600) hours" }
-        if seconds == 1 { return "1 second" }
-        if seconds >= 1 { return "\(seconds) seconds" }
-        return "\(duration)"
+        let whole = duration.components.seconds
+        let seconds = Double(whole) + Double(duration.components.attoseconds) / 1e18
+        if seconds == Double(whole) {
+            if whole > 0, whole % 3600 == 0 { return whole == 3600 ? "1 hour" : "\(whole / 3600) hours" }
+            return whole == 1 ? "1 second" : "\(whole) seconds"
+        }
+        return "\(String(format: "%g", seconds)) seconds"
     }
 
     private static func stderrSuffix(_ data: [UInt8]) -> String {
