@@ -186,6 +186,20 @@ extension Result where Failure == TransferError {
 func withHTTPServer<T>(
     _ routes: (HTTPServer) async -> Void, _ body: (TestHTTPServer) async throws -> T
 ) async throws -> T {
+    // The server, the test's own code and the engine's child tasks all run on the servers'
+    // executor: a cooperative pool kept busy by the rest of the suite (CPU-heavy synchronous
+    // tests run there) cannot delay them past the timeouts these tests check.
+    if #available(macOS 15.0, *) {
+        return try await withTaskExecutorPreference(ServerExecutor.shared) {
+            try await withHTTPServerOnCurrentExecutor(routes, body)
+        }
+    }
+    return try await withHTTPServerOnCurrentExecutor(routes, body)
+}
+
+private func withHTTPServerOnCurrentExecutor<T>(
+    _ routes: (HTTPServer) async -> Void, _ body: (TestHTTPServer) async throws -> T
+) async throws -> T {
     let server = try await TestHTTPServer.start(routes)
     do {
         let result = try await body(server)
