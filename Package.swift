@@ -4,6 +4,7 @@ import PackageDescription
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
     .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 let package = Package(
@@ -19,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -47,17 +50,19 @@ let package = Package(
                 "STAC", "Git", "AssetTransfer",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: swiftSettings),
         .target(
             name: "GeoTIFFProcessor",
-            dependencies: ["StacRepository", "STAC"],
+            dependencies: ["StacRepository", "STAC", .product(name: "Logging", package: "swift-log")],
             path: "Processors/GeoTIFF",
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "stac-repository",
             dependencies: [
-                "StacRepository", "STAC", "GeoTIFFProcessor",
+                "StacRepository", "STAC", "GeoTIFFProcessor", "AssetTransfer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -79,7 +84,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "GeoTIFFProcessorTests",
-            dependencies: ["GeoTIFFProcessor", "StacRepository", "STAC"],
+            dependencies: [
+                "GeoTIFFProcessor", "StacRepository", "STAC", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "EndToEndTests",

@@ -1,4 +1,5 @@
 public import Foundation
+import Logging
 public import StacRepository
 
 /// Turns GeoTIFF and Cloud-Optimized GeoTIFF files into STAC items, without GDAL.

@@ -1,5 +1,6 @@
 internal import CCurl
 import Foundation
+import Logging
 
 /// A remote source, with what is needed to address it.
 enum RemoteTarget: Sendable {

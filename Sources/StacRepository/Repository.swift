@@ -210,9 +210,13 @@ public final class Repository {
             defer { tx.discardStaged() }
             guard let record = try await body(tx) else { return nil }
             if tx.changes.isEmpty { return (record, nil) }
-            // Uncommitted hand edits of the touched paths are never overwritten silently.
-            try refuseLocalChanges(to: tx.changes.keys, force: force, command: purpose)
-            let version = try backend.commit(tx.changes, record: record, progress: progress)
+            // The commit blocks (libgit2, fsync, the ref-lock retry): on a thread of its own.
+            let changes = tx.changes
+            let version = try await DedicatedThread.run("stac-repository commit") {
+                // Uncommitted hand edits of the touched paths are never overwritten silently.
+                try self.refuseLocalChanges(to: changes.keys, force: force, command: purpose)
+                return try self.backend.commit(changes, record: record, progress: progress)
+            }
             tx.committed = true
             return (record, version)
         }

@@ -5,7 +5,7 @@ import StacRepository
 struct Config: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read and change repository settings (e.g. processors.NAME.path).",
-        subcommands: [Get.self, Set.self, Unset.self, List.self])
+        subcommands: [Get.self, SetValue.self, Unset.self, List.self])
 
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print a setting.")
@@ -24,8 +24,8 @@ struct Config: AsyncParsableCommand {
         }
     }
 
-    struct Set: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change a setting.")
+    struct SetValue: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "set", abstract: "Change a setting.")
         @OptionGroup var global: GlobalOptions
         @Argument var key: String
         @Argument var value: String
@@ -47,7 +47,17 @@ struct Config: AsyncParsableCommand {
         func run() async throws {
             let repository = try global.openRepository()
             if key.hasPrefix("processors."), key.hasSuffix(".path") { try Self.checkExecutable(value, key: key) }
-            try repository.withLock(wait: true, purpose: "config") { try repository.backend.setConfigValue(key, value) }
+            if key.hasPrefix("processors."), key.hasSuffix(".timeout"), processorTimeoutSeconds(value) == nil {
+                throw StacRepositoryError(
+                    .invalidInput,
+                    "\(key): \"\(value)\" is not a number of seconds; give a positive number, e.g. 600.")
+            }
+            let (key, value) = (key, value)
+            try await offPool {
+                try repository.withLock(wait: true, purpose: "config") {
+                    try repository.backend.setConfigValue(key, value)
+                }
+            }
             if global.json { try Output.json(["key": key, "value": value]); return }
             Output.line("\(key) = \(value)")
         }
@@ -75,7 +85,12 @@ struct Config: AsyncParsableCommand {
 
         func run() async throws {
             let repository = try global.openRepository()
-            try repository.withLock(wait: true, purpose: "config") { try repository.backend.setConfigValue(key, nil) }
+            let key = key
+            try await offPool {
+                try repository.withLock(wait: true, purpose: "config") {
+                    try repository.backend.setConfigValue(key, nil)
+                }
+            }
             if global.json { try Output.json(["key": key]) }
         }
     }

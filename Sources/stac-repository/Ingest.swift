@@ -4,95 +4,6 @@ import Foundation
 import GeoTIFFProcessor
 import StacRepository
 
-/// Options shared by commands that fetch assets.
-struct TransferOptions: ParsableArguments {
-    @Option(help: "Maximum concurrent transfers.")
-    var jobs: Int = 8
-
-    @Option(help: "Retries on connection errors, timeouts, 429 and 5xx.")
-    var retries: Int = 4
-
-    @Option(name: .customLong("header"), help: "An extra HTTP header, 'Name: value' (repeatable).")
-    var headers: [String] = []
-
-    @Option(help: "A bearer token for HTTP requests (or set STAC_REPOSITORY_BEARER_TOKEN).")
-    var bearerToken: String?
-
-    @Flag(help: "Read HTTP credentials from ~/.netrc.")
-    var netrc = false
-
-    @Option(
-        name: .customLong("auth-host"),
-        help:
-            "Also send --header, --bearer-token and netrc credentials to this host (HOST for ports 80/443, or HOST:PORT; repeatable). Without it they go only to the host of the source given."
-    )
-    var authHosts: [String] = []
-
-    @Flag(help: "Fetch URLs with the user:password@ they carry (it is never stored or printed either way).")
-    var allowUserinfo = false
-
-    @Flag(help: "Send unsigned S3 requests (public buckets).")
-    var noSignRequest = false
-
-    @Flag(help: "Accept requester-pays charges on S3.")
-    var requesterPays = false
-
-    func validate() throws {
-        if jobs < 1 || jobs > 256 { throw ValidationError("--jobs must be between 1 and 256.") }
-        if retries < 0 || retries > 100 { throw ValidationError("--retries must be between 0 and 100.") }
-        for h in headers where !h.contains(":") {
-            throw ValidationError("--header \"\(h)\" must look like 'Name: value'.")
-        }
-        for h in authHosts where CredentialScope.hostKeys(forAuthHost: h) == nil {
-            throw ValidationError("--auth-host \"\(h)\" must be a host name, HOST:PORT or an http(s) URL.")
-        }
-    }
-
-    var configuration: TransferConfiguration {
-        var c = TransferConfiguration()
-        c.jobs = jobs
-        c.retries = retries
-        for h in headers {
-            let parts = h.split(separator: ":", maxSplits: 1)
-            c.headers[parts[0].trimmingCharacters(in: .whitespaces)] =
-                parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
-        }
-        c.bearerToken = bearerToken ?? ProcessInfo.processInfo.environment["STAC_REPOSITORY_BEARER_TOKEN"]
-        c.useNetrc = netrc
-        for h in authHosts { c.credentialHosts.formUnion(CredentialScope.hostKeys(forAuthHost: h) ?? []) }
-        c.allowUserinfo = allowUserinfo
-        c.noSignRequest = noSignRequest
-        c.requesterPays = requesterPays
-        return c
-    }
-}
-
-/// The processors the CLI knows about.
-func makeRegistry() -> ProcessorRegistry {
-    ProcessorRegistry(builtIn: [StacProcessor(), GeoTIFFProcessor()])
-}
-
-func configuredProcessors(_ repository: Repository?) -> [String: String] {
-    guard let repository, let entries = try? repository.backend.configEntries() else { return [:] }
-    var out: [String: String] = [:]
-    for (key, value) in entries where key.hasPrefix("processors.") && key.hasSuffix(".path") {
-        let name = key.dropFirst("processors.".count).dropLast(".path".count)
-        out[String(name)] = value
-    }
-    return out
-}
-
-func parseProcessorOptions(_ options: [String]) throws -> [String: String] {
-    var out: [String: String] = [:]
-    for o in options {
-        guard let eq = o.firstIndex(of: "="), eq != o.startIndex else {
-            throw ValidationError("--option \"\(o)\" must look like key=value.")
-        }
-        out[String(o[..<eq])] = String(o[o.index(after: eq)...])
-    }
-    return out
-}
-
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
@@ -173,7 +84,9 @@ struct Ingest: AsyncParsableCommand {
         options.logger = global.logger
         var chosen: (any Processor)?
         if let processor, processor != "stac" {
-            chosen = try makeRegistry().processor(named: processor, configured: configuredProcessors(repository))
+            chosen = try await makeRegistry().processor(
+                named: processor, configured: configuredProcessors(repository),
+                timeouts: configuredProcessorTimeouts(repository))
         }
         let progress = ProgressDisplay(enabled: Output.stderrIsTerminal && !global.quiet && !global.json)
         let phases = PhaseProgressDisplay(enabled: Output.stderrIsTerminal && !global.quiet && !global.json)

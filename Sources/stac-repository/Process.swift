@@ -22,7 +22,9 @@ struct Process: AsyncParsableCommand {
     func run() async throws {
         global.bootstrapLogging()
         let repository = try? Repository.open(at: global.repositoryURL)
-        let chosen = try makeRegistry().processor(named: processor, configured: configuredProcessors(repository))
+        let chosen = try await makeRegistry().processor(
+            named: processor, configured: configuredProcessors(repository),
+            timeouts: configuredProcessorTimeouts(repository))
         let out = URL(fileURLWithPath: output ?? (NSTemporaryDirectory() + "stac-process-" + UUID().uuidString))
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let context = ProcessingContext(

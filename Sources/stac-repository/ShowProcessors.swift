@@ -13,9 +13,13 @@ struct ShowProcessors: AsyncParsableCommand {
         let registry = makeRegistry()
         struct Row: Encodable { var name: String; var version: String; var kind: String; var path: String? }
         var rows = registry.builtIn.values.map { Row(name: $0.name, version: $0.version, kind: "built-in", path: nil) }
+        let timeouts = configuredProcessorTimeouts(repository)
         for (name, url) in registry.externalExecutables(configured: configuredProcessors(repository))
         where registry.builtIn[name] == nil {
-            let version = (try? ExternalProcessor(name: name, executable: url).version) ?? "(no answer to --version)"
+            let version =
+                (try? await ExternalProcessor(
+                    name: name, executable: url, timeout: timeouts[name] ?? ExternalProcessor.defaultTimeout
+                ).version) ?? "(no answer to --version)"
             rows.append(Row(name: name, version: version, kind: "external", path: url.path))
         }
         rows.sort { $0.name < $1.name }

@@ -30,14 +30,9 @@ final class MotoServer: Sendable {
         return nil
     }()
 
-    /// Whether moto can run here; tests that need it are skipped with a note otherwise.
+    /// Whether moto can run here; tests that need it are skipped (`.enabled(if:)`) otherwise.
     static var isInstalled: Bool {
-        if executable == nil {
-            print(
-                "NOTE: moto_server is not on PATH, so the S3 tests are skipped; install it with scripts/setup.sh --test-tools."
-            )
-        }
-        return executable != nil
+        executable != nil
     }
 
     /// Starts moto and waits (at most 20 s) until it accepts connections.
@@ -76,12 +71,24 @@ final class MotoServer: Sendable {
         guard process.isRunning else { return }
         // Not terminate(): the child inherits the blocked signal mask of the dispatch thread that
         // spawned it, so SIGTERM would stay pending forever. moto keeps nothing worth flushing.
+        // Not waited for: Foundation reaps the killed child (no test thread waits for it).
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
     }
 
     /// Runs a Python snippet with boto3 against this server; returns its standard output.
-    func python(_ script: String, arguments: [String] = []) throws -> String {
+    func python(_ script: String, arguments: [String] = []) async throws -> String {
+        let endpoint = endpoint
+        // Started and waited for on a thread of its own, never on the cooperative pool that
+        // also runs the in-process HTTP servers.
+        return try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(
+                    with: Result { try Self.pythonBlocking(script, endpoint: endpoint, arguments: arguments) })
+            }
+        }
+    }
+
+    private static func pythonBlocking(_ script: String, endpoint: String, arguments: [String]) throws -> String {
         let python = Process()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let venvPython = Self.toolsBin + "/python3"
@@ -185,12 +192,12 @@ struct S3Fixture: Sendable {
         async let anonymousServer = MotoServer.start()
         let (signing, anonymous) = try await (signingServer, anonymousServer)
         do {
-            let keys = try signing.python(signingSetup, arguments: [privateFile.path])
+            let keys = try await signing.python(signingSetup, arguments: [privateFile.path])
             let parsed = try JSONSerialization.jsonObject(with: Data(keys.utf8)) as? [String: String]
             guard let id = parsed?["id"], let secret = parsed?["secret"] else {
                 throw TestFailure("no keys in \(keys)")
             }
-            _ = try anonymous.python(anonymousSetup, arguments: [publicFile.path])
+            _ = try await anonymous.python(anonymousSetup, arguments: [publicFile.path])
             return S3Fixture(
                 signing: signing, accessKeyID: id, secretAccessKey: secret, anonymous: anonymous,
                 privateObject: privateObject, publicObject: publicObject)

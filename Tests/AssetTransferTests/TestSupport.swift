@@ -86,8 +86,15 @@ final class TestHTTPServer: Sendable {
         let server = HTTPServer(
             address: try sockaddr_in.inet(ip4: "127.0.0.1", port: 0), timeout: 30, logger: .disabled)
         await configure(server)
-        let task = Task { try await server.run() }
-        try await server.waitUntilListening()
+        // The server runs on threads of its own, so that it answers at once however busy the
+        // cooperative pool is with the rest of the suite (all of it runs in one process).
+        let task: Task<Void, any Error>
+        if #available(macOS 15.0, *) {
+            task = Task(executorPreference: ServerExecutor.shared) { try await server.run() }
+        } else {
+            task = Task { try await server.run() }
+        }
+        try await server.waitUntilListening(timeout: 60)
         guard case .ip4(_, let port)? = await server.listeningAddress else {
             task.cancel()
             throw TestFailure("the test server did not report an IPv4 port")
@@ -106,6 +113,20 @@ final class TestHTTPServer: Sendable {
     func stop() async {
         await server.stop(timeout: 0)
         task.cancel()
+    }
+}
+
+/// A task executor on a concurrent dispatch queue, outside Swift's cooperative pool: the
+/// in-process test servers (and the handlers the tests give them) run here.
+@available(macOS 15.0, *)
+final class ServerExecutor: TaskExecutor {
+    static let shared = ServerExecutor()
+    private let queue = DispatchQueue(label: "test-http-servers", attributes: .concurrent)
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        queue.async { job.runSynchronously(on: executor) }
     }
 }
 
@@ -163,6 +184,20 @@ extension Result where Failure == TransferError {
 
 /// Runs `body` against a fresh server configured by `routes`, stopping the server afterwards.
 func withHTTPServer<T>(
+    _ routes: (HTTPServer) async -> Void, _ body: (TestHTTPServer) async throws -> T
+) async throws -> T {
+    // The server, the test's own code and the engine's child tasks all run on the servers'
+    // executor: a cooperative pool kept busy by the rest of the suite (CPU-heavy synchronous
+    // tests run there) cannot delay them past the timeouts these tests check.
+    if #available(macOS 15.0, *) {
+        return try await withTaskExecutorPreference(ServerExecutor.shared) {
+            try await withHTTPServerOnCurrentExecutor(routes, body)
+        }
+    }
+    return try await withHTTPServerOnCurrentExecutor(routes, body)
+}
+
+private func withHTTPServerOnCurrentExecutor<T>(
     _ routes: (HTTPServer) async -> Void, _ body: (TestHTTPServer) async throws -> T
 ) async throws -> T {
     let server = try await TestHTTPServer.start(routes)

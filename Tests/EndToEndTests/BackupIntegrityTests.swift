@@ -9,33 +9,33 @@ import Testing
 @Suite("Backup integrity", .serialized)
 struct BackupIntegrityTests {
     @Test("a backup killed at random instants is restored completely or refused, and the next backup completes it")
-    func killedBackups() throws {
+    func killedBackups() async throws {
         let ws = Workspace("backup-integrity")
-        try ws.initRepo(backend: "git")
+        try await ws.initRepo(backend: "git")
         let first = ws.temp.sub("first")
         try makeCatalog(at: first, items: 5, seed: 1, assetBytes: 512)
-        try ws.ok(["ingest", first.appendingPathComponent("catalog.json").path, "-q"])
-        let oldHead = try ws.git(["rev-parse", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try await ws.ok(["ingest", first.appendingPathComponent("catalog.json").path, "-q"])
+        let oldHead = try await ws.git(["rev-parse", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let source = ws.temp.sub("source")
         try makeCatalog(at: source, items: 100, seed: 2, assetBytes: 512)
-        try ws.ok(["ingest", source.appendingPathComponent("catalog.json").path, "-q"])
-        let newHead = try ws.git(["rev-parse", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try await ws.ok(["ingest", source.appendingPathComponent("catalog.json").path, "-q"])
+        let newHead = try await ws.git(["rev-parse", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 
         let timing = ws.temp.sub("timing")
         let started = Date()
-        try ws.ok(["backup", timing.path])
+        try await ws.ok(["backup", timing.path])
         let duration = Date().timeIntervalSince(started)
         let expectedObjects = lfsObjects(timing)
         #expect(expectedObjects.count == 210)
         let old = ws.temp.sub("old-backup")
-        try ws.ok(["backup", old.path, "--ref", oldHead])
+        try await ws.ok(["backup", old.path, "--ref", oldHead])
 
         var rng = SplitMix(seed: 17)
         var outcomes: [String: Int] = [:]
         for round in 0..<20 {
             // Even rounds: a new backup; odd rounds: an update of a backup of the older commit.
             let dest = ws.temp.sub("backup-\(round)")
-            if round % 2 == 1 { _ = try run("/bin/cp", ["-a", old.path, dest.path]) }
+            if round % 2 == 1 { _ = try await run("/bin/cp", ["-a", old.path, dest.path]) }
             let process = Process()
             process.executableURL = Env.binary
             process.arguments = ["backup", "--repository", ws.repo.path, dest.path, "-q"]
@@ -43,18 +43,19 @@ struct BackupIntegrityTests {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            usleep(UInt32(Double(rng.next() % 1000) / 1000 * duration * 1.1 * 1_000_000))
+            await pause(microseconds: UInt32(Double(rng.next() % 1000) / 1000 * duration * 1.1 * 1_000_000))
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            await waitForExit(process)
 
             let clone = ws.temp.sub("clone-\(round)")
-            let restored = try ws.tool(["clone", dest.path, clone.path])
+            let restored = try await ws.tool(["clone", dest.path, clone.path])
             if restored.status == 0 {
-                let head = try ws.git(["rev-parse", "HEAD"], in: clone).stdout.trimmingCharacters(in: .whitespaces)
+                let head = try await ws.git(["rev-parse", "HEAD"], in: clone).stdout.trimmingCharacters(
+                    in: .whitespaces)
                 let at = head.hasPrefix(newHead) ? "new" : head.hasPrefix(oldHead) ? "old" : "other"
                 outcomes["restored-\(at)", default: 0] += 1
                 #expect(at != "other", "round \(round): the clone is at an unknown commit \(head)")
-                let verify = try ws.tool(["verify"], repo: clone)
+                let verify = try await ws.tool(["verify"], repo: clone)
                 #expect(verify.status == 0, "round \(round): a restored clone must verify: \(verify.stdout)")
             } else {
                 outcomes["refused", default: 0] += 1
@@ -65,14 +66,15 @@ struct BackupIntegrityTests {
             }
             // The next backup completes it: at the tip with every Git LFS object (a full clone and
             // verify every fifth round, to keep the test's time down).
-            try ws.ok(["backup", dest.path, "-q"])
-            let branch = try ws.git(["--git-dir", dest.path, "rev-parse", "refs/heads/main"], in: ws.temp.url).stdout
+            try await ws.ok(["backup", dest.path, "-q"])
+            let branch = try await ws.git(["--git-dir", dest.path, "rev-parse", "refs/heads/main"], in: ws.temp.url)
+                .stdout
             #expect(branch.hasPrefix(newHead), "round \(round): the completed backup is not at the tip")
             #expect(lfsObjects(dest) == expectedObjects, "round \(round): the completed backup lacks objects")
             let complete = ws.temp.sub("complete-\(round)")
             if round % 5 == 4 {
-                try ws.ok(["clone", dest.path, complete.path])
-                try ws.ok(["verify"], repo: complete)
+                try await ws.ok(["clone", dest.path, complete.path])
+                try await ws.ok(["verify"], repo: complete)
             }
             for dir in [dest, clone, complete] { try? FileManager.default.removeItem(at: dir) }
         }
@@ -88,43 +90,41 @@ struct BackupIntegrityTests {
     }
 
     @Test("clone refuses a backup whose Git LFS objects are missing and leaves nothing behind")
-    func cloneChecksLFSObjects() throws {
+    func cloneChecksLFSObjects() async throws {
         let ws = Workspace("backup-missing")
-        try ws.initRepo(backend: "git")
+        try await ws.initRepo(backend: "git")
         let source = ws.temp.sub("source")
         try makeCatalog(at: source, items: 3)
-        try ws.ok(["ingest", source.appendingPathComponent("catalog.json").path, "-q"])
+        try await ws.ok(["ingest", source.appendingPathComponent("catalog.json").path, "-q"])
         let backup = ws.temp.sub("backup")
-        try ws.ok(["backup", backup.path])
+        try await ws.ok(["backup", backup.path])
         let objects = backup.appendingPathComponent("lfs/objects")
         let enumerator = FileManager.default.enumerator(atPath: objects.path)
         let victim = try #require((enumerator?.allObjects as? [String])?.first { $0.split(separator: "/").count == 3 })
         try FileManager.default.removeItem(at: objects.appendingPathComponent(victim))
         let clone = ws.temp.sub("clone")
-        let r = try ws.tool(["clone", backup.path, clone.path])
+        let r = try await ws.tool(["clone", backup.path, clone.path])
         #expect(r.status == 1)
         #expect(r.stderr.contains("lacks 1 Git LFS object"), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: clone.path))
         // The next backup puts the object back.
-        try ws.ok(["backup", backup.path])
-        try ws.ok(["clone", backup.path, clone.path])
+        try await ws.ok(["backup", backup.path])
+        try await ws.ok(["clone", backup.path, clone.path])
     }
 
     @Test("backup takes the writer lock: it fails at once while another command holds it")
-    func backupTakesTheLock() throws {
+    func backupTakesTheLock() async throws {
         let ws = Workspace("backup-lock")
-        try ws.initRepo(backend: "git")
+        try await ws.initRepo(backend: "git")
         let lockPath = ws.repo.appendingPathComponent(".git/stac-repository/lock").path
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
         holder.arguments = [lockPath, "sleep", "3"]
         try holder.run()
-        defer {
-            kill(holder.processIdentifier, SIGTERM)
-            holder.waitUntilExit()
-        }
-        usleep(300_000)
-        let r = try ws.tool(["backup", ws.temp.sub("b").path])
+        // Not waited for: Foundation reaps the killed holder.
+        defer { kill(holder.processIdentifier, SIGTERM) }
+        await pause(microseconds: 300_000)
+        let r = try await ws.tool(["backup", ws.temp.sub("b").path])
         #expect(r.status == 1)
         #expect(r.stderr.contains("locked"), "\(r.stderr)")
     }

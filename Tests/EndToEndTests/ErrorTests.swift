@@ -75,16 +75,16 @@ struct ErrorTests {
     }
 
     @Test("bad input fails with one sentence and leaves the repository unchanged", arguments: cases)
-    func badInput(backend: String, c: Case) throws {
+    func badInput(backend: String, c: Case) async throws {
         let ws = Workspace("err")
-        try ws.initRepo(backend: backend)
+        try await ws.initRepo(backend: backend)
         // Some content first, so that "unchanged" means something.
         let src = ws.temp.sub("src")
         try makeCatalog(at: src, items: 2)
-        try ws.ok(["ingest", src.appendingPathComponent("catalog.json").path])
+        try await ws.ok(["ingest", src.appendingPathComponent("catalog.json").path])
         let before = treeState(ws.repo)
-        let (args, mentions) = try prepare(c, in: ws)
-        let r = try ws.tool(args)
+        let (args, mentions) = try await prepare(c, in: ws)
+        let r = try await ws.tool(args)
         #expect(r.status == 1, "\(c): exit \(r.status), stderr: \(r.stderr)")
         let lines = r.stderr.split(separator: "\n")
         #expect(lines.count == 1, "\(c): expected one line, got: \(r.stderr)")
@@ -95,10 +95,10 @@ struct ErrorTests {
     }
 
     @Test("with --json a failure is also a JSON object on stdout")
-    func jsonErrors() throws {
+    func jsonErrors() async throws {
         let ws = Workspace("jsonerr")
-        try ws.initRepo(backend: "file")
-        let r = try ws.tool(["prune", "no-such-item", "--json"])
+        try await ws.initRepo(backend: "file")
+        let r = try await ws.tool(["prune", "no-such-item", "--json"])
         #expect(r.status == 1)
         let object = try #require(jsonObject(r.stdout) as? [String: Any])
         let error = try #require(object["error"] as? [String: Any])
@@ -107,31 +107,31 @@ struct ErrorTests {
     }
 
     @Test("usage errors exit with 64")
-    func usageErrors() throws {
+    func usageErrors() async throws {
         let ws = Workspace("usage")
-        try ws.initRepo(backend: "file")
+        try await ws.initRepo(backend: "file")
         for args in [
             ["ingest"], ["prune"], ["ingest", "x", "--jobs", "0"], ["no-such-command"], ["init", "--backend", "svn"],
         ] {
-            let r = try ws.tool(args)
+            let r = try await ws.tool(args)
             #expect(r.status == 64, "\(args): \(r.status) \(r.stderr)")
         }
     }
 
     @Test("a command outside any repository says how to create one")
-    func notARepository() throws {
+    func notARepository() async throws {
         let ws = Workspace("norepo")
-        let r = try ws.tool(["history"], repo: ws.temp.sub("nothing"))
+        let r = try await ws.tool(["history"], repo: ws.temp.sub("nothing"))
         #expect(r.status == 1)
         #expect(r.stderr.contains("stac-repository init"))
     }
 
     @Test("init refuses a directory that already holds a repository", arguments: ["file", "git"])
-    func initTwice(backend: String) throws {
+    func initTwice(backend: String) async throws {
         let ws = Workspace("init2")
-        try ws.initRepo(backend: backend)
+        try await ws.initRepo(backend: backend)
         let before = treeState(ws.repo)
-        let r = try ws.tool(["init", "--backend", backend])
+        let r = try await ws.tool(["init", "--backend", backend])
         #expect(r.status == 1 && r.stderr.contains("already holds a repository"))
         #expect(treeState(ws.repo) == before)
     }

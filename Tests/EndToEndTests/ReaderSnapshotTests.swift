@@ -9,20 +9,20 @@ import Testing
 @Suite("Reader snapshots", .serialized)
 struct ReaderSnapshotTests {
     @Test("40 exports while a writer commits in a loop each equal one committed state")
-    func exportsDuringCommits() throws {
+    func exportsDuringCommits() async throws {
         let ws = Workspace("readers")
-        try ws.initRepo(backend: "file")
+        try await ws.initRepo(backend: "file")
         // Two sources whose items differ everywhere: each commit rewrites every item and asset.
         let a = ws.temp.sub("a")
         let b = ws.temp.sub("b")
         try makeCatalog(at: a, items: 20, seed: 1, assetBytes: 1024)
         try makeCatalog(at: b, items: 20, seed: 2, assetBytes: 1024)
-        try ws.ok(["ingest", a.appendingPathComponent("catalog.json").path, "-q"])
+        try await ws.ok(["ingest", a.appendingPathComponent("catalog.json").path, "-q"])
         let stateA = ws.temp.sub("state-a")
-        try ws.ok(["export", stateA.path])
-        try ws.ok(["ingest", b.appendingPathComponent("catalog.json").path, "-q"])
+        try await ws.ok(["export", stateA.path])
+        try await ws.ok(["ingest", b.appendingPathComponent("catalog.json").path, "-q"])
         let stateB = ws.temp.sub("state-b")
-        try ws.ok(["export", stateB.path])
+        try await ws.ok(["export", stateB.path])
         let states = [treeState(stateA), treeState(stateB)]
         #expect(states[0] != states[1])
 
@@ -45,7 +45,8 @@ struct ReaderSnapshotTests {
                 log.lock.unlock()
                 if stop { break }
                 let source = sources[n % 2].appendingPathComponent("catalog.json").path
-                let r = try? run(Env.binary.path, ["ingest", "--repository", repo.path, source, "-q"], env: env)
+                let r = try? runBlocking(
+                    Env.binary.path, ["ingest", "--repository", repo.path, source, "-q"], env: env)
                 log.lock.lock()
                 if let r, r.status == 0 { log.commits += 1 } else { log.failures.append(r?.stderr ?? "did not run") }
                 log.lock.unlock()
@@ -56,7 +57,7 @@ struct ReaderSnapshotTests {
         var seen = [0, 0]
         for round in 0..<40 {
             let out = ws.temp.sub("export-\(round)")
-            let r = try ws.tool(["export", out.path])
+            let r = try await ws.tool(["export", out.path])
             #expect(r.status == 0, "export \(round) failed: \(r.stderr)")
             let state = treeState(out)
             if let which = states.firstIndex(of: state) {
@@ -66,10 +67,8 @@ struct ReaderSnapshotTests {
             }
             try? FileManager.default.removeItem(at: out)
         }
-        log.lock.lock()
-        log.stop = true
-        log.lock.unlock()
-        writerDone.wait()
+        log.lock.withLock { log.stop = true }
+        await waitFor(writerDone)
         #expect(log.failures.isEmpty, "writers failed: \(log.failures.prefix(3))")
         #expect(log.commits >= 2, "the writer committed only \(log.commits) times")
         #expect(seen[0] + seen[1] == 40, "\(seen)")
@@ -77,17 +76,17 @@ struct ReaderSnapshotTests {
     }
 
     @Test("a reader sees the state before an interrupted commit without taking the lock")
-    func readsThroughAnInterruptedCommit() throws {
+    func readsThroughAnInterruptedCommit() async throws {
         let ws = Workspace("readers-crash")
-        try ws.initRepo(backend: "file")
+        try await ws.initRepo(backend: "file")
         let a = ws.temp.sub("a")
         let b = ws.temp.sub("b")
         try makeCatalog(at: a, items: 20, seed: 1)
         try makeCatalog(at: b, items: 20, seed: 2)
-        try ws.ok(["ingest", a.appendingPathComponent("catalog.json").path, "-q"])
+        try await ws.ok(["ingest", a.appendingPathComponent("catalog.json").path, "-q"])
         let before = ws.temp.sub("before")
-        try ws.ok(["export", before.path])
-        let crashed = try ws.tool(
+        try await ws.ok(["export", before.path])
+        let crashed = try await ws.tool(
             ["ingest", b.appendingPathComponent("catalog.json").path],
             env: ["STAC_REPOSITORY_CRASH_AT": "file-moved:30"])
         #expect(crashed.status == SIGKILL)
@@ -102,24 +101,24 @@ struct ReaderSnapshotTests {
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
         holder.arguments = [ws.repo.appendingPathComponent(".stac-repository/lock").path, "sleep", "30"]
         try holder.run()
-        usleep(300_000)
+        await pause(microseconds: 300_000)
         let out = ws.temp.sub("during")
-        try ws.ok(["export", out.path])
+        try await ws.ok(["export", out.path])
         kill(holder.processIdentifier, SIGTERM)
-        holder.waitUntilExit()
+        await waitForExit(holder)
         #expect(treeState(out) == treeState(before))
         #expect(FileManager.default.fileExists(atPath: journal))
         // With the lock free, the next reader finishes the dead writer's commit (rolls it back).
         let after = ws.temp.sub("after")
-        try ws.ok(["export", after.path])
+        try await ws.ok(["export", after.path])
         #expect(treeState(after) == treeState(before))
         #expect(!FileManager.default.fileExists(atPath: journal))
     }
 
     @Test("a writer without --wait waits for a reader's short recovery instead of failing")
-    func writerWaitsForRecovery() throws {
+    func writerWaitsForRecovery() async throws {
         let ws = Workspace("readers-recovery")
-        try ws.initRepo(backend: "file")
+        try await ws.initRepo(backend: "file")
         let lockPath = ws.repo.appendingPathComponent(".stac-repository/lock")
         // A reader's recovery holds the lock (simulated for 1 s with the same holder text).
         let holder = Process()
@@ -129,10 +128,10 @@ struct ReaderSnapshotTests {
             "exec 9>'\(lockPath.path)'; flock 9; printf 'pid 1: recovery of an interrupted commit by a reader' >&9; sleep 1",
         ]
         try holder.run()
-        usleep(300_000)
+        await pause(microseconds: 300_000)
         let source = ws.temp.sub("source")
         try makeCatalog(at: source, items: 1)
-        try ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
-        holder.waitUntilExit()
+        try await ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
+        await waitForExit(holder)
     }
 }

@@ -58,7 +58,7 @@ struct ReadmeTests {
     @Test(
         "every sh block of README.md and docs/tutorial.md runs as written, in order",
         arguments: ["README.md", "docs/tutorial.md"])
-    func readmeRuns(document: String) throws {
+    func readmeRuns(document: String) async throws {
         let readme = try String(
             contentsOf: Env.packageRoot.appendingPathComponent(document), encoding: .utf8)
         let blocks = Self.shellBlocks(readme)
@@ -88,7 +88,7 @@ struct ReadmeTests {
             ([Env.binary.deletingLastPathComponent().path] + (python.map { [$0] } ?? []) + [
                 env["PATH"] ?? "/usr/bin:/bin"
             ]).joined(separator: ":")
-        let r = try run("/bin/bash", ["-c", script], cwd: folder, env: env)
+        let r = try await run("/bin/bash", ["-c", script], cwd: folder, env: env)
         let lastBlock = r.stderr.components(separatedBy: "### ").last ?? ""
         #expect(r.status == 0, "\(document) example failed in \(lastBlock)\nstdout:\n\(r.stdout.suffix(3000))")
     }

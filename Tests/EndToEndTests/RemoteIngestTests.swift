@@ -4,9 +4,9 @@ import Testing
 /// Ingest from real servers on 127.0.0.1: an HTTP server and an S3-compatible server (moto).
 @Suite("Remote ingest")
 struct RemoteIngestTests {
-    func startHTTP(serving dir: URL, in ws: Workspace) throws -> ServerProcess {
+    func startHTTP(serving dir: URL, in ws: Workspace) async throws -> ServerProcess {
         let port = freePort()
-        return try ServerProcess(
+        return try await ServerProcess(
             executable: which("python3") ?? "/usr/bin/python3",
             arguments: ["-m", "http.server", String(port), "--bind", "127.0.0.1", "-d", dir.path],
             environment: ws.env, port: port, log: ws.temp.sub("http.log"))
@@ -15,15 +15,15 @@ struct RemoteIngestTests {
     @Test(
         "a catalog served over HTTP is ingested with its assets copied and their origin recorded",
         arguments: ["file", "git"])
-    func httpCatalog(backend: String) throws {
+    func httpCatalog(backend: String) async throws {
         let ws = Workspace("http")
-        try ws.initRepo(backend: backend)
+        try await ws.initRepo(backend: backend)
         let site = ws.temp.sub("site")
         let assets = try makeCatalog(at: site, items: 3)
-        let server = try startHTTP(serving: site, in: ws)
+        let server = try await startHTTP(serving: site, in: ws)
         defer { server.stop() }
         let base = "http://127.0.0.1:\(server.port)"
-        let r = try ws.ok(["ingest", "\(base)/coll/collection.json", "--json"])
+        let r = try await ws.ok(["ingest", "\(base)/coll/collection.json", "--json"])
         let report = try #require(jsonObject(r.stdout) as? [String: Any])
         #expect((report["added"] as? [Any])?.count == 4)
         #expect(report["assetsCopied"] as? Int == 6)
@@ -40,23 +40,23 @@ struct RemoteIngestTests {
     @Test(
         "an asset that cannot be fetched fails the ingest and changes nothing, unless --on-asset-error reference",
         arguments: ["file", "git"])
-    func missingRemoteAsset(backend: String) throws {
+    func missingRemoteAsset(backend: String) async throws {
         let ws = Workspace("http404")
-        try ws.initRepo(backend: backend)
+        try await ws.initRepo(backend: backend)
         let site = ws.temp.sub("site")
         try makeCatalog(at: site, items: 2)
         try FileManager.default.removeItem(at: site.appendingPathComponent("coll/item-1/data.tif"))
-        let server = try startHTTP(serving: site, in: ws)
+        let server = try await startHTTP(serving: site, in: ws)
         defer { server.stop() }
         let url = "http://127.0.0.1:\(server.port)/coll/collection.json"
         let before = treeState(ws.repo)
-        let failed = try ws.tool(["ingest", url, "--retries", "0"])
+        let failed = try await ws.tool(["ingest", url, "--retries", "0"])
         #expect(failed.status == 1)
         #expect(failed.stderr.contains("404") && failed.stderr.contains("data.tif"), "\(failed.stderr)")
         #expect(failed.stderr.split(separator: "\n").count == 1, "\(failed.stderr)")
         #expect(treeState(ws.repo) == before)
 
-        let kept = try ws.ok(["ingest", url, "--retries", "0", "--on-asset-error", "reference", "--json"])
+        let kept = try await ws.ok(["ingest", url, "--retries", "0", "--on-asset-error", "reference", "--json"])
         let report = try #require(jsonObject(kept.stdout) as? [String: Any])
         #expect((report["assetFailures"] as? [Any])?.count == 1)
         let item = try #require(readJSON(ws.repo.appendingPathComponent("coll/item-1/item-1.json")))
@@ -111,12 +111,12 @@ struct RemoteIngestTests {
     }
 
     @Test("--assets reference records checksum and size without keeping bytes")
-    func referenceMode() throws {
+    func referenceMode() async throws {
         let ws = Workspace("ref")
-        try ws.initRepo(backend: "git")
+        try await ws.initRepo(backend: "git")
         let site = ws.temp.sub("site")
         let assets = try makeCatalog(at: site, items: 1)
-        try ws.ok(["ingest", site.appendingPathComponent("catalog.json").path, "--assets", "reference"])
+        try await ws.ok(["ingest", site.appendingPathComponent("catalog.json").path, "--assets", "reference"])
         let item = try #require(readJSON(ws.repo.appendingPathComponent("coll/item-0/item-0.json")))
         let data = try #require((item["assets"] as? [String: Any])?["data"] as? [String: Any])
         #expect(data["href"] as? String == site.appendingPathComponent("coll/item-0/data.tif").path)
@@ -125,9 +125,9 @@ struct RemoteIngestTests {
     }
 
     @Test("a declared file:checksum that does not match fails the ingest, naming both values")
-    func checksumMismatch() throws {
+    func checksumMismatch() async throws {
         let ws = Workspace("mismatch")
-        try ws.initRepo(backend: "git")
+        try await ws.initRepo(backend: "git")
         let site = ws.temp.sub("site")
         try makeCatalog(at: site, items: 1)
         let itemURL = site.appendingPathComponent("coll/item-0/item-0.json")
@@ -136,7 +136,7 @@ struct RemoteIngestTests {
             of: "\"roles\": [\"data\"]}", with: "\"roles\": [\"data\"], \"file:checksum\": \"\(wrong)\"}")
         try text.write(to: itemURL, atomically: true, encoding: .utf8)
         let before = treeState(ws.repo)
-        let r = try ws.tool(["ingest", site.appendingPathComponent("catalog.json").path])
+        let r = try await ws.tool(["ingest", site.appendingPathComponent("catalog.json").path])
         #expect(r.status == 1)
         #expect(r.stderr.contains(wrong) || r.stderr.contains(String(repeating: "ab", count: 32)), "\(r.stderr)")
         #expect(treeState(ws.repo) == before)
@@ -145,11 +145,11 @@ struct RemoteIngestTests {
     @Test(
         "a catalog in S3 (moto on 127.0.0.1) is ingested through signed requests",
         .enabled(if: which("moto_server") != nil, "moto_server is not installed (scripts/setup.sh --test-tools)"))
-    func s3Catalog() throws {
+    func s3Catalog() async throws {
         let moto = try #require(which("moto_server"))
         let ws = Workspace("s3")
         let port = freePort()
-        let server = try ServerProcess(
+        let server = try await ServerProcess(
             executable: moto, arguments: ["-H", "127.0.0.1", "-p", String(port)], environment: ws.env, port: port,
             log: ws.temp.sub("moto.log"))
         defer { server.stop() }
@@ -171,11 +171,11 @@ struct RemoteIngestTests {
                     p = os.path.join(d, f)
                     s3.upload_file(p, 'stac', 'cat/' + os.path.relpath(p, root))
             """
-        let up = try run(try #require(which("python3")), ["-c", upload, endpoint, site.path], env: awsEnv)
+        let up = try await run(try #require(which("python3")), ["-c", upload, endpoint, site.path], env: awsEnv)
         try #require(up.status == 0, "upload: \(up.stderr)")
 
-        try ws.initRepo(backend: "git")
-        let r = try ws.tool(
+        try await ws.initRepo(backend: "git")
+        let r = try await ws.tool(
             ["ingest", "s3://stac/cat/catalog.json"],
             env: [
                 "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",

@@ -40,12 +40,12 @@ struct SecurityTests {
     }
 
     /// A repository with some content, so that "unchanged" means something.
-    static func populated(_ backend: String, _ name: String) throws -> Workspace {
+    static func populated(_ backend: String, _ name: String) async throws -> Workspace {
         let ws = Workspace(name)
-        try ws.initRepo(backend: backend)
+        try await ws.initRepo(backend: backend)
         let src = ws.temp.sub("seed")
         try makeCatalog(at: src, items: 1)
-        try ws.ok(["ingest", src.appendingPathComponent("catalog.json").path])
+        try await ws.ok(["ingest", src.appendingPathComponent("catalog.json").path])
         return ws
     }
 
@@ -54,10 +54,10 @@ struct SecurityTests {
     static func expectRefused(
         _ ws: Workspace, _ args: [String], mentions: [String], env: [String: String] = [:],
         sourceLocation: SourceLocation = #_sourceLocation
-    ) throws {
+    ) async throws {
         let before = treeState(ws.repo)
         let outside = treeState(ws.temp.url).filter { !$0.key.hasPrefix("repo/") && !$0.key.hasSuffix(".log") }
-        let r = try ws.tool(args, env: env)
+        let r = try await ws.tool(args, env: env)
         #expect(r.status == 1, "\(args): exit \(r.status), \(r.stderr)", sourceLocation: sourceLocation)
         #expect(r.stderr.hasPrefix("error: "), "\(r.stderr)", sourceLocation: sourceLocation)
         #expect(r.stderr.split(separator: "\n").count == 1, "one sentence: \(r.stderr)", sourceLocation: sourceLocation)
@@ -76,22 +76,23 @@ struct SecurityTests {
     @Test(
         "a reserved item or collection id is refused and changes nothing",
         arguments: backends.flatMap { b in reservedIDs.map { (b, $0) } })
-    func reservedID(backend: String, id: String) throws {
-        let ws = try Self.populated(backend, "resid")
+    func reservedID(backend: String, id: String) async throws {
+        let ws = try await Self.populated(backend, "resid")
         let dir = ws.temp.sub("bad")
         let itemFile = dir.appendingPathComponent("item.json")
         try Self.write(Self.item(id), to: itemFile)
-        try Self.expectRefused(ws, ["ingest", itemFile.path], mentions: ["\"\(id)\"", "reserved", "item"])
+        try await Self.expectRefused(ws, ["ingest", itemFile.path], mentions: ["\"\(id)\"", "reserved", "item"])
         let collectionFile = dir.appendingPathComponent("c/collection.json")
         try Self.write(Self.collection(id), to: collectionFile)
-        try Self.expectRefused(ws, ["ingest", collectionFile.path], mentions: ["\"\(id)\"", "reserved", "collection"])
+        try await Self.expectRefused(
+            ws, ["ingest", collectionFile.path], mentions: ["\"\(id)\"", "reserved", "collection"])
     }
 
     @Test(
         "assets named like the tool's state, git's files or the item's own document are kept under safe names",
         arguments: backends)
-    func reservedAssetNames(backend: String) throws {
-        let ws = try Self.populated(backend, "resasset")
+    func reservedAssetNames(backend: String) async throws {
+        let ws = try await Self.populated(backend, "resasset")
         let src = ws.temp.sub("src")
         let names = [".gitattributes", ".git", ".GIT", ".stac-repository", ".lfsconfig", "config.json", "log.ndjson"]
         for (i, name) in names.enumerated() {
@@ -109,7 +110,7 @@ struct SecurityTests {
         let rootAttributes = FileManager.default.contents(atPath: ws.repo.appendingPathComponent(".gitattributes").path)
         let stateBefore = treeState(ws.repo).filter { $0.key.hasPrefix(".stac-repository/config") }
 
-        try ws.ok(["ingest", itemFile.path])
+        try await ws.ok(["ingest", itemFile.path])
         let dir = ws.repo.appendingPathComponent("victim")
         let stored = Set((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [])
         for forbidden in [".git", ".GIT", ".stac-repository", ".lfsconfig"] {
@@ -148,12 +149,12 @@ struct SecurityTests {
         }
         let next = ws.temp.sub("next")
         try makeCatalog(at: next, collection: "later", items: 1)
-        try ws.ok(["ingest", next.appendingPathComponent("catalog.json").path])
-        let history = try ws.ok(["history", "--json"])
+        try await ws.ok(["ingest", next.appendingPathComponent("catalog.json").path])
+        let history = try await ws.ok(["history", "--json"])
         let entries = try #require(jsonObject(history.stdout) as? [[String: Any]])
         #expect(entries.map { $0["operation"] as? String } == ["ingest", "ingest", "ingest", "init"])
         if backend == "git" {
-            let log = try ws.git(["log", "--format=%s"])
+            let log = try await ws.git(["log", "--format=%s"])
             #expect(log.stdout.split(separator: "\n").count == 4, "\(log.stdout)")
         }
     }
@@ -174,16 +175,16 @@ struct SecurityTests {
     }
 
     @Test("ids in NFC and NFD form are one product and one file", arguments: backends)
-    func unicodeForms(backend: String) throws {
+    func unicodeForms(backend: String) async throws {
         let ws = Workspace("nfc")
-        try ws.initRepo(backend: backend)
+        try await ws.initRepo(backend: backend)
         let nfd = ws.temp.sub("nfd.json")
         let nfc = ws.temp.sub("nfc.json")
         try Self.write(Self.item("cafe\u{301}"), to: nfd)
         try Self.write(Self.item("caf\u{E9}").replacingOccurrences(of: "2024-01-01", with: "2024-02-02"), to: nfc)
-        let first = try ws.ok(["ingest", nfd.path])
+        let first = try await ws.ok(["ingest", nfd.path])
         #expect(first.stdout.contains("1 added"), "\(first.stdout)")
-        let second = try ws.ok(["ingest", nfc.path])
+        let second = try await ws.ok(["ingest", nfc.path])
         #expect(second.stdout.contains("1 updated"), "\(second.stdout)")
         let entries = try FileManager.default.contentsOfDirectory(atPath: ws.repo.path).filter { $0.hasPrefix("caf") }
         #expect(entries.count == 1, "\(entries)")
@@ -213,8 +214,8 @@ struct SecurityTests {
                 "file:///etc/passwd", "/etc/hostname", "../../../outside/secret.txt", "symlink", "symlinked-folder",
             ].map { (b, $0) }
         })
-    func localOutside(backend: String, href: String) throws {
-        let ws = try Self.populated(backend, "confine")
+    func localOutside(backend: String, href: String) async throws {
+        let ws = try await Self.populated(backend, "confine")
         var written = href
         if href == "symlink" { written = "./link.tif" }
         if href == "symlinked-folder" { written = "./folder/secret.txt" }
@@ -231,13 +232,13 @@ struct SecurityTests {
         var mentions = ["\"attacker\"", "\"data\"", "--allow-path", written]
         if href == "symlink" { mentions += ["symbolic link", "link.tif", "outside/secret.txt"] }
         if href == "symlinked-folder" { mentions += ["symbolic link", "attacker/folder", "outside/secret.txt"] }
-        try Self.expectRefused(ws, ["ingest", source.path], mentions: mentions)
-        try Self.expectRefused(ws, ["ingest", source.path, "--assets", "reference"], mentions: mentions)
+        try await Self.expectRefused(ws, ["ingest", source.path], mentions: mentions)
+        try await Self.expectRefused(ws, ["ingest", source.path, "--assets", "reference"], mentions: mentions)
     }
 
     @Test("a child link that leaves the source folder is refused", arguments: backends)
-    func localChildOutside(backend: String) throws {
-        let ws = try Self.populated(backend, "child")
+    func localChildOutside(backend: String) async throws {
+        let ws = try await Self.populated(backend, "child")
         let outside = ws.temp.sub("elsewhere/x/x.json")
         try Self.write(Self.item("x"), to: outside)
         let catalog = ws.temp.sub("src/catalog.json")
@@ -246,16 +247,17 @@ struct SecurityTests {
             {"type": "Catalog", "stac_version": "1.1.0", "id": "src", "description": "d",
              "links": [{"rel": "item", "href": "../elsewhere/x/x.json"}]}
             """, to: catalog)
-        try Self.expectRefused(ws, ["ingest", catalog.path], mentions: ["../elsewhere/x/x.json", "--allow-path"])
+        try await Self.expectRefused(
+            ws, ["ingest", catalog.path], mentions: ["../elsewhere/x/x.json", "--allow-path"])
     }
 
     @Test(
         "--allow-path and symlinks inside the source still work; the target is recorded and the mode is the repository's",
         arguments: backends)
-    func allowedLocal(backend: String) throws {
-        let ws = try Self.populated(backend, "allowed")
+    func allowedLocal(backend: String) async throws {
+        let ws = try await Self.populated(backend, "allowed")
         let source = try Self.localAttack(ws, href: "../../../outside/secret.txt")
-        let r = try ws.ok(["ingest", source.path, "--allow-path", ws.temp.sub("outside").path])
+        let r = try await ws.ok(["ingest", source.path, "--allow-path", ws.temp.sub("outside").path])
         #expect(r.stdout.contains("2 added"), "\(r.stdout)")
         let stored = ws.repo.appendingPathComponent("c/attacker/secret.txt")
         #expect(FileManager.default.contents(atPath: stored.path) == Data("secret outside the source\n".utf8))
@@ -271,7 +273,7 @@ struct SecurityTests {
             atPath: src2.appendingPathComponent("i/link.bin").path, withDestinationPath: "../real/data.bin")
         try Self.write(
             Self.item("linked", assets: [("data", "./i/link.bin")]), to: src2.appendingPathComponent("linked.json"))
-        try ws.ok(["ingest", src2.appendingPathComponent("linked.json").path])
+        try await ws.ok(["ingest", src2.appendingPathComponent("linked.json").path])
         let item = try #require(readJSON(ws.repo.appendingPathComponent("linked/linked.json")))
         let data = try #require((item["assets"] as? [String: Any])?["data"] as? [String: Any])
         let original = (data["alternate"] as? [String: Any])?["original"] as? [String: Any]
@@ -303,7 +305,7 @@ struct SecurityTests {
 
     /// A Python server on 127.0.0.1 that serves `root`, logs `path|Authorization|X-Api-Key` of every
     /// request to `log`, and redirects `/to-other/P` to `other` + `/P`.
-    static func startServer(_ ws: Workspace, root: URL, log: URL, other: String = "") throws -> ServerProcess {
+    static func startServer(_ ws: Workspace, root: URL, log: URL, other: String = "") async throws -> ServerProcess {
         let script = ws.temp.sub("server.py")
         if !FileManager.default.fileExists(atPath: script.path) {
             try """
@@ -327,7 +329,7 @@ struct SecurityTests {
             """.write(to: script, atomically: true, encoding: .utf8)
         }
         let port = freePort()
-        return try ServerProcess(
+        return try await ServerProcess(
             executable: which("python3") ?? "/usr/bin/python3",
             arguments: [script.path, String(port), root.path, log.path, other], environment: ws.env, port: port,
             log: ws.temp.sub("server-\(port).log"))
@@ -342,8 +344,8 @@ struct SecurityTests {
         arguments: backends.flatMap { b in
             ["file:///etc/passwd", "/etc/hostname", "file:///etc/hostname"].map { (b, $0) }
         })
-    func remoteLocal(backend: String, href: String) throws {
-        let ws = try Self.populated(backend, "remote-local")
+    func remoteLocal(backend: String, href: String) async throws {
+        let ws = try await Self.populated(backend, "remote-local")
         let site = ws.temp.sub("site")
         try Self.write(
             Self.item("attacker", collection: "c", assets: [("data", href)]),
@@ -351,39 +353,39 @@ struct SecurityTests {
         try Self.write(
             Self.collection("c", items: ["./attacker/attacker.json"]),
             to: site.appendingPathComponent("c/collection.json"))
-        let server = try Self.startServer(ws, root: site, log: ws.temp.sub("a.log"))
+        let server = try await Self.startServer(ws, root: site, log: ws.temp.sub("a.log"))
         defer { server.stop() }
         let url = "http://127.0.0.1:\(server.port)/c/collection.json"
         if href.hasPrefix("/") {
             // An absolute path in a remote document is a path on that server (RFC 3986), never a local file.
-            try Self.expectRefused(
+            try await Self.expectRefused(
                 ws, ["ingest", url, "--retries", "0"],
                 mentions: ["\"attacker\"", "404", "http://127.0.0.1:\(server.port)\(href)"])
             return
         }
-        try Self.expectRefused(
+        try await Self.expectRefused(
             ws, ["ingest", url], mentions: ["\"attacker\"", "\"data\"", href, "remote document", "--allow-path"])
     }
 
     @Test("a catalog served over http cannot link local documents", arguments: backends)
-    func remoteLocalLink(backend: String) throws {
-        let ws = try Self.populated(backend, "remote-link")
+    func remoteLocalLink(backend: String) async throws {
+        let ws = try await Self.populated(backend, "remote-link")
         let local = ws.temp.sub("private/p/p.json")
         try Self.write(Self.item("private"), to: local)
         let site = ws.temp.sub("site")
         try Self.write(
             Self.collection("c", items: ["file://" + local.path, "../up/../x.json"]),
             to: site.appendingPathComponent("c/collection.json"))
-        let server = try Self.startServer(ws, root: site, log: ws.temp.sub("a.log"))
+        let server = try await Self.startServer(ws, root: site, log: ws.temp.sub("a.log"))
         defer { server.stop() }
-        try Self.expectRefused(
+        try await Self.expectRefused(
             ws, ["ingest", "http://127.0.0.1:\(server.port)/c/collection.json"],
             mentions: ["file://" + local.path, "remote document"])
     }
 
     @Test("a relative href that climbs out of a served catalog stays on the server", arguments: backends)
-    func remoteDotDot(backend: String) throws {
-        let ws = try Self.populated(backend, "remote-dotdot")
+    func remoteDotDot(backend: String) async throws {
+        let ws = try await Self.populated(backend, "remote-dotdot")
         let site = ws.temp.sub("site/inner")
         try Self.write("outside the served folder", to: ws.temp.sub("site/x"))
         try Self.write(
@@ -392,9 +394,9 @@ struct SecurityTests {
         try Self.write(
             Self.collection("c", items: ["./attacker/attacker.json"]),
             to: site.appendingPathComponent("c/collection.json"))
-        let server = try Self.startServer(ws, root: site, log: ws.temp.sub("a.log"))
+        let server = try await Self.startServer(ws, root: site, log: ws.temp.sub("a.log"))
         defer { server.stop() }
-        try Self.expectRefused(
+        try await Self.expectRefused(
             ws, ["ingest", "http://127.0.0.1:\(server.port)/c/collection.json", "--retries", "0"],
             mentions: ["404", "http://127.0.0.1:\(server.port)/x"])
     }
@@ -402,17 +404,17 @@ struct SecurityTests {
     @Test(
         "--bearer-token and --header go only to the source's host, not to another port nor across a redirect",
         arguments: backends)
-    func credentialsScoped(backend: String) throws {
-        let ws = try Self.populated(backend, "creds")
+    func credentialsScoped(backend: String) async throws {
+        let ws = try await Self.populated(backend, "creds")
         let siteB = ws.temp.sub("siteB")
         try Self.write("bytes on b\n", to: siteB.appendingPathComponent("data.tif"))
         try Self.write("direct on b\n", to: siteB.appendingPathComponent("direct.tif"))
         let logA = ws.temp.sub("a.log")
         let logB = ws.temp.sub("b.log")
-        let b = try Self.startServer(ws, root: siteB, log: logB)
+        let b = try await Self.startServer(ws, root: siteB, log: logB)
         defer { b.stop() }
         let siteA = ws.temp.sub("siteA")
-        let a = try Self.startServer(ws, root: siteA, log: logA, other: "http://127.0.0.1:\(b.port)")
+        let a = try await Self.startServer(ws, root: siteA, log: logA, other: "http://127.0.0.1:\(b.port)")
         defer { a.stop() }
         try Self.write("own bytes\n", to: siteA.appendingPathComponent("c/i/own.tif"))
         try Self.write(
@@ -426,7 +428,7 @@ struct SecurityTests {
             Self.collection("c", items: ["./i/i.json"]), to: siteA.appendingPathComponent("c/collection.json"))
         let url = "http://127.0.0.1:\(a.port)/c/collection.json"
         let credentials = ["--bearer-token", "tok-SECRET", "--header", "X-Api-Key: key-SECRET"]
-        let r = try ws.ok(["ingest", url] + credentials)
+        let r = try await ws.ok(["ingest", url] + credentials)
         #expect(!r.stdout.contains("SECRET") && !r.stderr.contains("SECRET"))
         let seenA = Self.lines(logA)
         let seenB = Self.lines(logB)
@@ -451,29 +453,30 @@ struct SecurityTests {
         try Self.write(
             Self.collection("c", items: ["./i/i.json", "./i2/i2.json"]),
             to: siteA.appendingPathComponent("c/collection.json"))
-        try ws.ok(["ingest", url, "--auth-host", "127.0.0.1:\(b.port)"] + credentials)
+        try await ws.ok(["ingest", url, "--auth-host", "127.0.0.1:\(b.port)"] + credentials)
         let seenB2 = Self.lines(logB)
         #expect(!seenB2.isEmpty && seenB2.allSatisfy { $0.hasSuffix("|Bearer tok-SECRET|key-SECRET") }, "\(seenB2)")
     }
 
     @Test("netrc credentials go only to the source's host and port", arguments: backends)
-    func netrcScoped(backend: String) throws {
-        let ws = try Self.populated(backend, "netrc")
+    func netrcScoped(backend: String) async throws {
+        let ws = try await Self.populated(backend, "netrc")
         let siteB = ws.temp.sub("siteB")
         try Self.write("on b\n", to: siteB.appendingPathComponent("b.tif"))
         let logA = ws.temp.sub("a.log")
         let logB = ws.temp.sub("b.log")
-        let b = try Self.startServer(ws, root: siteB, log: logB)
+        let b = try await Self.startServer(ws, root: siteB, log: logB)
         defer { b.stop() }
         let siteA = ws.temp.sub("siteA")
-        let a = try Self.startServer(ws, root: siteA, log: logA)
+        let a = try await Self.startServer(ws, root: siteA, log: logA)
         defer { a.stop() }
         try Self.write(
             Self.item("n", assets: [("b", "http://127.0.0.1:\(b.port)/b.tif")]),
             to: siteA.appendingPathComponent("n.json"))
         let netrc = ws.temp.sub("netrc")
         try "machine 127.0.0.1 login bob password n3trc-SECRET\n".write(to: netrc, atomically: true, encoding: .utf8)
-        let r = try ws.tool(["ingest", "http://127.0.0.1:\(a.port)/n.json", "--netrc"], env: ["NETRC": netrc.path])
+        let r = try await ws.tool(
+            ["ingest", "http://127.0.0.1:\(a.port)/n.json", "--netrc"], env: ["NETRC": netrc.path])
         #expect(r.status == 0, "\(r.stderr)")
         let basic = "Basic " + Data("bob:n3trc-SECRET".utf8).base64EncodedString()
         #expect(Self.lines(logA).allSatisfy { $0.contains(basic) } && !Self.lines(logA).isEmpty, "\(Self.lines(logA))")
@@ -482,11 +485,11 @@ struct SecurityTests {
     }
 
     @Test("user:password@ in an asset href is never stored, printed or sent unless allowed", arguments: backends)
-    func userinfo(backend: String) throws {
-        let ws = try Self.populated(backend, "userinfo")
+    func userinfo(backend: String) async throws {
+        let ws = try await Self.populated(backend, "userinfo")
         let site = ws.temp.sub("site")
         let log = ws.temp.sub("a.log")
-        let server = try Self.startServer(ws, root: site, log: log)
+        let server = try await Self.startServer(ws, root: site, log: log)
         defer { server.stop() }
         try Self.write("protected bytes\n", to: site.appendingPathComponent("c/i/data.tif"))
         try Self.write(
@@ -496,17 +499,17 @@ struct SecurityTests {
         try Self.write(
             Self.collection("c", items: ["./i/i.json"]), to: site.appendingPathComponent("c/collection.json"))
         let url = "http://127.0.0.1:\(server.port)/c/collection.json"
-        let r = try ws.ok(["ingest", url, "-v"])
+        let r = try await ws.ok(["ingest", url, "-v"])
         #expect(!(r.stdout + r.stderr).contains("pa55w0rd"))
         #expect(Self.lines(log).allSatisfy { $0.hasSuffix("||") }, "no Basic credentials were sent: \(Self.lines(log))")
         let item = try #require(readJSON(ws.repo.appendingPathComponent("c/i/i.json")))
         let data = try #require((item["assets"] as? [String: Any])?["data"] as? [String: Any])
         let original = (data["alternate"] as? [String: Any])?["original"] as? [String: Any]
         #expect(original?["href"] as? String == "http://127.0.0.1:\(server.port)/c/i/data.tif")
-        let history = try ws.ok(["history", "--json"])
+        let history = try await ws.ok(["history", "--json"])
         #expect(!history.stdout.contains("pa55w0rd"))
         let export = ws.temp.sub("export")
-        try ws.ok(["export", export.path])
+        try await ws.ok(["export", export.path])
         for dir in [ws.repo, export] {
             for (path, _) in treeState(dir) where !path.hasPrefix(".git/objects") {
                 let bytes = FileManager.default.contents(atPath: dir.appendingPathComponent(path).path) ?? Data()
@@ -514,7 +517,7 @@ struct SecurityTests {
             }
         }
         if backend == "git" {
-            let log = try ws.git(["log", "-p", "--format=%B"])
+            let log = try await ws.git(["log", "-p", "--format=%B"])
             #expect(!log.stdout.contains("pa55w0rd"))
         }
 
@@ -526,7 +529,7 @@ struct SecurityTests {
             )
             .replacingOccurrences(of: "2024-01-01", with: "2024-03-03"),
             to: site.appendingPathComponent("c/i/i.json"))
-        try ws.ok(["ingest", url, "--allow-userinfo"])
+        try await ws.ok(["ingest", url, "--allow-userinfo"])
         let basic = "Basic " + Data("alice:pa55w0rd".utf8).base64EncodedString()
         #expect(Self.lines(log).contains { $0.hasPrefix("/c/i/data.tif|\(basic)") }, "\(Self.lines(log))")
         let text = String(

@@ -42,7 +42,8 @@ final class ServerProcess {
     let process = Process()
     let port: Int
 
-    init(executable: String, arguments: [String], environment: [String: String], port: Int, log: URL) throws {
+    /// Starts the server and waits (suspended, polling every 100 ms) until it accepts connections.
+    init(executable: String, arguments: [String], environment: [String: String], port: Int, log: URL) async throws {
         self.port = port
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -59,16 +60,17 @@ final class ServerProcess {
                 let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
                 throw ServerError(message: "\(executable) did not start on port \(port): \(text.suffix(2000))")
             }
-            usleep(100_000)
+            try await Task.sleep(for: .milliseconds(100))
         }
     }
 
     /// SIGKILL, not SIGTERM: a child started from a libdispatch worker thread inherits its
     /// blocked signal mask, and would never see SIGTERM.
+    /// Does not wait: the killed child is reaped by Foundation's own monitoring, and the tests
+    /// use fresh random ports, so nothing needs the port back.
     func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
         }
     }
 
@@ -87,7 +89,7 @@ var giftlessFlask: String? {
 }
 
 /// Starts giftless (a real Git LFS server) with local storage and anonymous read/write.
-func startGiftless(in temp: TempDir) throws -> ServerProcess? {
+func startGiftless(in temp: TempDir) async throws -> ServerProcess? {
     guard let flask = giftlessFlask else { return nil }
     let port = freePort()
     let storage = temp.sub("giftless-storage")
@@ -107,7 +109,7 @@ func startGiftless(in temp: TempDir) throws -> ServerProcess? {
     var env = ProcessInfo.processInfo.environment
     env["GIFTLESS_CONFIG_FILE"] = config.path
     env["FLASK_APP"] = "giftless.wsgi_entrypoint"
-    return try ServerProcess(
+    return try await ServerProcess(
         executable: flask, arguments: ["run", "--host", "127.0.0.1", "--port", String(port)], environment: env,
         port: port,
         log: temp.sub("giftless.log"))

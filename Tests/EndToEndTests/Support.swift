@@ -7,7 +7,7 @@ import Testing
 #endif
 
 /// The result of running a program.
-struct RunResult {
+struct RunResult: Sendable {
     var status: Int32
     var stdout: String
     var stderr: String
@@ -82,11 +82,60 @@ final class TempDir {
     deinit { try? FileManager.default.removeItem(at: url) }
 }
 
-/// Runs a program and collects its output.
+/// Runs a program and collects its output. The child is started, fed and waited for on a
+/// thread of its own, so that the test's task is suspended and no thread of Swift's
+/// cooperative pool (two here, shared with the in-process HTTP servers of other suites) waits.
 @discardableResult
 func run(_ executable: String, _ arguments: [String], cwd: URL? = nil, env: [String: String]? = nil, stdin: Data? = nil)
-    throws -> RunResult
+    async throws -> RunResult
 {
+    try await onOwnThread { try runBlocking(executable, arguments, cwd: cwd, env: env, stdin: stdin) }
+}
+
+/// Runs `body` on a new thread and resumes the caller with its result.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+/// Waits for `process` to exit on a thread of its own.
+func waitForExit(_ process: Process) async {
+    let box = Unchecked(process)
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        Thread.detachNewThread {
+            box.value.waitUntilExit()
+            continuation.resume()
+        }
+    }
+}
+
+/// Waits for `semaphore` on a thread of its own.
+func waitFor(_ semaphore: DispatchSemaphore) async {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        Thread.detachNewThread {
+            semaphore.wait()
+            continuation.resume()
+        }
+    }
+}
+
+/// Sleeps without holding a thread (the tests' replacement for `usleep`).
+func pause(microseconds: some BinaryInteger) async {
+    try? await Task.sleep(for: .microseconds(Int64(microseconds)))
+}
+
+/// Carries a non-Sendable value to the one thread that uses it while its owner is suspended.
+struct Unchecked<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// The blocking part of ``run(_:_:cwd:env:stdin:)``: call it only on a thread of your own
+/// (`Thread.detachNewThread`), never from a task.
+func runBlocking(
+    _ executable: String, _ arguments: [String], cwd: URL? = nil, env: [String: String]? = nil, stdin: Data? = nil
+) throws -> RunResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -100,20 +149,19 @@ func run(_ executable: String, _ arguments: [String], cwd: URL? = nil, env: [Str
     process.standardInput = stdin == nil ? FileHandle.nullDevice : input
     try process.run()
     if let stdin {
-        DispatchQueue.global().async {
+        Thread.detachNewThread {
             input.fileHandleForWriting.write(stdin)
             try? input.fileHandleForWriting.close()
         }
     }
     nonisolated(unsafe) var errData = Data()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async {
+    let done = DispatchSemaphore(value: 0)
+    Thread.detachNewThread {
         errData = err.fileHandleForReading.readDataToEndOfFile()
-        group.leave()
+        done.signal()
     }
     let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
+    done.wait()
     process.waitUntilExit()
     return RunResult(
         status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
@@ -144,7 +192,7 @@ final class Workspace {
 
     /// Runs `stac-repository ARGS` with `--repository` pointing at the workspace repository.
     @discardableResult
-    func tool(_ args: [String], repo: URL? = nil, stdin: Data? = nil, env extra: [String: String] = [:]) throws
+    func tool(_ args: [String], repo: URL? = nil, stdin: Data? = nil, env extra: [String: String] = [:]) async throws
         -> RunResult
     {
         var all = args
@@ -158,15 +206,15 @@ final class Workspace {
         }
         var e = env
         for (k, v) in extra { e[k] = v }
-        return try run(Env.binary.path, all, cwd: temp.url, env: e, stdin: stdin)
+        return try await run(Env.binary.path, all, cwd: temp.url, env: e, stdin: stdin)
     }
 
     /// Runs the tool and requires success.
     @discardableResult
     func ok(_ args: [String], repo: URL? = nil, stdin: Data? = nil, sourceLocation: SourceLocation = #_sourceLocation)
-        throws -> RunResult
+        async throws -> RunResult
     {
-        let r = try tool(args, repo: repo, stdin: stdin)
+        let r = try await tool(args, repo: repo, stdin: stdin)
         #expect(
             r.status == 0, "stac-repository \(args.joined(separator: " ")) failed: \(r.stderr)",
             sourceLocation: sourceLocation)
@@ -175,12 +223,12 @@ final class Workspace {
 
     /// Runs the git CLI in `dir`.
     @discardableResult
-    func git(_ args: [String], in dir: URL? = nil) throws -> RunResult {
-        try run(which("git") ?? "/usr/bin/git", args, cwd: dir ?? repo, env: env)
+    func git(_ args: [String], in dir: URL? = nil) async throws -> RunResult {
+        try await run(which("git") ?? "/usr/bin/git", args, cwd: dir ?? repo, env: env)
     }
 
-    func initRepo(backend: String, at url: URL? = nil) throws {
-        try ok(
+    func initRepo(backend: String, at url: URL? = nil) async throws {
+        try await ok(
             ["init", "--backend", backend, "--id", "test-catalog", "--description", "Test catalog"], repo: url ?? repo)
     }
 }

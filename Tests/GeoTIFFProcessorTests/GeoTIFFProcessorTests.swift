@@ -80,7 +80,8 @@ struct GeoTIFFProcessorTests {
             try tiff.write(to: url)
             let first = try await processor.productVersion(url.path, context: context)
             #expect(first.count == 64)
-            #expect(first == sha256Reference(of: url))
+            let reference = await sha256Reference(of: url)
+            #expect(first == reference)
 
             // Same bytes, new modification time: same version.
             try FileManager.default.setAttributes(
@@ -290,7 +291,7 @@ struct GeoTIFFProcessorTests {
                 let output = try await processor.process(
                     url.path, context: makeContext(in: directory, options: options))
                 let stacValidator = try #require(stacValidator)
-                let result = try run("python3", [stacValidator.path, output.path])
+                let result = try await run("python3", [stacValidator.path, output.path])
                 #expect(result.status == 0, "\(name): \(result.standardOutput) \(result.standardError)")
             }
         }
@@ -298,7 +299,7 @@ struct GeoTIFFProcessorTests {
 }
 
 /// SHA-256 by the system's `sha256sum`, as an independent reference (nil if it is missing).
-private func sha256Reference(of url: URL) -> String? {
-    guard let result = try? run("sha256sum", [url.path]), result.status == 0 else { return nil }
+private func sha256Reference(of url: URL) async -> String? {
+    guard let result = try? await run("sha256sum", [url.path]), result.status == 0 else { return nil }
     return result.standardOutput.split(separator: " ").first.map(String.init)
 }

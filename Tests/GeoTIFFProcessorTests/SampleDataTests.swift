@@ -16,7 +16,7 @@ struct SampleDataTests {
     func matchesTheScript() async throws {
         try await withTemporaryDirectory { directory in
             let script = packageRoot.appendingPathComponent("scripts/make-sample-catalog.py")
-            let result = try run("python3", [script.path, directory.path])
+            let result = try await run("python3", [script.path, directory.path])
             #expect(result.status == 0, "\(result.standardError)")
             for folder in ["docs/sample-catalog", "docs/sample-products"] {
                 let written = try files(under: directory.appendingPathComponent(folder))
@@ -32,9 +32,9 @@ struct SampleDataTests {
     @Test(
         "passes the offline STAC validator, links and checksums included",
         .enabled(if: validatorAvailable, "needs ../shared/tools/validate_stac.py and python3 with jsonschema"))
-    func catalogValidates() throws {
+    func catalogValidates() async throws {
         let validator = try #require(stacValidator)
-        let result = try run("python3", [validator.path, catalog.path, "--recursive"])
+        let result = try await run("python3", [validator.path, catalog.path, "--recursive"])
         #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
         #expect(result.standardOutput.contains("5 passed, 0 failed"))
     }

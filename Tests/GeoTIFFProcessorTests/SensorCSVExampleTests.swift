@@ -8,25 +8,25 @@ struct SensorCSVExampleTests {
     let script = packageRoot.appendingPathComponent("Processors/examples/stac-processor-sensor-csv")
     let samples = packageRoot.appendingPathComponent("Processors/examples/sample-sensor-product")
 
-    func call(_ arguments: String...) throws -> ProgramResult {
-        try run("python3", [script.path] + arguments)
+    func call(_ arguments: String...) async throws -> ProgramResult {
+        try await run("python3", [script.path] + arguments)
     }
 
     @Test("is executable and prints its version on one line")
-    func version() throws {
+    func version() async throws {
         #expect(FileManager.default.isExecutableFile(atPath: script.path))
-        let result = try call("--version")
+        let result = try await call("--version")
         #expect(result.status == 0)
         #expect(result.standardOutput == "1.0.0\n")
     }
 
     @Test("discovers the product folders under a source, or the source itself")
-    func discover() throws {
+    func discover() async throws {
         let station = samples.appendingPathComponent("station-01").path
-        let result = try call("discover", samples.path)
+        let result = try await call("discover", samples.path)
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput == "\(station)\n")
-        #expect(try call("discover", station).standardOutput == "\(station)\n")
+        #expect(try await call("discover", station).standardOutput == "\(station)\n")
     }
 
     @Test("gives the folder name as id and a version that follows the content")
@@ -37,14 +37,14 @@ struct SensorCSVExampleTests {
             let readings = product.appendingPathComponent("readings.csv")
             try Data("timestamp,lon,lat,value\n2024-05-01T06:00:00Z,16.37,48.21,11.2\n".utf8).write(to: readings)
 
-            #expect(try call("id", product.path).standardOutput == "station-07\n")
-            let first = try call("version", product.path)
+            #expect(try await call("id", product.path).standardOutput == "station-07\n")
+            let first = try await call("version", product.path)
             #expect(first.status == 0)
             #expect(first.standardOutput.count == 65)
-            #expect(try call("version", product.path).standardOutput == first.standardOutput)
+            #expect(try await call("version", product.path).standardOutput == first.standardOutput)
 
             try Data([0xFF, 0xD8, 0xFF, 0xD9]).write(to: product.appendingPathComponent("photo.jpg"))
-            let withPhoto = try call("version", product.path).standardOutput
+            let withPhoto = try await call("version", product.path).standardOutput
             #expect(withPhoto != first.standardOutput)
         }
     }
@@ -64,7 +64,7 @@ struct SensorCSVExampleTests {
             try Data([0xFF, 0xD8, 0xFF, 0xD9]).write(to: product.appendingPathComponent("photo.jpg"))
             let output = directory.appendingPathComponent("out", isDirectory: true)
 
-            let result = try call("process", product.path, "--output", output.path)
+            let result = try await call("process", product.path, "--output", output.path)
             #expect(result.status == 0, "\(result.standardError)")
             let itemPath = result.standardOutput.trimmingCharacters(in: .newlines)
             #expect(itemPath == output.appendingPathComponent("buoy-3/buoy-3.json").path)
@@ -95,11 +95,12 @@ struct SensorCSVExampleTests {
         .enabled(if: validatorAvailable, "needs ../shared/tools/validate_stac.py and python3 with jsonschema"))
     func processedSampleValidates() async throws {
         try await withTemporaryDirectory { directory in
-            let result = try call(
+            let result = try await call(
                 "process", samples.appendingPathComponent("station-01").path, "--output", directory.path)
             #expect(result.status == 0, "\(result.standardError)")
             let validator = try #require(stacValidator)
-            let check = try run("python3", [validator.path, result.standardOutput.trimmingCharacters(in: .newlines)])
+            let check = try await run(
+                "python3", [validator.path, result.standardOutput.trimmingCharacters(in: .newlines)])
             #expect(check.status == 0, "\(check.standardOutput)\(check.standardError)")
         }
     }
@@ -109,14 +110,16 @@ struct SensorCSVExampleTests {
         try await withTemporaryDirectory { directory in
             let empty = directory.appendingPathComponent("empty", isDirectory: true)
             try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
-            let missing = try call("process", empty.path, "--output", directory.appendingPathComponent("out").path)
+            let missing = try await call(
+                "process", empty.path, "--output", directory.appendingPathComponent("out").path)
             #expect(missing.status == 1)
             #expect(missing.standardOutput.isEmpty)
             #expect(missing.standardError.contains("readings.csv"))
 
             try Data("timestamp,lon,lat,value\nsoon,1,2,3\n".utf8).write(
                 to: empty.appendingPathComponent("readings.csv"))
-            let malformed = try call("process", empty.path, "--output", directory.appendingPathComponent("out").path)
+            let malformed = try await call(
+                "process", empty.path, "--output", directory.appendingPathComponent("out").path)
             #expect(malformed.status == 1)
             #expect(malformed.standardError.contains("\"soon\""))
         }

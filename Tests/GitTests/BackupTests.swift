@@ -14,7 +14,7 @@ import Testing
             }
     }
 
-    @Test func pushMirrorMakesACloneableBackupAndIsIncremental() throws {
+    @Test func pushMirrorMakesACloneableBackupAndIsIncremental() async throws {
         let scratch = try Scratch()
         let url = scratch.path("r")
         let repository = try GitRepository.create(at: url, bare: false)
@@ -34,11 +34,11 @@ import Testing
         #expect(try mirrored.headBranch() == "main")
         #expect(try mirrored.references().map(\.name) == ["refs/heads/main", "refs/stac-repository/backup/1"])
         try mirrored.verifyObjects()
-        try scratch.git(["fsck", "--strict", "--no-dangling"], in: backup)
+        try await scratch.git(["fsck", "--strict", "--no-dangling"], in: backup)
         let firstSize = try packBytes(backup)
 
-        try scratch.git(["clone", "-q", backup.path, scratch.path("clone").path], in: scratch.url)
-        let cloned = try scratch.git(["log", "--format=%s"], in: scratch.path("clone"))
+        try await scratch.git(["clone", "-q", backup.path, scratch.path("clone").path], in: scratch.url)
+        let cloned = try await scratch.git(["log", "--format=%s"], in: scratch.path("clone"))
         #expect(cloned.stdout == "ingest: 200 added\n")
         #expect(FileManager.default.fileExists(atPath: scratch.path("clone/c/items/item-7/item-7.json").path))
 
@@ -50,9 +50,9 @@ import Testing
         #expect(secondSize > 0)
         #expect(secondSize < firstSize / 4, "second push wrote \(secondSize) bytes after \(firstSize)")
         #expect(try GitRepository.open(at: backup).reference("refs/heads/main") == tip)
-        try scratch.git(["fsck", "--strict", "--no-dangling"], in: backup)
-        try scratch.git(["pull", "-q", "--ff-only"], in: scratch.path("clone"))
-        #expect(try scratch.git(["rev-parse", "HEAD"], in: scratch.path("clone")).stdout == tip.hex + "\n")
+        try await scratch.git(["fsck", "--strict", "--no-dangling"], in: backup)
+        try await scratch.git(["pull", "-q", "--ff-only"], in: scratch.path("clone"))
+        #expect(try await scratch.git(["rev-parse", "HEAD"], in: scratch.path("clone")).stdout == tip.hex + "\n")
     }
 
     @Test func verifyObjectsFindsACorruptLooseObject() throws {
@@ -89,7 +89,7 @@ import Testing
         expectGitError(.notFound) { try fresh.verifyObjects() }
     }
 
-    @Test func repackLooseObjectsPacksEverythingAndGitAgrees() throws {
+    @Test func repackLooseObjectsPacksEverythingAndGitAgrees() async throws {
         let scratch = try Scratch()
         let url = scratch.path("r")
         let repository = try GitRepository.create(at: url, bare: false)
@@ -98,14 +98,14 @@ import Testing
             for index in 0..<20 { files["c/i\(index)/i\(index).json"] = "{\"round\":\(round),\"i\":\(index)}\n" }
             try repository.commitOnBranch(files, message: "round \(round)")
         }
-        let looseBefore = try scratch.git(["count-objects", "-v"], in: url).stdout
+        let looseBefore = try await scratch.git(["count-objects", "-v"], in: url).stdout
         #expect(!looseBefore.contains("count: 0\n"))
         let packed = try repository.repackLooseObjects()
         #expect(packed > 100)
-        let after = try scratch.git(["count-objects", "-v"], in: url).stdout
+        let after = try await scratch.git(["count-objects", "-v"], in: url).stdout
         #expect(after.contains("count: 0\n"), "\(after)")
         #expect(after.contains("in-pack: \(packed)\n"), "\(after)")
-        try scratch.git(["fsck", "--strict", "--no-dangling"], in: url)
+        try await scratch.git(["fsck", "--strict", "--no-dangling"], in: url)
         try repository.verifyObjects()
         // The same handle still reads everything.
         let tip = try #require(try repository.reference("HEAD"))
@@ -114,6 +114,6 @@ import Testing
         // New objects after a repack are packed by the next one.
         try repository.commitOnBranch(["new.json": "{}\n"], message: "more")
         #expect(try repository.repackLooseObjects() == 3)
-        try scratch.git(["fsck", "--strict", "--no-dangling"], in: url)
+        try await scratch.git(["fsck", "--strict", "--no-dangling"], in: url)
     }
 }

@@ -3,7 +3,7 @@ import Git
 import Testing
 
 @Suite struct ConfigTests {
-    @Test func settingsGoToTheRepositoryConfigAndGitReadsThem() throws {
+    @Test func settingsGoToTheRepositoryConfigAndGitReadsThem() async throws {
         let scratch = try Scratch()
         let url = scratch.path("r")
         let repository = try GitRepository.create(at: url, bare: false)
@@ -19,7 +19,7 @@ import Testing
                 "stac-repository.backend", "stac-repository.assets", "stac-repository.layout.sentinel-2",
             ])
         #expect(entries.map(\.value) == ["git", "copy", "${year}/${month}"])
-        let cli = try scratch.git(["config", "--local", "--get", "stac-repository.layout.sentinel-2"], in: url)
+        let cli = try await scratch.git(["config", "--local", "--get", "stac-repository.layout.sentinel-2"], in: url)
         #expect(cli.stdout == "${year}/${month}\n")
 
         try repository.removeConfig("stac-repository.assets")

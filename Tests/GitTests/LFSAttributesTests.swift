@@ -31,7 +31,7 @@ struct LFSAttributesTests {
     }
 
     @Test("git check-attr marks exactly the listed names as LFS, in that directory only")
-    func gitAgrees() throws {
+    func gitAgrees() async throws {
         let scratch = try Scratch()
         let url = scratch.path("r")
         _ = try GitRepository.create(at: url, bare: false)
@@ -40,7 +40,7 @@ struct LFSAttributesTests {
         let others = ["c/i/i.json", "c/i/name-with-space.json", "c/i/starXname.json", "c/i/qx.json", "c/i/o.json"]
         let deeper = ["c/i/sub/tilejson.json", "c/tilejson.json"]
         let paths = Self.awkward.map { "c/i/" + $0 } + others + deeper
-        let output = try scratch.git(["check-attr", "-z", "filter", "--"] + paths, in: url).stdout
+        let output = try await scratch.git(["check-attr", "-z", "filter", "--"] + paths, in: url).stdout
         // -z: path NUL attribute NUL value NUL
         let fields = output.split(separator: "\0", omittingEmptySubsequences: false).map(String.init)
         var values: [String: String] = [:]

@@ -3,22 +3,22 @@ import Git
 import Testing
 
 @Suite struct LFSPointerTests {
-    @Test func pointerIsByteIdenticalToGitLFSPointer() throws {
+    @Test func pointerIsByteIdenticalToGitLFSPointer() async throws {
         let scratch = try Scratch()
         // git lfs clean needs a repository to run in.
-        try scratch.git(["init", "-q", scratch.path("cli").path], in: scratch.url)
+        try await scratch.git(["init", "-q", scratch.path("cli").path], in: scratch.url)
         for size in [0, 1, 1024, 100_000] {
             let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
             let file = scratch.path("asset-\(size).bin")
             try Data(bytes).write(to: file)
             let store = LFSStore(gitDirectory: scratch.path("repo.git"))
             let pointer = try store.insert(copying: file)
-            let expectedOID = try sha256Hex(bytes, scratch: scratch)
+            let expectedOID = try await sha256Hex(bytes, scratch: scratch)
             #expect(pointer.oid == expectedOID)
             #expect(pointer.size == Int64(size))
-            let cli = try scratch.git(["lfs", "pointer", "--file=\(file.path)"], in: scratch.url)
+            let cli = try await scratch.git(["lfs", "pointer", "--file=\(file.path)"], in: scratch.url)
             // What the clean filter stores; for an empty file that is an empty blob.
-            let clean = try scratch.git(
+            let clean = try await scratch.git(
                 ["lfs", "clean", "--", "asset-\(size).bin"], in: scratch.path("cli"), stdin: file)
             #expect(Array(clean.stdout.utf8) == pointer.gitBlobBytes)
             if size == 0 {
@@ -79,11 +79,11 @@ import Testing
         #expect(try !store.verify(oid: oid))
     }
 
-    @Test func insertMovesAHashedFileOrDropsADuplicate() throws {
+    @Test func insertMovesAHashedFileOrDropsADuplicate() async throws {
         let scratch = try Scratch()
         let store = LFSStore(gitDirectory: scratch.path("g"))
         let bytes = Array("payload".utf8)
-        let oid = try sha256Hex(bytes, scratch: scratch)
+        let oid = try await sha256Hex(bytes, scratch: scratch)
         try FileManager.default.createDirectory(at: store.temporaryDirectory, withIntermediateDirectories: true)
         let first = store.temporaryDirectory.appendingPathComponent("one")
         try Data(bytes).write(to: first)
@@ -111,12 +111,12 @@ import Testing
         #expect(try backup.verify(oid: pointer.oid, size: pointer.size))
     }
 
-    @Test func gitattributesMakeAssetsLFSAndJSONPlainText() throws {
+    @Test func gitattributesMakeAssetsLFSAndJSONPlainText() async throws {
         let scratch = try Scratch()
         let url = scratch.path("r")
         _ = try GitRepository.create(at: url, bare: false)
         try writeFile(LFSAttributes.rootFile, to: ".gitattributes", under: url)
-        let output = try scratch.git(
+        let output = try await scratch.git(
             ["check-attr", "filter", "diff", "merge", "text", "--", "a.tif", "c/i/i.json", ".gitattributes", "README"],
             in: url
         ).stdout

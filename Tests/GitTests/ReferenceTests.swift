@@ -3,7 +3,7 @@ import Git
 import Testing
 
 @Suite struct ReferenceTests {
-    @Test func compareAndSwapRefusesAStaleExpectation() throws {
+    @Test func compareAndSwapRefusesAStaleExpectation() async throws {
         let scratch = try Scratch()
         let url = scratch.path("r")
         let repository = try GitRepository.create(at: url, bare: false)
@@ -37,10 +37,10 @@ import Testing
         expectGitError(.invalidSpec) {
             try repository.updateReference("refs/heads/bad..name", to: rival, expected: nil, reflogMessage: "x")
         }
-        #expect(try scratch.git(["rev-parse", "main"], in: url).stdout == second.hex + "\n")
+        #expect(try await scratch.git(["rev-parse", "main"], in: url).stdout == second.hex + "\n")
     }
 
-    @Test func referencesAreListedAndDeleted() throws {
+    @Test func referencesAreListedAndDeleted() async throws {
         let scratch = try Scratch()
         let url = scratch.path("r")
         let repository = try GitRepository.create(at: url, bare: false)
@@ -57,11 +57,11 @@ import Testing
         try repository.deleteReference("refs/stac-repository/backup/1", expected: one)
         try repository.deleteReference("refs/stac-repository/backup/1")  // absent: nothing happens
         #expect(try repository.reference("refs/stac-repository/backup/1") == nil)
-        let cli = try scratch.git(["for-each-ref", "--format=%(refname)"], in: url)
+        let cli = try await scratch.git(["for-each-ref", "--format=%(refname)"], in: url)
         #expect(cli.stdout == "refs/heads/main\nrefs/stac-repository/backup/2\n")
     }
 
-    @Test func headBranchFollowsHeadEvenWhenUnbornOrDetached() throws {
+    @Test func headBranchFollowsHeadEvenWhenUnbornOrDetached() async throws {
         let scratch = try Scratch()
         let url = scratch.path("r")
         let repository = try GitRepository.create(at: url, bare: false, initialBranch: "main")
@@ -70,7 +70,7 @@ import Testing
         try repository.setHeadBranch("catalog")
         #expect(try repository.headBranch() == "catalog")
         let id = try repository.commitOnBranch(["a": "1"], branch: "refs/heads/catalog", message: "one")
-        try scratch.git(["checkout", "--detach", id.hex], in: url)
+        try await scratch.git(["checkout", "--detach", id.hex], in: url)
         #expect(try repository.headBranch() == nil)
         #expect(try repository.reference("HEAD") == id)
     }
@@ -78,7 +78,7 @@ import Testing
     /// Several writers, each on its own thread with its own repository handle, commit on one
     /// branch through compare-and-swap, rebuilding on the new tip when they lose (`.modified`)
     /// or meet the lock (`.locked`); no commit may be lost.
-    @Test func concurrentWritersLoseNoCommit() throws {
+    @Test func concurrentWritersLoseNoCommit() async throws {
         let scratch = try Scratch()
         let url = scratch.path("r")
         let initial = try GitRepository.create(at: url, bare: false).commitOnBranch(["README": "x"], message: "init")
@@ -118,7 +118,7 @@ import Testing
             thread.start()
         }
         for _ in 0..<writers { start.signal() }
-        done.wait()
+        await waitFor(done)
         #expect(results.errors.isEmpty, "\(results.errors)")
 
         let repository = try GitRepository.open(at: url)
@@ -130,7 +130,7 @@ import Testing
         var files = 0
         try repository.walkTree(try repository.commit(tip).tree) { _, _ in files += 1 }
         #expect(files == writers * commitsPerWriter + 1)
-        try scratch.git(["fsck", "--strict", "--no-dangling"], in: url)
+        try await scratch.git(["fsck", "--strict", "--no-dangling"], in: url)
         print("CAS race: \(writers) writers x \(commitsPerWriter) commits, \(results.retries) retries")
     }
 }

@@ -3,7 +3,7 @@ import Git
 import Testing
 
 @Suite struct RepositoryTests {
-    @Test func createdRepositoriesOpenAgainWithTheirShape() throws {
+    @Test func createdRepositoriesOpenAgainWithTheirShape() async throws {
         let scratch = try Scratch()
         let work = try GitRepository.create(at: scratch.path("work"), bare: false, initialBranch: "trunk")
         #expect(!work.isBare)
@@ -20,7 +20,7 @@ import Testing
         #expect(try reopened.headBranch() == "trunk")
         #expect(try GitRepository.open(at: scratch.path("bare.git")).isBare)
         // The real git agrees.
-        let head = try scratch.git(["symbolic-ref", "HEAD"], in: scratch.path("work"))
+        let head = try await scratch.git(["symbolic-ref", "HEAD"], in: scratch.path("work"))
         #expect(head.stdout == "refs/heads/trunk\n")
     }
 
@@ -34,7 +34,7 @@ import Testing
         }
     }
 
-    @Test func blobsRoundTripAndMatchGitCatFile() throws {
+    @Test func blobsRoundTripAndMatchGitCatFile() async throws {
         let scratch = try Scratch()
         let repository = try GitRepository.create(at: scratch.path("r"), bare: false)
         let bytes: [UInt8] = Array("hello\n".utf8) + [0, 255, 1]
@@ -49,14 +49,14 @@ import Testing
         #expect(try !repository.hasObject(absent))
         #expect(try !repository.blobExists(absent))
         try writeFile(bytes, to: "blob.bin", under: scratch.url)
-        let hashed = try scratch.git(["hash-object", scratch.path("blob.bin").path], in: scratch.path("r"))
+        let hashed = try await scratch.git(["hash-object", scratch.path("blob.bin").path], in: scratch.path("r"))
         #expect(hashed.stdout == id.hex + "\n")
-        let real = try scratch.git(["cat-file", "-s", id.hex], in: scratch.path("r"))
+        let real = try await scratch.git(["cat-file", "-s", id.hex], in: scratch.path("r"))
         #expect(real.stdout == "\(bytes.count)\n")
         #expect(try repository.readBlob(repository.writeBlob([])) == [])
     }
 
-    @Test func commitsAreWhatGitLogShows() throws {
+    @Test func commitsAreWhatGitLogShows() async throws {
         let scratch = try Scratch()
         let url = scratch.path("r")
         let repository = try GitRepository.create(at: url, bare: false)
@@ -82,23 +82,23 @@ import Testing
         #expect(log.map(\.id) == [second, first])
         #expect(try repository.log(from: second, limit: 1).map(\.id) == [second])
 
-        let cli = try scratch.git(["log", "--format=%H%n%an <%ae> %at%n%B%x00", "main"], in: url)
+        let cli = try await scratch.git(["log", "--format=%H%n%an <%ae> %at%n%B%x00", "main"], in: url)
         let records = cli.stdout.split(separator: "\0\n", omittingEmptySubsequences: true).map(String.init)
         #expect(records.count == 2)
         #expect(records[0] == "\(second.hex)\nTest Writer <writer@example.com> 1700000100\n\(message)\n")
         #expect(records[1] == "\(first.hex)\nTest Writer <writer@example.com> 1700000000\ninit: empty catalog\n")
         // No encoding header; git's own format.
-        let raw = try scratch.git(["cat-file", "-p", second.hex], in: url)
+        let raw = try await scratch.git(["cat-file", "-p", second.hex], in: url)
         #expect(!raw.stdout.contains("encoding"))
         #expect(raw.stdout.hasSuffix("\n\n\(message)\n"))
-        try scratch.git(["fsck", "--strict", "--no-dangling"], in: url)
+        try await scratch.git(["fsck", "--strict", "--no-dangling"], in: url)
         // The reflog got the messages (libgit2 folds newlines into spaces there).
-        let reflog = try scratch.git(["reflog", "--format=%gs", "main"], in: url)
+        let reflog = try await scratch.git(["reflog", "--format=%gs", "main"], in: url)
         let folded = message.replacingOccurrences(of: "\n", with: " ")
         #expect(reflog.stdout == "commit: \(folded)\ncommit: init: empty catalog\n")
     }
 
-    @Test func commitOnTheEmptyTreeWorks() throws {
+    @Test func commitOnTheEmptyTreeWorks() async throws {
         let scratch = try Scratch()
         let url = scratch.path("r")
         let repository = try GitRepository.create(at: url, bare: true)
@@ -107,7 +107,7 @@ import Testing
         try repository.updateReference("refs/heads/main", to: id, expected: nil, reflogMessage: "init")
         #expect(try repository.commit(id).tree == .emptyTree)
         #expect(try repository.updateTree(base: nil, []) == .emptyTree)
-        try scratch.git(["fsck", "--strict"], in: url)
+        try await scratch.git(["fsck", "--strict"], in: url)
     }
 
     @Test func badSignaturesAreRefused() throws {

@@ -5,7 +5,7 @@ import Testing
 @Suite struct ResolveTests {
     /// main: c0 - c1 - c2 - c3 (HEAD), tag v1 (annotated) on c1, tag light (lightweight) on c2,
     /// branch side on c0.
-    @Test func revspecsResolveLikeGitRevParse() throws {
+    @Test func revspecsResolveLikeGitRevParse() async throws {
         let scratch = try Scratch()
         let url = scratch.path("r")
         let repository = try GitRepository.create(at: url, bare: false)
@@ -16,8 +16,8 @@ import Testing
                     ["f\(index).json": "\(index)\n"], message: "c\(index)", time: 1_700_000_000 + index))
         }
         try repository.updateReference("refs/heads/side", to: commits[0], expected: nil, reflogMessage: "branch")
-        try scratch.git(["tag", "-a", "v1", "-m", "version 1", commits[1].hex], in: url)
-        try scratch.git(["tag", "light", commits[2].hex], in: url)
+        try await scratch.git(["tag", "-a", "v1", "-m", "version 1", commits[1].hex], in: url)
+        try await scratch.git(["tag", "light", commits[2].hex], in: url)
 
         let table: [(String, ObjectID)] = [
             ("HEAD", commits[3]),
@@ -37,7 +37,7 @@ import Testing
         ]
         for (revspec, expected) in table {
             #expect(try repository.resolve(revspec) == expected, "\(revspec)")
-            let cli = try scratch.git(["rev-parse", "--verify", "\(revspec)^{commit}"], in: url)
+            let cli = try await scratch.git(["rev-parse", "--verify", "\(revspec)^{commit}"], in: url)
             #expect(cli.stdout == expected.hex + "\n", "git rev-parse \(revspec)")
         }
     }

@@ -45,7 +45,7 @@ final class Scratch {
         url.appendingPathComponent(relative)
     }
 
-    struct Result {
+    struct Result: Sendable {
         var status: Int32
         var stdout: String
         var stderr: String
@@ -57,6 +57,24 @@ final class Scratch {
     func git(
         _ arguments: [String], in directory: URL, lfsFilter: Bool = true, environment extra: [String: String] = [:],
         stdin: URL? = nil, allowFailure: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> Result {
+        // git runs and is waited for on a thread of its own, never on the cooperative pool.
+        let me = Unchecked(self)
+        let result = try await onOwnThread {
+            try me.value.gitBlocking(arguments, in: directory, lfsFilter: lfsFilter, environment: extra, stdin: stdin)
+        }
+        if !allowFailure {
+            #expect(
+                result.status == 0,
+                "git \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)",
+                sourceLocation: sourceLocation)
+        }
+        return result
+    }
+
+    /// The blocking part of ``git(_:in:lfsFilter:environment:stdin:allowFailure:sourceLocation:)``.
+    private func gitBlocking(
+        _ arguments: [String], in directory: URL, lfsFilter: Bool, environment extra: [String: String], stdin: URL?
     ) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
@@ -90,12 +108,6 @@ final class Scratch {
             status: process.terminationStatus,
             stdout: try String(contentsOf: outURL, encoding: .utf8),
             stderr: try String(contentsOf: errURL, encoding: .utf8))
-        if !allowFailure {
-            #expect(
-                result.status == 0,
-                "git \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)",
-                sourceLocation: sourceLocation)
-        }
         return result
     }
 }
@@ -166,10 +178,14 @@ func expectGitError<R>(
 }
 
 /// The SHA-256 of `bytes` in hex, computed by coreutils' `sha256sum` (independently of the code under test).
-func sha256Hex(_ bytes: [UInt8], scratch: Scratch) throws -> String {
+func sha256Hex(_ bytes: [UInt8], scratch: Scratch) async throws -> String {
     let file = scratch.path("sha-\(UUID().uuidString)")
     try Data(bytes).write(to: file)
     defer { try? FileManager.default.removeItem(at: file) }
+    return try await onOwnThread { try sha256sum(file) }
+}
+
+private func sha256sum(_ file: URL) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
     process.arguments = [file.path]
@@ -179,4 +195,39 @@ func sha256Hex(_ bytes: [UInt8], scratch: Scratch) throws -> String {
     let output = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return String(decoding: output.prefix(64), as: UTF8.self)
+}
+
+/// Runs `body` on a new thread and resumes the caller with its result, so that a test waiting for
+/// a child process or another thread holds no thread of Swift's cooperative pool.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Swift.Result { try body() }) }
+    }
+}
+
+/// Waits for `group` on a thread of its own.
+func waitFor(_ group: DispatchGroup) async {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        Thread.detachNewThread {
+            group.wait()
+            continuation.resume()
+        }
+    }
+}
+
+/// Waits for `process` to exit on a thread of its own.
+func waitForExit(_ process: Process) async {
+    let box = Unchecked(process)
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        Thread.detachNewThread {
+            box.value.waitUntilExit()
+            continuation.resume()
+        }
+    }
+}
+
+/// Carries a non-Sendable value to the one thread that uses it while its owner is suspended.
+struct Unchecked<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

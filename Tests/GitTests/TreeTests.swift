@@ -4,8 +4,8 @@ import Testing
 
 @Suite struct TreeTests {
     /// `git ls-tree -r` of a tree, as "mode path" lines.
-    private func listing(_ tree: ObjectID, scratch: Scratch, in url: URL) throws -> [String] {
-        try scratch.git(["ls-tree", "-r", "--format=%(objectmode) %(path)", tree.hex], in: url).stdout
+    private func listing(_ tree: ObjectID, scratch: Scratch, in url: URL) async throws -> [String] {
+        try await scratch.git(["ls-tree", "-r", "--format=%(objectmode) %(path)", tree.hex], in: url).stdout
             .split(separator: "\n").map(String.init)
     }
 
@@ -13,7 +13,7 @@ import Testing
         try repository.writeBlob(Array(text.utf8))
     }
 
-    @Test func upsertsBuildNestedTreesThatGitReads() throws {
+    @Test func upsertsBuildNestedTreesThatGitReads() async throws {
         let scratch = try Scratch()
         let url = scratch.path("r")
         let repository = try GitRepository.create(at: url, bare: true)
@@ -29,14 +29,14 @@ import Testing
                 .upsert(path: "c1.b/y.json", blob: try blob(repository, "y"), mode: .blob),
             ])
         #expect(
-            try listing(tree, scratch: scratch, in: url) == [
+            try await listing(tree, scratch: scratch, in: url) == [
                 "100644 c1-b/x.json", "100644 c1.b/y.json", "100644 c1/collection.json", "100644 c1/i1/i1.json",
                 "120000 c1/i1/link", "100755 c1/i1/run.sh", "100644 catalog.json",
             ])
         var walked = [String]()
         try repository.walkTree(tree) { path, entry in walked.append("\(String(entry.mode.rawValue, radix: 8)) \(path)")
         }
-        #expect(walked == (try listing(tree, scratch: scratch, in: url)))
+        #expect(walked == (try await listing(tree, scratch: scratch, in: url)))
         #expect(try repository.entry(at: "c1/i1", inTree: tree)?.mode == .tree)
         #expect(try repository.entry(at: "c1/i1/run.sh", inTree: tree)?.mode == .executable)
         #expect(try repository.entry(at: "c1/nope", inTree: tree) == nil)
@@ -44,10 +44,10 @@ import Testing
         let commit = try repository.createCommit(
             tree: tree, parents: [], message: "m", author: .test(), committer: .test())
         try repository.updateReference("refs/heads/main", to: commit, expected: nil, reflogMessage: "m")
-        try scratch.git(["fsck", "--strict", "--no-dangling"], in: url)
+        try await scratch.git(["fsck", "--strict", "--no-dangling"], in: url)
     }
 
-    @Test func removingADirectoryRemovesEverythingUnderIt() throws {
+    @Test func removingADirectoryRemovesEverythingUnderIt() async throws {
         let scratch = try Scratch()
         let url = scratch.path("r")
         let repository = try GitRepository.create(at: url, bare: true)
@@ -61,12 +61,12 @@ import Testing
             ])
         let removed = try repository.updateTree(base: base, [.remove(path: "c/a"), .remove(path: "only/one.json")])
         // The emptied directory "only" disappears as well.
-        #expect(try listing(removed, scratch: scratch, in: url) == ["100644 c/b/b.json"])
+        #expect(try await listing(removed, scratch: scratch, in: url) == ["100644 c/b/b.json"])
         // Removing what is absent changes nothing.
         #expect(try repository.updateTree(base: removed, [.remove(path: "c/a"), .remove(path: "x/y/z")]) == removed)
     }
 
-    @Test func replacingADirectoryAndChangingFileIntoDirectoryWork() throws {
+    @Test func replacingADirectoryAndChangingFileIntoDirectoryWork() async throws {
         let scratch = try Scratch()
         let url = scratch.path("r")
         let repository = try GitRepository.create(at: url, bare: true)
@@ -89,7 +89,7 @@ import Testing
                 .upsert(path: "c/dir", blob: try blob(repository, "now a file"), mode: .blob),
             ])
         #expect(
-            try listing(updated, scratch: scratch, in: url) == [
+            try await listing(updated, scratch: scratch, in: url) == [
                 "100644 c/dir", "100644 c/file/inside.json", "100644 c/item/item.json",
             ])
         #expect(try repository.readFile("c/item/item.json", inTree: updated) == Array("v2".utf8))

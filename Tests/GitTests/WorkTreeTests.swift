@@ -63,31 +63,31 @@ private struct CatalogFixture {
 }
 
 @Suite struct WorkTreeTests {
-    @Test func resetIndexLeavesGitStatusCleanWithLFSFiles() throws {
+    @Test func resetIndexLeavesGitStatusCleanWithLFSFiles() async throws {
         let scratch = try Scratch()
         let fixture = try CatalogFixture(scratch: scratch)
         try fixture.repository.resetIndex(toTree: fixture.tree, refreshingStatFor: nil)
 
-        let status = try scratch.git(["status", "--porcelain", "--untracked-files=all"], in: fixture.url)
+        let status = try await scratch.git(["status", "--porcelain", "--untracked-files=all"], in: fixture.url)
         #expect(status.stdout == "")
-        let lsFiles = try scratch.git(["lfs", "ls-files", "--long"], in: fixture.url)
+        let lsFiles = try await scratch.git(["lfs", "ls-files", "--long"], in: fixture.url)
         #expect(lsFiles.stdout == "\(fixture.pointer.oid) * c/i/visual.tif\n")
         // The pointer blob is what git-lfs itself makes of the work tree file.
-        let stored = try scratch.git(["cat-file", "-p", fixture.pointerBlob.hex], in: fixture.url)
-        let made = try scratch.git(["lfs", "pointer", "--file=c/i/visual.tif"], in: fixture.url)
+        let stored = try await scratch.git(["cat-file", "-p", fixture.pointerBlob.hex], in: fixture.url)
+        let made = try await scratch.git(["lfs", "pointer", "--file=c/i/visual.tif"], in: fixture.url)
         #expect(stored.stdout == made.stdout)
         #expect(stored.stdout == fixture.pointer.text)
-        let lfsFsck = try scratch.git(["lfs", "fsck"], in: fixture.url)
+        let lfsFsck = try await scratch.git(["lfs", "fsck"], in: fixture.url)
         #expect(lfsFsck.stdout.contains("Git LFS fsck OK"))
-        try scratch.git(["fsck", "--strict", "--no-dangling"], in: fixture.url)
-        let log = try scratch.git(["log", "--format=%B"], in: fixture.url)
+        try await scratch.git(["fsck", "--strict", "--no-dangling"], in: fixture.url)
+        let log = try await scratch.git(["log", "--format=%B"], in: fixture.url)
         #expect(log.stdout == "ingest: 1 added\n\n+ i\n\n")
         // The index holds exactly the tree.
-        let index = try scratch.git(["write-tree"], in: fixture.url)
+        let index = try await scratch.git(["write-tree"], in: fixture.url)
         #expect(index.stdout == (try fixture.tree).hex + "\n")
     }
 
-    @Test func statDataAloneMakesStatusCleanWithoutTheLFSFilter() throws {
+    @Test func statDataAloneMakesStatusCleanWithoutTheLFSFilter() async throws {
         let scratch = try Scratch()
         let fixture = try CatalogFixture(scratch: scratch)
         try fixture.age(by: 30)
@@ -95,23 +95,23 @@ private struct CatalogFixture {
         // Negative control: without stat data git must re-hash, and without the LFS filter the
         // real bytes differ from the pointer.
         try fixture.repository.resetIndex(toTree: fixture.tree, refreshingStatFor: [])
-        let dirty = try scratch.git(["status", "--porcelain"], in: fixture.url, lfsFilter: false)
+        let dirty = try await scratch.git(["status", "--porcelain"], in: fixture.url, lfsFilter: false)
         #expect(dirty.stdout == " M c/i/visual.tif\n")
 
         try fixture.repository.resetIndex(toTree: fixture.tree, refreshingStatFor: nil)
         // diff-files trusts the index's stat data without refreshing it.
-        let diffFiles = try scratch.git(["diff-files", "--name-only"], in: fixture.url, lfsFilter: false)
+        let diffFiles = try await scratch.git(["diff-files", "--name-only"], in: fixture.url, lfsFilter: false)
         #expect(diffFiles.stdout == "")
-        let clean = try scratch.git(["status", "--porcelain"], in: fixture.url, lfsFilter: false)
+        let clean = try await scratch.git(["status", "--porcelain"], in: fixture.url, lfsFilter: false)
         #expect(clean.stdout == "")
 
         // A real change is still seen.
         try writeFile(Array(fixture.asset.prefix(1000)), to: "c/i/visual.tif", under: fixture.url)
-        let changed = try scratch.git(["status", "--porcelain"], in: fixture.url, lfsFilter: false)
+        let changed = try await scratch.git(["status", "--porcelain"], in: fixture.url, lfsFilter: false)
         #expect(changed.stdout == " M c/i/visual.tif\n")
     }
 
-    @Test func refreshingSomePathsKeepsTheOtherEntriesStatData() throws {
+    @Test func refreshingSomePathsKeepsTheOtherEntriesStatData() async throws {
         let scratch = try Scratch()
         let fixture = try CatalogFixture(scratch: scratch)
         try fixture.age(by: 30)
@@ -126,9 +126,9 @@ private struct CatalogFixture {
         try fixture.repository.resetIndex(
             toTree: try fixture.repository.commit(second).tree, refreshingStatFor: ["c/j"])
 
-        let diffFiles = try scratch.git(["diff-files", "--name-only"], in: fixture.url, lfsFilter: false)
+        let diffFiles = try await scratch.git(["diff-files", "--name-only"], in: fixture.url, lfsFilter: false)
         #expect(diffFiles.stdout == "")
-        let status = try scratch.git(["status", "--porcelain"], in: fixture.url, lfsFilter: false)
+        let status = try await scratch.git(["status", "--porcelain"], in: fixture.url, lfsFilter: false)
         #expect(status.stdout == "")
     }
 
@@ -144,25 +144,25 @@ private struct CatalogFixture {
         #expect(!FileManager.default.fileExists(atPath: lock.path))
     }
 
-    @Test func checkoutTreeExportsWhatGitArchiveExports() throws {
+    @Test func checkoutTreeExportsWhatGitArchiveExports() async throws {
         let scratch = try Scratch()
         let fixture = try CatalogFixture(scratch: scratch, assetSize: 1000)
         let export = scratch.path("export")
         try fixture.repository.checkoutTree(fixture.commit, to: export)
         let archive = scratch.path("archive")
         try FileManager.default.createDirectory(at: archive, withIntermediateDirectories: true)
-        try scratch.git(
+        try await scratch.git(
             ["archive", "-o", scratch.path("a.tar").path, fixture.commit.hex], in: fixture.url, lfsFilter: false)
         let tar = Process()
         tar.executableURL = URL(fileURLWithPath: "/bin/tar")
         tar.arguments = ["-xf", scratch.path("a.tar").path, "-C", archive.path]
         try tar.run()
-        tar.waitUntilExit()
+        await waitForExit(tar)
         let diff = Process()
         diff.executableURL = URL(fileURLWithPath: "/usr/bin/diff")
         diff.arguments = ["-r", export.path, archive.path]
         try diff.run()
-        diff.waitUntilExit()
+        await waitForExit(diff)
         #expect(diff.terminationStatus == 0)
         // LFS files come out as pointers.
         #expect(try Data(contentsOf: export.appendingPathComponent("c/i/visual.tif")) == Data(fixture.pointer.bytes))

@@ -1,5 +1,6 @@
 import AssetTransfer
 import Foundation
+import Logging
 import STAC
 
 /// Places source products in the catalog layout, decides added/updated/unchanged, fetches the

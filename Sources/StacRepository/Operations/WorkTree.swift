@@ -1,4 +1,5 @@
 import Foundation
+import Git
 
 /// One file of the work tree that differs from the last commit.
 public struct WorkTreeChange: Sendable, Codable, Hashable {

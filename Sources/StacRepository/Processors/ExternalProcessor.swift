@@ -1,20 +1,33 @@
 public import Foundation
+import Subprocess
+import SystemPackage
 
 /// A processor in any language: an executable `stac-processor-<name>` that answers
 /// `--version`, `discover SOURCE`, `id PRODUCT`, `version PRODUCT` and
 /// `process PRODUCT --output DIR` on its command line (docs/processors.md).
+///
+/// Each call runs the executable through swift-subprocess: its output is read asynchronously, so
+/// no thread of Swift's cooperative pool waits for it, and a call that takes longer than
+/// ``timeout`` is killed (with every process it started) and fails naming the processor.
 public struct ExternalProcessor: Processor {
     public let name: String
     public let version: String
     /// The executable.
     public let executable: URL
+    /// How long one call (`discover`, `id`, `version`, `process`, `--version`) may take.
+    public let timeout: Duration
+
+    /// One hour: generous for a processor that converts a large product.
+    public static let defaultTimeout: Duration = .seconds(3600)
 
     /// Asks the executable for its version.
     /// - Throws: ``StacRepositoryError`` `.processor` when it does not answer `--version`.
-    public init(name: String, executable: URL) throws {
+    public init(name: String, executable: URL, timeout: Duration = ExternalProcessor.defaultTimeout) async throws {
         self.name = name
         self.executable = executable
-        let out = try Self.run(executable, ["--version"], name: name, step: "--version", subject: nil)
+        self.timeout = timeout
+        let out = try await Self.run(
+            executable, ["--version"], name: name, step: "--version", subject: nil, timeout: timeout)
         guard let line = out.split(separator: "\n").first.map({ $0.trimmingCharacters(in: .whitespaces) }),
             !line.isEmpty
         else {
@@ -27,20 +40,21 @@ public struct ExternalProcessor: Processor {
     }
 
     public func discover(_ source: String, context: ProcessingContext) async throws -> [String] {
-        let out = try Self.run(executable, ["discover", source], name: name, step: "discover", subject: source)
+        let out = try await Self.run(
+            executable, ["discover", source], name: name, step: "discover", subject: source, timeout: timeout)
         return out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     public func productID(_ product: String, context: ProcessingContext) async throws -> String {
-        try oneLine(["id", product], step: "id", product: product)
+        try await oneLine(["id", product], step: "id", product: product)
     }
 
     public func productVersion(_ product: String, context: ProcessingContext) async throws -> String {
-        try oneLine(["version", product], step: "version", product: product)
+        try await oneLine(["version", product], step: "version", product: product)
     }
 
     public func process(_ product: String, context: ProcessingContext) async throws -> URL {
-        let line = try oneLine(
+        let line = try await oneLine(
             ["process", product, "--output", context.workDirectory.path], step: "process", product: product,
             environment: Self.optionEnvironment(context.options))
         let url = URL(fileURLWithPath: line, relativeTo: context.workDirectory).standardizedFileURL
@@ -59,10 +73,11 @@ public struct ExternalProcessor: Processor {
         return env
     }
 
-    private func oneLine(_ args: [String], step: String, product: String, environment: [String: String] = [:]) throws
-        -> String
-    {
-        let out = try Self.run(executable, args, name: name, step: step, subject: product, environment: environment)
+    private func oneLine(
+        _ args: [String], step: String, product: String, environment: [String: String] = [:]
+    ) async throws -> String {
+        let out = try await Self.run(
+            executable, args, name: name, step: step, subject: product, environment: environment, timeout: timeout)
         guard
             let line = out.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }).first(where: {
                 !$0.isEmpty
@@ -75,57 +90,115 @@ public struct ExternalProcessor: Processor {
         return line
     }
 
+    /// Runs the executable and returns its standard output; throws a ``StacRepositoryError``
+    /// `.processor` sentence when it cannot start, crashes, exits non-zero or outlives `timeout`.
     static func run(
         _ executable: URL, _ arguments: [String], name: String, step: String, subject: String?,
-        environment: [String: String] = [:]
-    ) throws -> String {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        environment: [String: String] = [:], timeout: Duration = defaultTimeout
+    ) async throws -> String {
+        var environmentUpdates: [Environment.Key: String?] = [:]
+        for (k, v) in environment {
+            if let key = Environment.Key(rawValue: k) { environmentUpdates[key] = v }
         }
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
+        let updates = environmentUpdates
+        var platformOptions = PlatformOptions()
+        // Its own session, so that the kill at the timeout also reaches the processes it started
+        // (a shell script's children would otherwise keep its output open).
+        platformOptions.createSession = true
+        platformOptions.teardownSequence = [
+            .send(signal: .kill, toProcessGroup: true, allowedDurationToNextStep: .seconds(1))
+        ]
+        let platform = platformOptions
+        let about = subject.map { " for \($0)" } ?? ""
+        let outcome: Outcome
         do {
-            try process.run()
+            outcome = try await withThrowingTaskGroup(of: Outcome?.self) { group in
+                group.addTask {
+                    let result = try await Subprocess.run(
+                        .path(FilePath(executable.path)), arguments: Arguments(arguments),
+                        environment: updates.isEmpty ? .inherit : .inherit.updating(updates),
+                        platformOptions: platform, input: .none, output: .sequence, error: .sequence
+                    ) { execution in
+                        // Both pipes are read concurrently, so a chatty processor never blocks on a full pipe.
+                        async let errorTail = Self.collect(execution.standardError, keepLast: 8192)
+                        let output = try await Self.collect(execution.standardOutput, keepLast: nil)
+                        return (output, try await errorTail)
+                    }
+                    return Outcome(
+                        status: result.terminationStatus, output: result.closureResult.0,
+                        errorOutput: result.closureResult.1)
+                }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let finished = first else {
+                    throw StacRepositoryError(
+                        .processor,
+                        "Processor \"\(name)\" did not finish `\(step)`\(about) within \(Self.describe(timeout)) and was stopped; raise processors.\(name).timeout (seconds) with `stac-repository config set`, or fix the processor."
+                    )
+                }
+                return finished
+            }
+        } catch let error as StacRepositoryError {
+            throw error
+        } catch let error as SubprocessError where error.code != .spawnFailed && error.code != .executableNotFound {
+            throw StacRepositoryError(
+                .processor,
+                "Processor \"\(name)\" failed in `\(step)`\(about): \(Self.clause("\(error)")); fix the processor.")
         } catch {
             throw StacRepositoryError(
                 .processor,
-                "Processor \"\(name)\" could not be started (\(executable.path)): \(Self.clause(error.localizedDescription)); check that it is executable."
+                "Processor \"\(name)\" could not be started (\(executable.path)): \(Self.clause("\(error)")); check that it is executable."
             )
         }
-        // Read both pipes concurrently so a chatty processor cannot block on a full pipe.
-        nonisolated(unsafe) var errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            errData = stderr.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let outData = stdout.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        let about = subject.map { " for \($0)" } ?? ""
-        if process.terminationReason == .uncaughtSignal {
+        switch outcome.status {
+        case .signaled(let signal):
             throw StacRepositoryError(
                 .processor,
-                "Processor \"\(name)\" crashed (signal \(process.terminationStatus)) in `\(step)`\(about)\(Self.stderrSuffix(errData)); fix the processor."
+                "Processor \"\(name)\" crashed (signal \(signal)) in `\(step)`\(about)\(Self.stderrSuffix(outcome.errorOutput)); fix the processor."
             )
-        }
-        if process.terminationStatus != 0 {
+        case .exited(let code) where code != 0:
             throw StacRepositoryError(
                 .processor,
-                "Processor \"\(name)\" failed in `\(step)`\(about) with exit code \(process.terminationStatus)\(Self.stderrSuffix(errData))."
+                "Processor \"\(name)\" failed in `\(step)`\(about) with exit code \(code)\(Self.stderrSuffix(outcome.errorOutput))."
             )
+        default:
+            return String(decoding: outcome.output, as: UTF8.self)
         }
-        return String(decoding: outData, as: UTF8.self)
     }
 
-    private static func stderrSuffix(_ data: Data) -> String {
+    /// What one run left: how it ended, its standard output and the end of its standard error.
+    private struct Outcome: Sendable {
+        var status: TerminationStatus
+        var output: [UInt8]
+        var errorOutput: [UInt8]
+    }
+
+    /// The bytes of `sequence`; with `keepLast`, only that many of the last ones.
+    private static func collect(_ sequence: SubprocessOutputSequence, keepLast: Int?) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        for try await buffer in sequence {
+            buffer.withUnsafeBytes { bytes.append(contentsOf: $0) }
+            if let keepLast, bytes.count > 2 * keepLast { bytes.removeFirst(bytes.count - keepLast) }
+        }
+        if let keepLast, bytes.count > keepLast { bytes.removeFirst(bytes.count - keepLast) }
+        return bytes
+    }
+
+    /// "2 seconds", "1.5 seconds", "1 hour", "90 seconds".
+    static func describe(_ duration: Duration) -> String {
+        let whole = duration.components.seconds
+        let seconds = Double(whole) + Double(duration.components.attoseconds) / 1e18
+        if seconds == Double(whole) {
+            if whole > 0, whole % 3600 == 0 { return whole == 3600 ? "1 hour" : "\(whole / 3600) hours" }
+            return whole == 1 ? "1 second" : "\(whole) seconds"
+        }
+        return "\(String(format: "%g", seconds)) seconds"
+    }
+
+    private static func stderrSuffix(_ data: [UInt8]) -> String {
         let text = clause(String(decoding: data, as: UTF8.self))
         if text.isEmpty { return "" }
         let short = text.count > 2000 ? String(text.suffix(2000)) : text
@@ -138,48 +211,5 @@ public struct ExternalProcessor: Processor {
         var t = text.trimmingCharacters(in: .whitespacesAndNewlines)
         while t.hasSuffix("."), !t.hasSuffix("...") { t.removeLast() }
         return t
-    }
-}
-
-/// The processors a repository can use: built-in ones and `stac-processor-*` executables.
-public struct ProcessorRegistry: Sendable {
-    /// The in-process processors, by name.
-    public var builtIn: [String: any Processor]
-
-    public init(builtIn: [any Processor]) {
-        var map: [String: any Processor] = [:]
-        for p in builtIn { map[p.name] = p }
-        self.builtIn = map
-    }
-
-    /// Executables named `stac-processor-<name>` on PATH, plus `processors.<name>.path` from config.
-    public func externalExecutables(
-        configured: [String: String], path: String? = ProcessInfo.processInfo.environment["PATH"]
-    ) -> [String: URL] {
-        var found: [String: URL] = [:]
-        for dir in (path ?? "").split(separator: ":").map(String.init).reversed() {
-            guard let entries = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
-            for e in entries where e.hasPrefix("stac-processor-") && e.count > "stac-processor-".count {
-                let full = dir + "/" + e
-                if FileManager.default.isExecutableFile(atPath: full) {
-                    found[String(e.dropFirst("stac-processor-".count))] = URL(fileURLWithPath: full)
-                }
-            }
-        }
-        for (name, p) in configured { found[name] = URL(fileURLWithPath: p) }
-        return found
-    }
-
-    /// The processor called `name`.
-    /// - Throws: ``StacRepositoryError`` listing the available processors when there is none.
-    public func processor(named name: String, configured: [String: String]) throws -> any Processor {
-        if let p = builtIn[name] { return p }
-        let external = externalExecutables(configured: configured)
-        if let url = external[name] { return try ExternalProcessor(name: name, executable: url) }
-        let available = (Array(builtIn.keys) + Array(external.keys)).sorted().joined(separator: ", ")
-        throw StacRepositoryError(
-            .usage,
-            "There is no processor \"\(name)\"; available: \(available) (external processors are executables named stac-processor-<name> on PATH)."
-        )
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import StacRepository
 
 /// A temporary directory owned by one test, removed when the test's closure returns.
@@ -41,7 +42,7 @@ var stacValidator: URL? {
 }
 
 /// The result of running a program.
-struct ProgramResult {
+struct ProgramResult: Sendable {
     var status: Int32
     var standardOutput: String
     var standardError: String
@@ -56,8 +57,16 @@ let toolsBin: URL = {
     return tools.appendingPathComponent("venv/bin")
 }()
 
-/// Runs `executable` (looked up in the tool venv, then on PATH) with `arguments` and collects its output.
-func run(_ executable: String, _ arguments: [String]) throws -> ProgramResult {
+/// Runs `executable` (looked up in the tool venv, then on PATH) with `arguments` and collects its
+/// output; the child is started and waited for on a thread of its own, never on the cooperative pool.
+func run(_ executable: String, _ arguments: [String]) async throws -> ProgramResult {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try runBlocking(executable, arguments) }) }
+    }
+}
+
+/// The blocking part of ``run(_:_:)``, for the one-time tool checks of the `.enabled(if:)` traits.
+func runBlocking(_ executable: String, _ arguments: [String]) throws -> ProgramResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     let inVenv = toolsBin.appendingPathComponent(executable).path
@@ -82,10 +91,10 @@ func run(_ executable: String, _ arguments: [String]) throws -> ProgramResult {
 }
 
 /// Whether `python3` can be run here.
-let pythonAvailable: Bool = (try? run("python3", ["--version"]).status) == 0
+let pythonAvailable: Bool = (try? runBlocking("python3", ["--version"]).status) == 0
 
 /// Whether the offline validator can run (shared folder present, python3 with jsonschema).
 let validatorAvailable: Bool = {
     guard stacValidator != nil, pythonAvailable else { return false }
-    return (try? run("python3", ["-c", "import jsonschema"]).status) == 0
+    return (try? runBlocking("python3", ["-c", "import jsonschema"]).status) == 0
 }()

@@ -227,6 +227,8 @@ public final class GitBackend: StorageBackend {
     static let packThreshold = 128
 
     /// The commit point: journal, compare-and-swap of the branch, then the work tree.
+    /// Blocking (fsync, a short retry sleep while another ref lock is held): callers run it on a
+    /// dedicated thread (``Repository/withTransaction(wait:purpose:force:progress:_:)``, the CLI's `offPool`).
     func moveBranch(
         from old: ObjectID?, to new: ObjectID, tree: ObjectID, paths: [String], reflog: String,
         known: [String: FileChange] = [:], progress: ProgressHandler? = nil
