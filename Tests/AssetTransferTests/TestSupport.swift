@@ -116,17 +116,17 @@ final class TestHTTPServer: Sendable {
     }
 }
 
-/// A task executor on a concurrent dispatch queue, outside Swift's cooperative pool: the
-/// in-process test servers (and the handlers the tests give them) run here.
+/// A task executor outside Swift's cooperative pool that runs each job on a thread of its own:
+/// the in-process test servers (and the handlers the tests give them) run here. A thread per job,
+/// not a bounded pool, because FlyingSocks' event loop waits in epoll_wait on the thread that runs it.
 @available(macOS 15.0, *)
 final class ServerExecutor: TaskExecutor {
     static let shared = ServerExecutor()
-    private let queue = DispatchQueue(label: "test-http-servers", attributes: .concurrent)
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let executor = asUnownedTaskExecutor()
-        queue.async { job.runSynchronously(on: executor) }
+        Thread.detachNewThread { job.runSynchronously(on: executor) }
     }
 }
 
