@@ -82,15 +82,15 @@ struct ReingestTests {
     }
 
     @Test("a changed declared file:checksum is an update, checked against the bytes")
-    func changedDeclaredChecksum() throws {
-        let (ws, source, catalog) = try setUp("git")
-        try ws.ok(["ingest", catalog])
+    func changedDeclaredChecksum() async throws {
+        let (ws, source, catalog) = try await setUp("git")
+        try await ws.ok(["ingest", catalog])
         let item = source.appendingPathComponent("coll/item-0/item-0.json")
         let other = "1220" + String(repeating: "ab", count: 32)
         let text = try String(contentsOf: item, encoding: .utf8).replacingOccurrences(
             of: "\"roles\": [\"data\"]}", with: "\"roles\": [\"data\"], \"file:checksum\": \"\(other)\"}")
         try text.write(to: item, atomically: true, encoding: .utf8)
-        let r = try ws.tool(["ingest", catalog])
+        let r = try await ws.tool(["ingest", catalog])
         #expect(r.status == 1, "a declared checksum that the bytes do not match must not pass as unchanged")
         #expect(r.stderr.contains(String(other.dropFirst(4))) && r.stderr.contains("file:checksum"), "\(r.stderr)")
     }

@@ -67,15 +67,15 @@ struct RemoteIngestTests {
     @Test(
         "a remote original whose bytes changed behind the same JSON is fetched again; unchanged ones are only asked with HEAD",
         arguments: ["file", "git"])
-    func remoteOriginalChangedBehindSameJSON(backend: String) throws {
+    func remoteOriginalChangedBehindSameJSON(backend: String) async throws {
         let ws = Workspace("httpstamp")
-        try ws.initRepo(backend: backend)
+        try await ws.initRepo(backend: backend)
         let site = ws.temp.sub("site")
         let assets = try makeCatalog(at: site, items: 2)
-        let server = try startHTTP(serving: site, in: ws)
+        let server = try await startHTTP(serving: site, in: ws)
         defer { server.stop() }
         let url = "http://127.0.0.1:\(server.port)/coll/collection.json"
-        try ws.ok(["ingest", url])
+        try await ws.ok(["ingest", url])
         let log = ws.temp.sub("http.log")
         func requests(_ method: String, _ path: String) -> Int {
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
@@ -86,7 +86,7 @@ struct RemoteIngestTests {
         #expect(getsAfterFirst == 1)
 
         // Unchanged on the server: the re-ingest asks (HEAD) and downloads nothing.
-        let same = try #require(jsonObject(try ws.ok(["ingest", url, "--json"]).stdout) as? [String: Any])
+        let same = try #require(jsonObject(try await ws.ok(["ingest", url, "--json"]).stdout) as? [String: Any])
         #expect((same["updated"] as? [Any])?.isEmpty == true, "\(same)")
         #expect((same["unchanged"] as? [Any])?.count == 3, "\(same)")
         #expect(requests("GET", asset) == getsAfterFirst, "an unchanged original was downloaded again")
@@ -99,7 +99,7 @@ struct RemoteIngestTests {
         try bytes.write(to: file)
         try FileManager.default.setAttributes(
             [.modificationDate: Date().addingTimeInterval(5)], ofItemAtPath: file.path)
-        let changed = try #require(jsonObject(try ws.ok(["ingest", url, "--json"]).stdout) as? [String: Any])
+        let changed = try #require(jsonObject(try await ws.ok(["ingest", url, "--json"]).stdout) as? [String: Any])
         let updated = ((changed["updated"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
         #expect(updated == ["item-0"], "\(changed)")
         #expect(
@@ -107,7 +107,7 @@ struct RemoteIngestTests {
         let item = try #require(readJSON(ws.repo.appendingPathComponent("coll/item-0/item-0.json")))
         let data = try #require((item["assets"] as? [String: Any])?["data"] as? [String: Any])
         #expect(data["file:checksum"] as? String == "1220" + sha256Hex(bytes))
-        try ws.ok(["verify"])
+        try await ws.ok(["verify"])
     }
 
     @Test("--assets reference records checksum and size without keeping bytes")
@@ -201,7 +201,7 @@ struct RemoteIngestTests {
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_ENDPOINT_URL": endpoint,
         ]
-        let again = try ws.tool(["ingest", "s3://stac/cat/catalog.json"], env: s3Env)
+        let again = try await ws.tool(["ingest", "s3://stac/cat/catalog.json"], env: s3Env)
         #expect(again.status == 0 && again.stdout.contains("0 updated"), "\(again.stdout)\(again.stderr)")
         let motoLog = (try? String(contentsOf: ws.temp.sub("moto.log"), encoding: .utf8)) ?? ""
         #expect(motoLog.contains("\"HEAD /stac/cat/coll/item-1/data.tif"), "no HEAD request reached moto")
@@ -210,10 +210,10 @@ struct RemoteIngestTests {
             import boto3, sys
             boto3.client('s3', endpoint_url=sys.argv[1]).put_object(Bucket='stac', Key='cat/coll/item-1/data.tif', Body=sys.argv[2].encode())
             """
-        let putResult = try run(
+        let putResult = try await run(
             try #require(which("python3")), ["-c", put, endpoint, "replaced bytes"], env: awsEnv)
         try #require(putResult.status == 0, "put: \(putResult.stderr)")
-        let changed = try ws.tool(["ingest", "s3://stac/cat/catalog.json"], env: s3Env)
+        let changed = try await ws.tool(["ingest", "s3://stac/cat/catalog.json"], env: s3Env)
         #expect(changed.status == 0 && changed.stdout.contains("~ item item-1"), "\(changed.stdout)\(changed.stderr)")
         #expect(
             FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/item-1/data.tif").path)

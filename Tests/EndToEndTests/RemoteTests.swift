@@ -8,19 +8,19 @@ struct RemoteTests {
     static let haveGiftless = giftlessFlask != nil && which("git-lfs") != nil
 
     @Test("remote add, list --json and remove keep git's configuration keys")
-    func remoteCommands() throws {
+    func remoteCommands() async throws {
         let ws = Workspace("remote-cmd")
-        try ws.initRepo(backend: "git")
-        try ws.ok(["remote", "add", "--repository", ws.repo.path, "origin", "https://example.org/team/catalog"])
-        try ws.ok([
+        try await ws.initRepo(backend: "git")
+        try await ws.ok(["remote", "add", "--repository", ws.repo.path, "origin", "https://example.org/team/catalog"])
+        try await ws.ok([
             "remote", "add", "--repository", ws.repo.path, "backup", "https://u:secret@example.org/x.git", "--lfs-url",
             "http://127.0.0.1:9/lfs",
         ])
-        #expect(try ws.git(["config", "remote.origin.url"]).stdout == "https://example.org/team/catalog\n")
-        #expect(try ws.git(["config", "remote.origin.fetch"]).stdout == "+refs/heads/*:refs/remotes/origin/*\n")
-        #expect(try ws.git(["config", "remote.backup.lfsurl"]).stdout == "http://127.0.0.1:9/lfs\n")
+        #expect(try await ws.git(["config", "remote.origin.url"]).stdout == "https://example.org/team/catalog\n")
+        #expect(try await ws.git(["config", "remote.origin.fetch"]).stdout == "+refs/heads/*:refs/remotes/origin/*\n")
+        #expect(try await ws.git(["config", "remote.backup.lfsurl"]).stdout == "http://127.0.0.1:9/lfs\n")
 
-        let list = try ws.ok(["remote", "list", "--repository", ws.repo.path, "--json"])
+        let list = try await ws.ok(["remote", "list", "--repository", ws.repo.path, "--json"])
         #expect(!list.stdout.contains("secret"), "no password in the listing")
         let remotes = jsonObject(list.stdout) as? [[String: Any]] ?? []
         #expect(remotes.count == 2)
@@ -36,91 +36,94 @@ struct RemoteTests {
             ("local", ws.temp.sub("shared.git").path, ws.temp.sub("shared.git").path),
         ]
         for (name, url, _) in derived {
-            try ws.ok(["remote", "add", "--repository", ws.repo.path, name, url])
+            try await ws.ok(["remote", "add", "--repository", ws.repo.path, name, url])
         }
-        let all = jsonObject(try ws.ok(["remote", "list", "--repository", ws.repo.path, "--json"]).stdout)
+        let all = jsonObject(try await ws.ok(["remote", "list", "--repository", ws.repo.path, "--json"]).stdout)
         for (name, _, endpoint) in derived {
             let entry = (all as? [[String: Any]])?.first { $0["name"] as? String == name }
             #expect(entry?["lfsEndpoint"] as? String == endpoint, "\(name)")
         }
-        for (name, _, _) in derived { try ws.ok(["remote", "remove", "--repository", ws.repo.path, name]) }
+        for (name, _, _) in derived { try await ws.ok(["remote", "remove", "--repository", ws.repo.path, name]) }
 
         // lfs.url wins over the derived URL, as in git-lfs.
-        #expect(try ws.git(["config", "lfs.url", "https://lfs.example.org/store"]).status == 0)
+        #expect(try await ws.git(["config", "lfs.url", "https://lfs.example.org/store"]).status == 0)
         let again =
-            jsonObject(try ws.ok(["remote", "list", "--repository", ws.repo.path, "--json"]).stdout) as? [[String: Any]]
+            jsonObject(try await ws.ok(["remote", "list", "--repository", ws.repo.path, "--json"]).stdout)
+            as? [[String: Any]]
             ?? []
         #expect(again.allSatisfy { $0["lfsEndpoint"] as? String == "https://lfs.example.org/store" })
 
-        let duplicate = try ws.tool(["remote", "add", "--repository", ws.repo.path, "origin", "/elsewhere"])
+        let duplicate = try await ws.tool(["remote", "add", "--repository", ws.repo.path, "origin", "/elsewhere"])
         #expect(duplicate.status == 1)
         #expect(duplicate.stderr.contains("already exists"))
-        let bad = try ws.tool(["remote", "add", "--repository", ws.repo.path, "-x", "/elsewhere"])
+        let bad = try await ws.tool(["remote", "add", "--repository", ws.repo.path, "-x", "/elsewhere"])
         #expect(bad.status != 0)
 
-        try ws.ok(["remote", "remove", "--repository", ws.repo.path, "backup"])
-        #expect(try ws.git(["config", "remote.backup.url"]).status != 0)
-        let missing = try ws.tool(["remote", "remove", "--repository", ws.repo.path, "backup"])
+        try await ws.ok(["remote", "remove", "--repository", ws.repo.path, "backup"])
+        #expect(try await ws.git(["config", "remote.backup.url"]).status != 0)
+        let missing = try await ws.tool(["remote", "remove", "--repository", ws.repo.path, "backup"])
         #expect(missing.status == 1 && missing.stderr.contains("no remote backup"))
     }
 
     @Test("clone file:// of a backup copies its LFS store directly; clone PATH keeps working")
-    func cloneBackupURL() throws {
+    func cloneBackupURL() async throws {
         let ws = Workspace("remote-backup")
-        try ws.initRepo(backend: "git")
+        try await ws.initRepo(backend: "git")
         let source = ws.temp.sub("source")
         let assets = try makeCatalog(at: source, items: 2, assetBytes: 5000)
-        try ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
+        try await ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
         let backup = ws.temp.sub("backup.git")
-        try ws.ok(["backup", backup.path])
+        try await ws.ok(["backup", backup.path])
         let byURL = ws.temp.sub("by-url")
-        let r = try ws.ok(["clone", "file://" + backup.path, byURL.path, "--json"])
+        let r = try await ws.ok(["clone", "file://" + backup.path, byURL.path, "--json"])
         #expect((jsonObject(r.stdout) as? [String: Any])?["lfsObjectsDownloaded"] as? Int == 4, "\(r.stdout)")
         let byPath = ws.temp.sub("by-path")
-        try ws.ok(["clone", backup.path, byPath.path])
+        try await ws.ok(["clone", backup.path, byPath.path])
         for (path, data) in assets {
             #expect(FileManager.default.contents(atPath: byURL.appendingPathComponent("coll/\(path)").path) == data)
             #expect(FileManager.default.contents(atPath: byPath.appendingPathComponent("coll/\(path)").path) == data)
         }
-        try ws.ok(["verify"], repo: byURL)
-        try ws.ok(["verify"], repo: byPath)
-        #expect(try ws.git(["config", "remote.origin.url"], in: byURL).stdout == "file://\(backup.path)\n")
+        try await ws.ok(["verify"], repo: byURL)
+        try await ws.ok(["verify"], repo: byPath)
+        #expect(try await ws.git(["config", "remote.origin.url"], in: byURL).stdout == "file://\(backup.path)\n")
         // A second clone into a non-empty directory is refused and leaves it alone.
-        let again = try ws.tool(["clone", "file://" + backup.path, byURL.path])
+        let again = try await ws.tool(["clone", "file://" + backup.path, byURL.path])
         #expect(again.status == 1 && again.stderr.contains("not empty"))
     }
 
     @Test(
         "push to a bare repository + giftless; stock git clone + lfs pull, our clone, fetch, pull, non-fast-forward",
         .enabled(if: haveGiftless, "needs giftless (scripts/setup.sh --test-tools) and git-lfs"))
-    func roundTrip() throws {
+    func roundTrip() async throws {
         let ws = Workspace("remote-trip")
-        let server = try #require(try startGiftless(in: ws.temp))
+        let server = try #require(try await startGiftless(in: ws.temp))
         defer { server.stop() }
         let lfsURL = "http://127.0.0.1:\(server.port)/stac/demo.git/info/lfs"
         let storage = ws.temp.sub("giftless-storage")
         let bare = ws.temp.sub("origin.git")
-        #expect(try ws.git(["init", "-q", "--bare", "-b", "main", bare.path], in: ws.temp.url).status == 0)
+        #expect(try await ws.git(["init", "-q", "--bare", "-b", "main", bare.path], in: ws.temp.url).status == 0)
 
-        try ws.initRepo(backend: "git")
+        try await ws.initRepo(backend: "git")
         let source = ws.temp.sub("source")
         let assets = try makeCatalog(at: source, items: 3, assetBytes: 100_000)
-        try ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
-        try ws.ok(["remote", "add", "--repository", ws.repo.path, "origin", "file://" + bare.path, "--lfs-url", lfsURL])
+        try await ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
+        try await ws.ok([
+            "remote", "add", "--repository", ws.repo.path, "origin", "file://" + bare.path, "--lfs-url", lfsURL,
+        ])
 
         // First push: every object uploaded, then the branch.
-        let first = try ws.ok(["push", "--json"])
+        let first = try await ws.ok(["push", "--json"])
         let report = jsonObject(first.stdout) as? [String: Any] ?? [:]
         #expect(report["lfsObjectsUploaded"] as? Int == 6, "\(first.stdout)")
         #expect(report["updated"] as? Bool == true)
-        let localTip = try ws.git(["rev-parse", "main"]).stdout
-        #expect(try ws.git(["--git-dir", bare.path, "rev-parse", "main"], in: ws.temp.url).stdout == localTip)
+        let localTip = try await ws.git(["rev-parse", "main"]).stdout
+        #expect(try await ws.git(["--git-dir", bare.path, "rev-parse", "main"], in: ws.temp.url).stdout == localTip)
         #expect(giftlessObjects(storage).count == 6)
         for (oid, file) in giftlessObjects(storage) {
             #expect(sha256Hex(try Data(contentsOf: file)) == oid, "giftless holds \(oid) intact")
         }
         // Second push: nothing to upload.
-        let second = try ws.ok(["push"])
+        let second = try await ws.ok(["push"])
         #expect(second.stdout.contains("push: 0 objects uploaded"), "\(second.stdout)")
 
         // Stock git clone + git lfs pull.
@@ -128,37 +131,37 @@ struct RemoteTests {
         var env = ws.env
         env["GIT_LFS_SKIP_SMUDGE"] = "1"
         let gitPath = try #require(which("git"))
-        #expect(try run(gitPath, ["clone", "-q", bare.path, stock.path], cwd: ws.temp.url, env: env).status == 0)
-        #expect(try ws.git(["config", "lfs.url", lfsURL], in: stock).status == 0)
-        let pull = try ws.git(["lfs", "pull"], in: stock)
+        #expect(try await run(gitPath, ["clone", "-q", bare.path, stock.path], cwd: ws.temp.url, env: env).status == 0)
+        #expect(try await ws.git(["config", "lfs.url", lfsURL], in: stock).status == 0)
+        let pull = try await ws.git(["lfs", "pull"], in: stock)
         #expect(pull.status == 0, "git lfs pull: \(pull.stderr)")
         for (path, data) in assets {
             #expect(FileManager.default.contents(atPath: stock.appendingPathComponent("coll/\(path)").path) == data)
         }
-        let fsck = try ws.git(["lfs", "fsck"], in: stock)
+        let fsck = try await ws.git(["lfs", "fsck"], in: stock)
         #expect(fsck.status == 0 && fsck.stdout.contains("OK"), "\(fsck.stdout)\(fsck.stderr)")
 
         // Our clone of the URL, assets downloaded through the Batch API.
         let b = ws.temp.sub("b")
-        let cloned = try ws.ok(["clone", "file://" + bare.path, b.path, "--lfs-url", lfsURL])
+        let cloned = try await ws.ok(["clone", "file://" + bare.path, b.path, "--lfs-url", lfsURL])
         #expect(cloned.stdout.contains("6 objects downloaded"), "\(cloned.stdout)")
         for (path, data) in assets {
             #expect(FileManager.default.contents(atPath: b.appendingPathComponent("coll/\(path)").path) == data)
         }
-        try ws.ok(["verify"], repo: b)
-        #expect(try ws.git(["status", "--porcelain"], in: b).stdout.isEmpty)
+        try await ws.ok(["verify"], repo: b)
+        #expect(try await ws.git(["status", "--porcelain"], in: b).stdout.isEmpty)
 
         // A server that lacks the repository (giftless answers the batch with 404): one sentence,
         // nothing left behind.
         let empty = ws.temp.sub("empty-lfs")
         let otherLFS = "http://127.0.0.1:\(server.port)/stac/other.git/info/lfs"
-        let lacking = try ws.tool(["clone", "file://" + bare.path, empty.path, "--lfs-url", otherLFS])
+        let lacking = try await ws.tool(["clone", "file://" + bare.path, empty.path, "--lfs-url", otherLFS])
         #expect(lacking.status == 1 && lacking.stderr.contains("answered 404"), "\(lacking.stderr)")
         #expect(!FileManager.default.fileExists(atPath: empty.path))
 
         // A clone without assets: pointers, then `fetch --assets` brings them.
         let c = ws.temp.sub("c")
-        try ws.ok(["clone", "file://" + bare.path, c.path, "--lfs-url", lfsURL, "--assets", "none"])
+        try await ws.ok(["clone", "file://" + bare.path, c.path, "--lfs-url", lfsURL, "--assets", "none"])
         let pointerFile = c.appendingPathComponent("coll/item-0/data.tif")
         let pointerText = String(decoding: try Data(contentsOf: pointerFile), as: UTF8.self)
         #expect(pointerText.hasPrefix("version https://git-lfs.github.com/spec/v1"))
@@ -166,37 +169,38 @@ struct RemoteTests {
         // B ingests and pushes a new item.
         let more = ws.temp.sub("more")
         let newAssets = try makeCatalog(at: more, items: 1, seed: 7, assetBytes: 50_000)
-        try ws.ok(["ingest", more.appendingPathComponent("catalog.json").path], repo: b)
-        let pushB = try ws.ok(["push"], repo: b)
+        try await ws.ok(["ingest", more.appendingPathComponent("catalog.json").path], repo: b)
+        let pushB = try await ws.ok(["push"], repo: b)
         #expect(pushB.stdout.contains("uploaded"), "\(pushB.stdout)")
-        let bTip = try ws.git(["rev-parse", "main"], in: b).stdout
+        let bTip = try await ws.git(["rev-parse", "main"], in: b).stdout
 
         // C: fetch --assets fills its pointers, then pull fast-forwards to B's commit.
-        let fetched = jsonObject(try ws.ok(["fetch", "--assets", "--json"], repo: c).stdout) as? [String: Any] ?? [:]
+        let fetched =
+            jsonObject(try await ws.ok(["fetch", "--assets", "--json"], repo: c).stdout) as? [String: Any] ?? [:]
         #expect(fetched["remoteCommit"] as? String == bTip.trimmingCharacters(in: .whitespacesAndNewlines))
         #expect(try Data(contentsOf: pointerFile) == assets["item-0/data.tif"])
         // A local edit of a file the fast-forward rewrites: refused, nothing changes.
         let catalogFile = c.appendingPathComponent("coll/item-0/item-0.json")
         let original = try Data(contentsOf: catalogFile)
         try Data("{}".utf8).write(to: catalogFile)
-        let cTip = try ws.git(["rev-parse", "main"], in: c).stdout
-        let blocked = try ws.tool(["pull"], repo: c)
+        let cTip = try await ws.git(["rev-parse", "main"], in: c).stdout
+        let blocked = try await ws.tool(["pull"], repo: c)
         #expect(blocked.status == 1 && blocked.stderr.contains("coll/item-0/item-0.json"), "\(blocked.stderr)")
-        #expect(try ws.git(["rev-parse", "main"], in: c).stdout == cTip)
+        #expect(try await ws.git(["rev-parse", "main"], in: c).stdout == cTip)
         try original.write(to: catalogFile)
-        let pulled = try ws.ok(["pull"], repo: c)
+        let pulled = try await ws.ok(["pull"], repo: c)
         #expect(pulled.stdout.contains("fast-forward"), "\(pulled.stdout)")
-        #expect(try ws.git(["rev-parse", "main"], in: c).stdout == bTip)
+        #expect(try await ws.git(["rev-parse", "main"], in: c).stdout == bTip)
         let newData = try #require(newAssets["item-0/data.tif"])
         let newFiles = try FileManager.default.subpathsOfDirectory(atPath: c.path).filter {
             !$0.hasPrefix(".git") && FileManager.default.contents(atPath: c.appendingPathComponent($0).path) == newData
         }
         #expect(!newFiles.isEmpty, "the pulled item's asset is in the work tree")
-        try ws.ok(["verify"], repo: c)
+        try await ws.ok(["verify"], repo: c)
 
         // Stock git + git-lfs commit a changed asset and push it; our pull brings it, verify is clean.
-        #expect(try ws.git(["config", "lfs.locksverify", "false"], in: stock).status == 0)
-        let stockPull = try ws.git(["pull", "-q", "origin", "main"], in: stock)
+        #expect(try await ws.git(["config", "lfs.locksverify", "false"], in: stock).status == 0)
+        let stockPull = try await ws.git(["pull", "-q", "origin", "main"], in: stock)
         #expect(stockPull.status == 0, "\(stockPull.stderr)")
         let edit = """
             import hashlib, json, sys
@@ -208,66 +212,68 @@ struct RemoteTests {
             doc["assets"]["thumbnail"]["file:size"] = len(data)
             json.dump(doc, open(item, "w"), indent=2)
             """
-        let edited = try run(
+        let edited = try await run(
             try #require(which("python3")),
             [
                 "-c", edit, stock.appendingPathComponent("coll/item-1/item-1.json").path,
                 stock.appendingPathComponent("coll/item-1/thumb.png").path,
             ], env: ws.env)
         #expect(edited.status == 0, "\(edited.stderr)")
-        #expect(try ws.git(["add", "-A"], in: stock).status == 0)
-        let commit = try ws.git(
+        #expect(try await ws.git(["add", "-A"], in: stock).status == 0)
+        let commit = try await ws.git(
             ["-c", "user.name=Stock", "-c", "user.email=s@example.org", "commit", "-qm", "stock edit"], in: stock)
         #expect(commit.status == 0, "\(commit.stderr)")
-        let lfsPush = try ws.git(["lfs", "push", "origin", "main"], in: stock)
+        let lfsPush = try await ws.git(["lfs", "push", "origin", "main"], in: stock)
         #expect(lfsPush.status == 0, "\(lfsPush.stderr)")
-        #expect(try ws.git(["push", "-q", "origin", "main"], in: stock).status == 0)
-        let stockTip = try ws.git(["rev-parse", "main"], in: stock).stdout
-        let fromStock = try ws.ok(["pull"], repo: c)
+        #expect(try await ws.git(["push", "-q", "origin", "main"], in: stock).status == 0)
+        let stockTip = try await ws.git(["rev-parse", "main"], in: stock).stdout
+        let fromStock = try await ws.ok(["pull"], repo: c)
         #expect(
             fromStock.stdout.contains("fast-forward") && fromStock.stdout.contains("1 object downloaded"),
             "\(fromStock.stdout)")
-        #expect(try ws.git(["rev-parse", "main"], in: c).stdout == stockTip)
+        #expect(try await ws.git(["rev-parse", "main"], in: c).stdout == stockTip)
         #expect(
             FileManager.default.contents(atPath: c.appendingPathComponent("coll/item-1/thumb.png").path)
                 == Data((0..<40).flatMap { _ in (0..<256).map { UInt8($0) } }))
-        try ws.ok(["verify"], repo: c)
+        try await ws.ok(["verify"], repo: c)
 
         // A is now behind and has its own commit: push is refused and changes nothing.
         let other = ws.temp.sub("other")
         _ = try makeCatalog(at: other, collection: "coll2", items: 1, seed: 9, assetBytes: 10_000)
-        try ws.ok(["ingest", other.appendingPathComponent("catalog.json").path])
-        let stale = try ws.tool(["push"])
+        try await ws.ok(["ingest", other.appendingPathComponent("catalog.json").path])
+        let stale = try await ws.tool(["push"])
         #expect(stale.status == 1)
         #expect(stale.stderr.contains("fast-forward") && stale.stderr.contains("pull"), "\(stale.stderr)")
         #expect(stale.stderr.split(separator: "\n").count == 1, "one sentence")
-        #expect(try ws.git(["--git-dir", bare.path, "rev-parse", "main"], in: ws.temp.url).stdout == stockTip)
+        #expect(try await ws.git(["--git-dir", bare.path, "rev-parse", "main"], in: ws.temp.url).stdout == stockTip)
         // And pull refuses a diverged history without changing anything.
-        let aTip = try ws.git(["rev-parse", "main"]).stdout
-        let diverged = try ws.tool(["pull"])
+        let aTip = try await ws.git(["rev-parse", "main"]).stdout
+        let diverged = try await ws.tool(["pull"])
         #expect(diverged.status == 1 && diverged.stderr.contains("not built yet"), "\(diverged.stderr)")
-        #expect(try ws.git(["rev-parse", "main"]).stdout == aTip)
+        #expect(try await ws.git(["rev-parse", "main"]).stdout == aTip)
     }
 
     @Test(
         "SIGKILL during push never leaves the remote branch naming an LFS object giftless lacks",
         .enabled(if: haveGiftless, "needs giftless (scripts/setup.sh --test-tools) and git-lfs"))
-    func killDuringPush() throws {
+    func killDuringPush() async throws {
         let ws = Workspace("remote-kill")
-        let server = try #require(try startGiftless(in: ws.temp))
+        let server = try #require(try await startGiftless(in: ws.temp))
         defer { server.stop() }
         let lfsURL = "http://127.0.0.1:\(server.port)/stac/demo.git/info/lfs"
         let storage = ws.temp.sub("giftless-storage")
         let bare = ws.temp.sub("origin.git")
-        #expect(try ws.git(["init", "-q", "--bare", "-b", "main", bare.path], in: ws.temp.url).status == 0)
-        try ws.initRepo(backend: "git")
-        try ws.ok(["remote", "add", "--repository", ws.repo.path, "origin", "file://" + bare.path, "--lfs-url", lfsURL])
+        #expect(try await ws.git(["init", "-q", "--bare", "-b", "main", bare.path], in: ws.temp.url).status == 0)
+        try await ws.initRepo(backend: "git")
+        try await ws.ok([
+            "remote", "add", "--repository", ws.repo.path, "origin", "file://" + bare.path, "--lfs-url", lfsURL,
+        ])
         var generator = SystemRandomNumberGenerator()
         var outcomes = [String]()
         for round in 0..<5 {
             let source = ws.temp.sub("src-\(round)")
             _ = try makeCatalog(at: source, collection: "c\(round)", items: 8, seed: round + 1, assetBytes: 400_000)
-            try ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
+            try await ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
             let process = Process()
             process.executableURL = Env.binary
             process.arguments = ["push", "--repository", ws.repo.path]
@@ -278,24 +284,24 @@ struct RemoteTests {
             usleep(UInt32.random(in: 20_000...600_000, using: &generator))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            try expectRemoteComplete(ws, bare: bare, storage: storage)
-            let remoteTip = try ws.git(
+            try await expectRemoteComplete(ws, bare: bare, storage: storage)
+            let remoteTip = try await ws.git(
                 ["--git-dir", bare.path, "rev-parse", "-q", "--verify", "main"], in: ws.temp.url)
-            let localTip = try ws.git(["rev-parse", "main"]).stdout
+            let localTip = try await ws.git(["rev-parse", "main"]).stdout
             outcomes.append(remoteTip.stdout == localTip ? "new" : "old")
         }
         print("NOTE: remote branch after each SIGKILL during push: \(outcomes.joined(separator: ", "))")
-        try ws.ok(["push"])
+        try await ws.ok(["push"])
         #expect(
-            try ws.git(["--git-dir", bare.path, "rev-parse", "main"], in: ws.temp.url).stdout
+            await try ws.git(["--git-dir", bare.path, "rev-parse", "main"], in: ws.temp.url).stdout
                 == (try ws.git(["rev-parse", "main"]).stdout))
-        try expectRemoteComplete(ws, bare: bare, storage: storage)
+        try await expectRemoteComplete(ws, bare: bare, storage: storage)
     }
 
     @Test(
         "push errors are one sentence each: unreachable git remote, unreachable LFS server, auth refused, no batch API, 413"
     )
-    func pushErrors() throws {
+    func pushErrors() async throws {
         let ws = Workspace("remote-errors")
         let log = ws.temp.sub("requests.log")
         let script = ws.temp.sub("status-server.py")
@@ -319,43 +325,45 @@ struct RemoteTests {
         http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
         """.write(to: script, atomically: true, encoding: .utf8)
         let port = freePort()
-        let server = try ServerProcess(
+        let server = try await ServerProcess(
             executable: which("python3") ?? "/usr/bin/python3", arguments: [script.path, String(port), log.path],
             environment: ws.env, port: port, log: ws.temp.sub("status-server.out"))
         defer { server.stop() }
 
-        try ws.initRepo(backend: "git")
+        try await ws.initRepo(backend: "git")
         let source = ws.temp.sub("source")
         _ = try makeCatalog(at: source, items: 1, assetBytes: 1000)
-        try ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
+        try await ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
         let bare = ws.temp.sub("origin.git")
-        #expect(try ws.git(["init", "-q", "--bare", "-b", "main", bare.path], in: ws.temp.url).status == 0)
+        #expect(try await ws.git(["init", "-q", "--bare", "-b", "main", bare.path], in: ws.temp.url).status == 0)
 
-        func expectRefused(_ remote: String, _ lfsURL: String?, _ phrases: [String], token: String? = nil) throws {
+        func expectRefused(_ remote: String, _ lfsURL: String?, _ phrases: [String], token: String? = nil) async throws
+        {
             var add = ["remote", "add", "--repository", ws.repo.path, remote, "file://" + bare.path]
             if let lfsURL { add += ["--lfs-url", lfsURL] }
             if remote == "gone" { add[5] = "file://" + ws.temp.sub("nowhere.git").path }
-            try ws.ok(add)
-            let r = try ws.tool(["push", remote], env: token.map { ["STAC_REPOSITORY_GIT_TOKEN": $0] } ?? [:])
+            try await ws.ok(add)
+            let r = try await ws.tool(["push", remote], env: token.map { ["STAC_REPOSITORY_GIT_TOKEN": $0] } ?? [:])
             #expect(r.status == 1, "\(remote): \(r.stdout)")
             #expect(r.stderr.hasPrefix("error: ") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
             for phrase in phrases { #expect(r.stderr.contains(phrase), "\(remote): \(r.stderr)") }
             if let token { #expect(!r.stderr.contains(token) && !r.stdout.contains(token)) }
-            let branch = try ws.git(["--git-dir", bare.path, "rev-parse", "--verify", "-q", "main"], in: ws.temp.url)
+            let branch = try await ws.git(
+                ["--git-dir", bare.path, "rev-parse", "--verify", "-q", "main"], in: ws.temp.url)
             #expect(branch.status != 0, "\(remote): the remote branch was not created")
         }
-        try expectRefused("gone", nil, ["Cannot reach the remote gone"])
-        try expectRefused("closed", "http://127.0.0.1:\(freePort())/lfs", ["Cannot reach the Git LFS server"])
-        try expectRefused(
+        try await expectRefused("gone", nil, ["Cannot reach the remote gone"])
+        try await expectRefused("closed", "http://127.0.0.1:\(freePort())/lfs", ["Cannot reach the Git LFS server"])
+        try await expectRefused(
             "auth", "http://127.0.0.1:\(port)/status/401/lfs",
             ["refused the credentials", "STAC_REPOSITORY_GIT_TOKEN"],
             token: "tok-secret-123")
-        try expectRefused(
+        try await expectRefused(
             "nobatch", "http://127.0.0.1:\(port)/status/404/lfs", ["answered 404", "no Git LFS Batch API"])
-        try expectRefused("big", "http://127.0.0.1:\(port)/status/413/lfs", ["413"])
+        try await expectRefused("big", "http://127.0.0.1:\(port)/status/413/lfs", ["413"])
         // http.extraHeader from git config goes to the LFS server too, and wins over the token.
-        #expect(try ws.git(["config", "http.extraHeader", "Authorization: Bearer from-config"]).status == 0)
-        let header = try ws.tool(["push", "auth"], env: ["STAC_REPOSITORY_GIT_TOKEN": "tok-secret-123"])
+        #expect(try await ws.git(["config", "http.extraHeader", "Authorization: Bearer from-config"]).status == 0)
+        let header = try await ws.tool(["push", "auth"], env: ["STAC_REPOSITORY_GIT_TOKEN": "tok-secret-123"])
         #expect(header.status == 1 && !header.stderr.contains("from-config"), "\(header.stderr)")
         #expect(header.stderr.contains("http.extraHeader"), "names the credential sources tried")
         // The token went to the LFS server as HTTP basic authentication, and only there.
@@ -367,13 +375,13 @@ struct RemoteTests {
     }
 
     /// Every LFS pointer in the bare repository's branch names an object giftless holds intact.
-    private func expectRemoteComplete(_ ws: Workspace, bare: URL, storage: URL) throws {
-        let head = try ws.git(["--git-dir", bare.path, "rev-parse", "--verify", "-q", "main"], in: ws.temp.url)
+    private func expectRemoteComplete(_ ws: Workspace, bare: URL, storage: URL) async throws {
+        let head = try await ws.git(["--git-dir", bare.path, "rev-parse", "--verify", "-q", "main"], in: ws.temp.url)
         guard head.status == 0 else { return }  // nothing pushed yet: the branch does not exist
         let objects = giftlessObjects(storage)
-        let files = try ws.git(["--git-dir", bare.path, "ls-tree", "-r", "--name-only", "main"], in: ws.temp.url)
+        let files = try await ws.git(["--git-dir", bare.path, "ls-tree", "-r", "--name-only", "main"], in: ws.temp.url)
         for path in files.stdout.split(separator: "\n") where !path.hasSuffix(".json") && !path.hasPrefix(".git") {
-            let blob = try ws.git(["--git-dir", bare.path, "show", "main:\(path)"], in: ws.temp.url).stdout
+            let blob = try await ws.git(["--git-dir", bare.path, "show", "main:\(path)"], in: ws.temp.url).stdout
             guard let line = blob.split(separator: "\n").first(where: { $0.hasPrefix("oid sha256:") }) else {
                 continue
             }

@@ -160,18 +160,18 @@ struct SecurityTests {
     }
 
     @Test("a collection asset and a later item of the same name never overwrite each other", arguments: backends)
-    func collectionAssetVersusItem(backend: String) throws {
+    func collectionAssetVersusItem(backend: String) async throws {
         let ws = Workspace("member")
-        try ws.initRepo(backend: backend)
+        try await ws.initRepo(backend: backend)
         let src = ws.temp.sub("src")
         try Self.write("collection asset\n", to: src.appendingPathComponent("c/item-x"))
         let collection = Self.collection("c").replacingOccurrences(
             of: "\"links\": []", with: "\"links\": [], \"assets\": {\"x\": {\"href\": \"./item-x\"}}")
         try Self.write(collection, to: src.appendingPathComponent("c/collection.json"))
-        try ws.ok(["ingest", src.appendingPathComponent("c/collection.json").path])
+        try await ws.ok(["ingest", src.appendingPathComponent("c/collection.json").path])
         let item = ws.temp.sub("item/item-x.json")
         try Self.write(Self.item("item-x", collection: "c"), to: item)
-        try Self.expectRefused(ws, ["ingest", item.path], mentions: ["\"item-x\""])
+        try await Self.expectRefused(ws, ["ingest", item.path], mentions: ["\"item-x\""])
     }
 
     @Test("ids in NFC and NFD form are one product and one file", arguments: backends)
