@@ -185,6 +185,7 @@ extension Repository {
             for source in sources { roots.append(contentsOf: try await loader.load(source)) }
         }
 
+        var saveCaches: (() -> Void)?
         let outcome = try await withTransaction(
             wait: options.wait, purpose: "ingest", force: options.force, progress: progress
         ) { tx in
@@ -195,6 +196,10 @@ extension Repository {
             }
             var planner = try IngestPlanner(tx: tx, options: options, engine: engine, events: events)
             planner.onPlanned = planned
+            saveCaches = { [statCache = planner.statCache, remoteStamps = planner.remoteStamps] in
+                statCache.save()
+                remoteStamps.save()
+            }
             planner.changedRemoteOriginals = await planner.remoteStamps.changedOriginals(
                 of: roots.flatMap(\.flattened), engine: engine)
             lap("remote originals")
@@ -217,6 +222,7 @@ extension Repository {
                 operation: "ingest", summary: "\(report.added.count) added, \(report.updated.count) updated",
                 products: report.added + report.updated, trailers: trailers)
         }
+        saveCaches?()
         report.version = outcome?.version
         return report
     }

@@ -317,8 +317,8 @@ struct IngestPlanner {
             }
         }
         options.logger.debug("ingest: asset stat cache: \(statCache.hits) reused, \(statCache.hashed) hashed")
-        statCache.save()
-        remoteStamps.save()
+        // The caches are saved by the caller once the ingest succeeded (a failed ingest leaves
+        // the repository, its state directory included, byte for byte as it was).
         // Fail the whole ingest on the first failure unless the user accepts references.
         for p in planned {
             for r in p.requests {
