@@ -66,21 +66,7 @@ extension FS {
 
     /// Writes `bytes` to the new file `to` (created with `O_EXCL`, never through a link).
     static func writeNew(_ bytes: [UInt8], to path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        if fd < 0 { throw storageError("create", path) }
-        defer { close(fd) }
-        var off = 0
-        try bytes.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            while off < raw.count {
-                let n = Glibc.write(fd, base + off, raw.count - off)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw storageError("write", path)
-                }
-                off += n
-            }
-        }
+        try write(bytes, to: path, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, sync: false)
     }
 
     /// Creates `path` and its missing parents below `base` (which must exist), refusing to pass

@@ -102,7 +102,13 @@ enum FS {
     }
 
     static func write(_ bytes: [UInt8], to path: String, sync: Bool = false) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        try write(bytes, to: path, flags: O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, sync: sync)
+    }
+
+    /// Opens `path` with `flags` (mode 0644), writes all of `bytes` (retrying on EINTR), and
+    /// fsyncs when asked.
+    static func write(_ bytes: [UInt8], to path: String, flags: Int32, sync: Bool) throws {
+        let fd = open(path, flags, 0o644)
         if fd < 0 { throw storageError("create", path) }
         defer { close(fd) }
         var off = 0
