@@ -290,7 +290,9 @@ struct RemoteTests {
             let localTip = try await ws.git(["rev-parse", "main"]).stdout
             outcomes.append(remoteTip.stdout == localTip ? "new" : "old")
         }
-        print("NOTE: remote branch after each SIGKILL during push: \(outcomes.joined(separator: ", "))")
+        // Which state each kill left (old or new tip) is printed for the log; the assertions are
+        // in expectRemoteComplete, after every kill.
+        print("push kills: remote branch after each SIGKILL: \(outcomes.joined(separator: ", "))")
         try await ws.ok(["push"])
         #expect(
             await try ws.git(["--git-dir", bare.path, "rev-parse", "main"], in: ws.temp.url).stdout
@@ -377,7 +379,8 @@ struct RemoteTests {
     /// Every LFS pointer in the bare repository's branch names an object giftless holds intact.
     private func expectRemoteComplete(_ ws: Workspace, bare: URL, storage: URL) async throws {
         let head = try await ws.git(["--git-dir", bare.path, "rev-parse", "--verify", "-q", "main"], in: ws.temp.url)
-        guard head.status == 0 else { return }  // nothing pushed yet: the branch does not exist
+        // Nothing pushed yet (the branch does not exist): nothing can be missing.
+        if head.status != 0 { return }
         let objects = giftlessObjects(storage)
         let files = try await ws.git(["--git-dir", bare.path, "ls-tree", "-r", "--name-only", "main"], in: ws.temp.url)
         for path in files.stdout.split(separator: "\n") where !path.hasSuffix(".json") && !path.hasPrefix(".git") {
