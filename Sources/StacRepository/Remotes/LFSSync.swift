@@ -253,10 +253,14 @@ func remoteFailure(_ error: any Error, remote: String, url: String, auth: Remote
         }
     }
     if let git = error as? GitError {
-        let message = git.message.lowercased()
-        if git.code == .other(-16) || message.contains("authentication") || message.contains("401")
-            || message.contains("403")
-        {
+        // The message names the URL or path, which may itself contain "401" (a temporary directory's
+        // UUID did): look for a status only in what is left once the URL and its path are removed.
+        var message = git.message.lowercased()
+        for name in [url, shown, URL(string: url)?.path ?? ""] where !name.isEmpty {
+            message = message.replacingOccurrences(of: name.lowercased(), with: "")
+        }
+        let httpRefused = message.range(of: #"(^|[^0-9a-z])(401|403)($|[^0-9a-z])"#, options: .regularExpression) != nil
+        if git.code == .other(-16) || message.contains("authentication") || httpRefused {
             return StacRepositoryError(
                 .transfer,
                 "The remote \(remote) (\(shown)) refused the credentials (\(auth.sources)); set STAC_REPOSITORY_GIT_TOKEN or http.extraHeader and try again."
