@@ -343,7 +343,8 @@ struct RemoteTests {
         {
             var add = ["remote", "add", "--repository", ws.repo.path, remote, "file://" + bare.path]
             if let lfsURL { add += ["--lfs-url", lfsURL] }
-            if remote == "gone" { add[5] = "file://" + ws.temp.sub("nowhere-401-403.git").path }  // digits in a path are no HTTP status
+            // Digits in a path are no HTTP status: "401" here must not read as "credentials refused".
+            if remote == "gone" { add[5] = "file://" + ws.temp.sub("nowhere-401-403.git").path }
             try await ws.ok(add)
             let r = try await ws.tool(["push", remote], env: token.map { ["STAC_REPOSITORY_GIT_TOKEN": $0] } ?? [:])
             #expect(r.status == 1, "\(remote): \(r.stdout)")
