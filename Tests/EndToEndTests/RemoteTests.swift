@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `remote`, `push`, URL `clone`, `fetch` and `pull` against a bare repository over `file://`
 /// and a real Git LFS server (giftless) on 127.0.0.1, checked with stock git + git-lfs.
-@Suite("Remotes: push, clone, fetch, pull")
+@Suite("Remotes: push, clone, fetch, pull", .offPool, .offPool)
 struct RemoteTests {
     static let haveGiftless = giftlessFlask != nil && which("git-lfs") != nil
 
