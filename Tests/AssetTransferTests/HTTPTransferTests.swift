@@ -160,25 +160,27 @@ struct HTTPTransferTests {
         try await withHTTPServer({ server in
             await server.appendRoute("GET /slow") { _ in
                 requests.withLock { $0["slow", default: 0] += 1 }
-                try await Task.sleep(nanoseconds: 3_000_000_000)
+                try await Task.sleep(nanoseconds: 10_000_000_000)
                 return HTTPResponse(statusCode: .ok, body: Data("late".utf8))
             }
             await server.appendRoute("GET /slow-once") { _ in
                 let n = requests.withLock {
                     $0["once", default: 0] += 1; return $0["once", default: 0]
                 }
-                if n == 1 { try await Task.sleep(nanoseconds: 3_000_000_000) }
+                if n == 1 { try await Task.sleep(nanoseconds: 10_000_000_000) }
                 return HTTPResponse(statusCode: .ok, body: Data("on time".utf8))
             }
         }) { server in
-            var configuration = testConfiguration(retries: 1, lowSpeedTimeout: 1)
+            // 3 s of silence is a timeout; the stalls last 10 s, so a timeout that works is the only
+            // way to get "on time" (and the margin holds on a loaded machine).
+            var configuration = testConfiguration(retries: 1, lowSpeedTimeout: 3)
             configuration.retryBaseDelay = 0.01
             let engine = AssetTransferEngine(configuration: configuration)
             let results = await engine.measure([
                 AssetRequest(name: "slow", source: server.url("/slow")),
                 AssetRequest(name: "slow once", source: server.url("/slow-once")),
             ])
-            // A timeout that did not cut the 3 s stall short would give "late" on the first attempt
+            // A timeout that did not cut the 10 s stall short would give "late" on the first attempt
             // and one request per route: the counts and the error kind prove it, with no clock.
             let error = try #require(results[0].error())
             #expect(error.kind == .timeout)
