@@ -118,12 +118,11 @@ public final class FileBackend: StorageBackend {
             switch change {
             case .write(let bytes):
                 let name = "\(n)"
-                try FS.write(bytes, to: txDirectory + "/files/" + name, sync: true)
+                try FS.write(bytes, to: txDirectory + "/files/" + name)
                 entries.append(.init(path: path, staged: name))
             case .asset(let staged, _, _):
                 let name = "\(n)"
                 try FS.rename(staged.path, txDirectory + "/files/" + name)
-                FS.syncFile(txDirectory + "/files/" + name)
                 entries.append(.init(path: path, staged: name))
             case .storedAsset:
                 throw StacRepositoryError(
@@ -132,7 +131,9 @@ public final class FileBackend: StorageBackend {
                 entries.append(.init(path: path, staged: nil))
             }
         }
-        FS.syncDirectory(txDirectory + "/files")
+        // Durability, batched (docs/format.md): one syncfs makes every staged file durable
+        // before the journal that names them is written, instead of an fsync per file.
+        try FS.syncFileSystem(containing: txDirectory)
         let sequence = (try lastSequence()) + 1
         var journal = Journal(state: "prepared", entries: entries, record: record, sequence: sequence)
         try writeJournal(journal)
@@ -156,7 +157,9 @@ public final class FileBackend: StorageBackend {
             try? recover()
             throw error
         }
-        FS.syncDirectory(root.path)
+        // Every rename (in whatever directory) is durable before the journal says "committed":
+        // one syncfs, not an fsync per directory.
+        try FS.syncFileSystem(containing: root.path)
         journal.state = "committed"
         try writeJournal(journal)
         try crashes.point("file-committed")
