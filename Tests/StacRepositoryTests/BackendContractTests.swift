@@ -172,6 +172,13 @@ struct BackendContractTests {
         let ingested = try #require(try versioned.headVersion())
         let filesBefore = try repository.backend.snapshot(at: ingested).files()
         _ = try await repository.prune(["LC08_A"])
+        // diff names the products, typed by their content, never the JSON-named assets.
+        let diff = try repository.diff(from: ingested, to: "HEAD")
+        #expect(
+            diff.map { "\($0.change) \($0.kind) \($0.id)" }.sorted() == [
+                "removed item LC08_A", "updated collection landsat",
+            ])
+        #expect(diff.first { $0.id == "landsat" }?.changedFields.contains("links") == true)
         let result = try await repository.rollback(to: ingested)
         #expect(result.backupRef == nil)
         #expect(try repository.history().first?.record.operation == "rollback")
