@@ -8,10 +8,13 @@ public struct RemoteCredentials: Sendable {
     public var headers: [String]
     /// The token offered when the server asks for a user name and password.
     public var token: String?
+    /// A user name and password (a netrc entry for the remote's host), offered after the token.
+    public var userPassword: (user: String, password: String)?
 
-    public init(headers: [String] = [], token: String? = nil) {
+    public init(headers: [String] = [], token: String? = nil, userPassword: (user: String, password: String)? = nil) {
         self.headers = headers
         self.token = token
+        self.userPassword = userPassword
     }
 }
 
@@ -195,6 +198,7 @@ extension GitRepository {
 private final class CredentialPayload {
     let credentials: RemoteCredentials
     var offeredToken = false
+    var offeredPassword = false
     var offeredAgent = false
     var rejections = [String]()
 
@@ -211,6 +215,12 @@ private final class CredentialPayload {
             {
                 state.offeredToken = true
                 return git_credential_userpass_plaintext_new(out, user ?? "x-access-token", token)
+            }
+            if allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT.rawValue != 0, let pair = state.credentials.userPassword,
+                !state.offeredPassword
+            {
+                state.offeredPassword = true
+                return git_credential_userpass_plaintext_new(out, pair.user, pair.password)
             }
             if allowed & GIT_CREDENTIAL_SSH_KEY.rawValue != 0, !state.offeredAgent {
                 state.offeredAgent = true

@@ -4,7 +4,7 @@ import Testing
 
 /// Bad input: exit code 1, one sentence naming the thing and the fix, and a repository that is
 /// byte-for-byte unchanged.
-@Suite("Bad input", .offPool, .offPool)
+@Suite("Bad input", .offPool)
 struct ErrorTests {
     enum Case: String, CaseIterable, CustomTestStringConvertible {
         case malformedJSON, missingID, missingType, dotDotID, slashID, emptyID, duplicateIDs, missingAsset,

@@ -7,7 +7,7 @@ import Testing
 #endif
 
 /// The git backend, checked with the real `git` and `git lfs`.
-@Suite("Git backend with real git and git-lfs", .offPool, .offPool)
+@Suite("Git backend with real git and git-lfs", .offPool)
 struct GitCompatibilityTests {
     /// A git repository with two ingests and a prune.
     func populated() async throws -> (Workspace, URL, [String: Data]) {

@@ -4,7 +4,7 @@ import Testing
 
 /// Processors through the CLI: the geotiff processor, external processors in any language, and
 /// processors that misbehave.
-@Suite("Processors", .offPool, .offPool)
+@Suite("Processors", .offPool)
 struct ProcessorTests {
     /// Writes an executable `stac-processor-NAME` shell script into `bin`.
     func writeProcessor(_ name: String, in bin: URL, body: String) throws {

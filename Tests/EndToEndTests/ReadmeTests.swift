@@ -8,7 +8,7 @@ import Testing
 /// under `/tmp/stac-demo`, which the test points at its own folder. A block that needs servers
 /// this machine does not have is marked `<!-- readme-test: skip -->` on the line before it, and
 /// the test prints each skipped block.
-@Suite("README examples", .offPool, .offPool)
+@Suite("README examples", .offPool)
 struct ReadmeTests {
     /// One ```sh block of a Markdown file.
     struct Block {

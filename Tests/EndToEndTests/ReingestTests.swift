@@ -8,7 +8,7 @@ import Testing
 
 /// Re-ingest is exact: changed asset bytes and changed asset options are updates; an unchanged
 /// re-ingest reads no asset bytes (stat cache).
-@Suite("Re-ingest", .offPool, .offPool)
+@Suite("Re-ingest", .offPool)
 struct ReingestTests {
     static let backends = ["file", "git"]
 

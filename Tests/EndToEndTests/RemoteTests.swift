@@ -4,7 +4,7 @@ import Testing
 
 /// `remote`, `push`, URL `clone`, `fetch` and `pull` against a bare repository over `file://`
 /// and a real Git LFS server (giftless) on 127.0.0.1, checked with stock git + git-lfs.
-@Suite("Remotes: push, clone, fetch, pull", .offPool, .offPool)
+@Suite("Remotes: push, clone, fetch, pull", .offPool)
 struct RemoteTests {
     static let haveGiftless = giftlessFlask != nil && which("git-lfs") != nil
 

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `verify` finds what rotted: stored assets, Git LFS objects, and (with --origin) originals.
-@Suite("Verify", .offPool, .offPool)
+@Suite("Verify", .offPool)
 struct VerifyTests {
     @Test("a stored asset whose bytes changed is reported, naming the file", arguments: ["file", "git"])
     func tamperedAsset(backend: String) async throws {

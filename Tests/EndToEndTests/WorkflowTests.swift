@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// The basic workflow, end to end through the built binary, on both backends.
-@Suite("Workflow", .offPool, .offPool)
+@Suite("Workflow", .offPool)
 struct WorkflowTests {
     static let backends = ["file", "git"]
 

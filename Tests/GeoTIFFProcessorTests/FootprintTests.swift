@@ -35,7 +35,7 @@ import Testing
 ///
 /// For the antimeridian case, pyproj's longitudes were unwrapped (negative ones + 360) before
 /// taking min/max, and the east bound wrapped back (− 360).
-@Suite("WGS84 footprints", .offPool, .offPool)
+@Suite("WGS84 footprints", .offPool)
 struct FootprintTests {
     struct Reference: Sendable, CustomTestStringConvertible {
         var testDescription: String

@@ -5,7 +5,7 @@ import Testing
 
 @testable import GeoTIFFProcessor
 
-@Suite("Reading TIFF and BigTIFF headers", .offPool, .offPool)
+@Suite("Reading TIFF and BigTIFF headers", .offPool)
 struct GeoTIFFHeaderTests {
     struct Encoding: Sendable, CustomTestStringConvertible {
         var littleEndian: Bool

@@ -5,7 +5,7 @@ import Testing
 
 @testable import GeoTIFFProcessor
 
-@Suite("The geotiff processor", .offPool, .offPool)
+@Suite("The geotiff processor", .offPool)
 struct GeoTIFFProcessorTests {
     let processor = GeoTIFFProcessor()
 

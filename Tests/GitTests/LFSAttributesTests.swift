@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// The attributes rule, checked against the real `git check-attr`.
-@Suite("LFS attributes", .offPool, .offPool)
+@Suite("LFS attributes", .offPool)
 struct LFSAttributesTests {
     static let awkward = [
         "tilejson.json", "LC09_L2SP_042034_20231005_20231006_02_T1_MTL.json", "name with space.json",

@@ -2,7 +2,7 @@ import STAC
 import TestSupport
 import Testing
 
-@Suite("Hrefs", .offPool, .offPool)
+@Suite("Hrefs", .offPool)
 struct HrefTests {
     @Test(
         "hrefs resolve against the file that holds them",

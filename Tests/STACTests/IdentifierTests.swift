@@ -12,7 +12,7 @@ func idError(_ id: String, kind: STACType? = .item, source: String? = nil) -> ST
     }
 }
 
-@Suite("Identifiers", .offPool, .offPool)
+@Suite("Identifiers", .offPool)
 struct IdentifierTests {
     @Test(
         "safe ids are accepted",

@@ -18,7 +18,7 @@ func parseError(_ text: String, source: String? = nil) -> JSONParseError? {
     parseError(Array(text.utf8), source: source)
 }
 
-@Suite("Parsing JSON", .offPool, .offPool)
+@Suite("Parsing JSON", .offPool)
 struct JSONParseTests {
     @Test("numbers keep their literal text")
     func numbersKeepTheirLiteralText() throws {

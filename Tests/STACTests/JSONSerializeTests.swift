@@ -3,7 +3,7 @@ import STAC
 import TestSupport
 import Testing
 
-@Suite("Writing JSON", .offPool, .offPool)
+@Suite("Writing JSON", .offPool)
 struct JSONSerializeTests {
     @Test("the canonical format of a small document is exact")
     func canonicalFormatIsExact() {

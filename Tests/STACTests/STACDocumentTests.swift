@@ -3,7 +3,7 @@ import STAC
 import TestSupport
 import Testing
 
-@Suite("STAC documents", .offPool, .offPool)
+@Suite("STAC documents", .offPool)
 struct STACDocumentTests {
     func item(_ id: String, collection: String = "c1") -> String {
         #"{"type": "Feature", "stac_version": "1.0.0", "id": "\#(id)", "properties": {"datetime": null}, "collection": "\#(collection)"}"#

@@ -14,7 +14,7 @@ func stacError(_ text: String, source: String? = "a.json") throws -> STACError? 
     }
 }
 
-@Suite("STAC objects", .offPool, .offPool)
+@Suite("STAC objects", .offPool)
 struct STACObjectTests {
     func item() throws -> STACObject {
         try STACObject(JSONValue.parse(string: canonicalItem), source: "item.json")

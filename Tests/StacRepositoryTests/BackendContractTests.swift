@@ -8,7 +8,7 @@ import Testing
 /// The backend contract, in-process, on every registered backend (``BackendRegistry``): what any
 /// implementation must do for ingest, prune, rollback, history, verify and recovery. The
 /// end-to-end suites prove the same through the binary; these say *where* a failure is.
-@Suite("Backend contract", .offPool, .offPool)
+@Suite("Backend contract", .offPool)
 struct BackendContractTests {
     /// A temporary directory with a real-shaped source catalog: a collection with two items,
     /// assets named like real ones (`tilejson.json`, `*_MTL.json`, a GeoTIFF), a pre-1.0-style

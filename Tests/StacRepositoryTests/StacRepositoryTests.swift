@@ -6,7 +6,7 @@ import Testing
 
 @testable import StacRepository
 
-@Suite("Operation records", .offPool, .offPool)
+@Suite("Operation records", .offPool)
 struct OperationRecordTests {
     @Test("a commit message round-trips through parse")
     func messageRoundTrip() throws {
@@ -33,7 +33,7 @@ struct OperationRecordTests {
     }
 }
 
-@Suite("Catalog layout", .offPool, .offPool)
+@Suite("Catalog layout", .offPool)
 struct LayoutTests {
     @Test(
         "relative hrefs inside the repository resolve to repository paths",
@@ -79,7 +79,7 @@ struct LayoutTests {
     }
 }
 
-@Suite("File backend", .offPool, .offPool)
+@Suite("File backend", .offPool)
 struct FileBackendTests {
     func makeBackend() throws -> (FileBackend, URL) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fb-\(UUID().uuidString)")
@@ -132,7 +132,7 @@ struct FileBackendTests {
     }
 }
 
-@Suite("Error sentences", .offPool, .offPool)
+@Suite("Error sentences", .offPool)
 struct ErrorSentenceTests {
     @Test("a libgit2 error that reaches the user is one sentence with a fix, not raw libgit2 text")
     func gitErrors() throws {

@@ -28,7 +28,7 @@ extension GitBackend {
     ) throws -> FetchReport {
         let git = self
         let (name, url) = try resolveRemoteName(git, remote)
-        let auth = RemoteAuthentication(repository: git.repository)
+        let auth = RemoteAuthentication(repository: git.repository, remoteURL: url)
         return try owner.withLock(wait: wait, purpose: "fetch") {
             var report = FetchReport(remote: name, branch: git.branch)
             do {
@@ -67,7 +67,7 @@ extension GitBackend {
     func pull(remote: String?, owner: Repository, wait: Bool, progress: ProgressHandler?) throws -> FetchReport {
         let git = self
         let (name, url) = try resolveRemoteName(git, remote)
-        let auth = RemoteAuthentication(repository: git.repository)
+        let auth = RemoteAuthentication(repository: git.repository, remoteURL: url)
         return try owner.withLock(wait: wait, purpose: "pull") {
             var report = FetchReport(remote: name, branch: git.branch)
             let remoteTip: ObjectID
@@ -177,7 +177,7 @@ extension Repository {
             try FS.makeDirectories(dir)
             let gitDirectory = root.appendingPathComponent(".git")
             let target = try GitRepository.create(at: gitDirectory, bare: true, initialBranch: branch ?? "main")
-            auth = RemoteAuthentication(repository: target)
+            auth = RemoteAuthentication(repository: target, remoteURL: remoteURL)
             try target.setConfig("remote.origin.url", remoteURL)
             try target.setConfig("remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*")
             if let lfsURL { try target.setConfig("remote.origin.lfsurl", lfsURL) }
@@ -209,7 +209,8 @@ extension Repository {
                 let pointers = try backend.lfsPointers(inCommits: [tip], of: backend.repository)
                 let endpoint = try backend.lfsEndpoint(backend, remote: "origin", operation: "download", tree: tree)
                 let tally = try backend.downloadLFSObjects(
-                    pointers, into: backend.lfs, from: endpoint, auth: auth ?? RemoteAuthentication(repository: target),
+                    pointers, into: backend.lfs, from: endpoint,
+                    auth: auth ?? RemoteAuthentication(repository: target, remoteURL: remoteURL),
                     ref: "refs/heads/\(chosen)", progress: progress)
                 report.lfsObjectsDownloaded = tally.transferred
                 report.lfsBytesDownloaded = tally.bytes

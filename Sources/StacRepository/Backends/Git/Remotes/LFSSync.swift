@@ -56,7 +56,7 @@ extension GitBackend {
             }
             FS.syncDirectory(remote.objectsDirectory.path)
         case .http(let url):
-            let client = LFSBatchClient(endpoint: url, headers: auth.lfsHeaders)
+            let client = LFSBatchClient(endpoint: url, headers: auth.lfsHeaders(for: url))
             let specs = pointers.map { LFSObjectSpec(oid: $0.oid, size: $0.size) }
             let answers = try client.batch(operation: "upload", objects: specs, ref: ref)
             var work = [(LFSObjectSpec, LFSAction, LFSAction?)]()
@@ -104,7 +104,7 @@ extension GitBackend {
                 counter.add(pointer.size)
             }
         case .http(let url):
-            let client = LFSBatchClient(endpoint: url, headers: auth.lfsHeaders)
+            let client = LFSBatchClient(endpoint: url, headers: auth.lfsHeaders(for: url))
             let answers = try client.batch(
                 operation: "download", objects: missing.map { LFSObjectSpec(oid: $0.oid, size: $0.size) }, ref: ref)
             var work = [(LFSObjectSpec, LFSAction)]()

@@ -34,7 +34,7 @@ extension GitBackend {
         let (name, url) = try resolveRemoteName(git, remote)
         let branch = branch ?? git.branch
         let ref = "refs/heads/" + branch
-        let auth = RemoteAuthentication(repository: git.repository)
+        let auth = RemoteAuthentication(repository: git.repository, remoteURL: url)
         return try owner.withLock(wait: wait, purpose: "push") {
             guard let tip = try git.repository.reference(ref) else {
                 throw StacRepositoryError(.notFound, "There is no branch \(branch) here to push; check `--branch`.")

@@ -71,28 +71,43 @@ func derivedLFSURL(fromRemoteURL raw: String) -> String? {
     return url.hasSuffix(".git") ? url + "/info/lfs" : url + ".git/info/lfs"
 }
 
-/// Credentials for a remote, read from git config and the environment; never stored.
+/// Credentials for a remote, read from git config, the environment and the user's netrc; never
+/// stored, never printed.
 struct RemoteAuthentication {
     /// `http.extraHeader` values.
     var extraHeaders: [String]
     /// `STAC_REPOSITORY_GIT_TOKEN`.
     var token: String?
+    /// The netrc entry for the host of the remote's URL (``Netrc``), if any.
+    var netrcForRemote: Netrc.Entry?
+    let netrc: Netrc
 
-    init(repository: GitRepository) {
+    init(repository: GitRepository, remoteURL: String, netrc: Netrc = .load()) {
         extraHeaders = ((try? repository.configValues("http.extraheader")) ?? []).filter { $0.contains(":") }
         let token = ProcessInfo.processInfo.environment["STAC_REPOSITORY_GIT_TOKEN"]
         self.token = token?.isEmpty == false ? token : nil
+        self.netrc = netrc
+        netrcForRemote = netrc.entry(for: remoteURL)
     }
 
-    var git: RemoteCredentials { RemoteCredentials(headers: extraHeaders, token: token) }
+    var git: RemoteCredentials {
+        RemoteCredentials(
+            headers: extraHeaders, token: token,
+            userPassword: netrcForRemote.map { (user: $0.login, password: $0.password) })
+    }
 
-    /// Headers for the LFS Batch API: `http.extraHeader`, and the token as HTTP basic
-    /// authentication (`x-access-token:TOKEN`, as git's credential helpers send it) unless a
-    /// header already carries `Authorization`.
-    var lfsHeaders: [String] {
+    /// Headers for the Git LFS Batch API at `endpoint`: `http.extraHeader`; then, unless a
+    /// header already carries `Authorization`, the token as HTTP basic authentication
+    /// (`x-access-token:TOKEN`, as git's credential helpers send it), else the netrc entry of
+    /// the endpoint's own host.
+    func lfsHeaders(for endpoint: String) -> [String] {
         var headers = extraHeaders
-        if let token, !headers.contains(where: { $0.lowercased().hasPrefix("authorization:") }) {
+        guard !headers.contains(where: { $0.lowercased().hasPrefix("authorization:") }) else { return headers }
+        if let token {
             headers.append("Authorization: Basic " + Data("x-access-token:\(token)".utf8).base64EncodedString())
+        } else if let entry = netrc.entry(for: endpoint) {
+            headers.append(
+                "Authorization: Basic " + Data("\(entry.login):\(entry.password)".utf8).base64EncodedString())
         }
         return headers
     }
@@ -102,6 +117,7 @@ struct RemoteAuthentication {
         var tried = [String]()
         if token != nil { tried.append("STAC_REPOSITORY_GIT_TOKEN") }
         if !extraHeaders.isEmpty { tried.append("http.extraHeader") }
+        if netrcForRemote != nil, let path = netrc.path { tried.append("the netrc entry in \(path)") }
         return tried.isEmpty ? "no credentials were configured" : "tried " + tried.joined(separator: " and ")
     }
 }
