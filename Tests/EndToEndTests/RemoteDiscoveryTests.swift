@@ -169,7 +169,7 @@ struct RemoteDiscoveryTests {
     func partialFailure() async throws {
         let ws = Workspace("partial")
         let site = ws.temp.sub("site")
-        try makeCatalog(at: site, items: 4)
+        let assets = try makeCatalog(at: site, items: 4)
         for i in 0..<3 {
             try FileManager.default.removeItem(at: site.appendingPathComponent("coll/item-\(i)/data.tif"))
         }
@@ -183,7 +183,9 @@ struct RemoteDiscoveryTests {
         #expect(r.stdout.contains("3 assets kept as references"), "\(r.stdout)")
         #expect(FileManager.default.fileExists(atPath: ws.repo.appendingPathComponent("coll/item-3/data.tif").path))
         // Once the server has the files again, a re-ingest fetches them and exits 0.
-        try makeCatalog(at: site, items: 4)
+        for i in 0..<3 {
+            try #require(assets["item-\(i)/data.tif"]).write(to: site.appendingPathComponent("coll/item-\(i)/data.tif"))
+        }
         let healed = try await ws.tool(["ingest", url, "--retries", "0", "--on-asset-error", "reference"])
         #expect(healed.status == 0, "\(healed.stderr)")
         #expect(healed.stdout.contains("3 updated"), "\(healed.stdout)")
