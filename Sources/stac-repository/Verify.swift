@@ -56,6 +56,7 @@ struct Verify: AsyncParsableCommand {
         } else {
             for p in report.repaired { Output.line("REPAIRED \(p.path): \(p.message)") }
             for p in report.problems { Output.line("FAIL \(p.path): \(p.message)") }
+            for p in report.failedAssets { Output.note("warning: \(p.path): \(p.message).") }
             var line =
                 "verify: \(Output.count(report.jsonFiles, "JSON file")), \(Output.count(report.assets, "asset")) (\(Output.bytes(report.bytesHashed)) hashed)"
             if report.workTreeFiles > 0 { line += ", \(Output.count(report.workTreeFiles, "work-tree file")) compared" }

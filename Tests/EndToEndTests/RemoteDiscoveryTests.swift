@@ -182,6 +182,12 @@ struct RemoteDiscoveryTests {
         for i in 0..<3 { #expect(r.stderr.contains("coll/item-\(i)/data.tif"), "\(r.stderr)") }
         #expect(r.stdout.contains("3 assets kept as references"), "\(r.stdout)")
         #expect(FileManager.default.fileExists(atPath: ws.repo.appendingPathComponent("coll/item-3/data.tif").path))
+        // verify names them (a warning: the catalog is complete, the copies are missing).
+        let verify = try await ws.tool(["verify"])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(
+            verify.stderr.components(separatedBy: "kept as a reference because its copy failed").count - 1 == 3,
+            "\(verify.stderr)")
         // Once the server has the files again, a re-ingest fetches them and exits 0.
         for i in 0..<3 {
             try #require(assets["item-\(i)/data.tif"]).write(to: site.appendingPathComponent("coll/item-\(i)/data.tif"))
@@ -189,5 +195,7 @@ struct RemoteDiscoveryTests {
         let healed = try await ws.tool(["ingest", url, "--retries", "0", "--on-asset-error", "reference"])
         #expect(healed.status == 0, "\(healed.stderr)")
         #expect(healed.stdout.contains("3 updated"), "\(healed.stdout)")
+        let clean = try await ws.ok(["verify"])
+        #expect(!clean.stderr.contains("copy failed"), "\(clean.stderr)")
     }
 }

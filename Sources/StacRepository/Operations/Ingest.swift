@@ -238,6 +238,7 @@ extension Repository {
                 products: report.added + report.updated, trailers: trailers)
         }
         saveCaches?()
+        FailedAssetLog(stateDirectory: backend.stateDirectory).update(with: report)
         report.version = outcome?.version
         return report
     }

@@ -23,6 +23,9 @@ public struct VerifyReport: Sendable, Codable {
     public var workTreeFiles = 0
     /// What `--repair` put right (the problems it fixed, as they were reported).
     public var repaired: [VerifyProblem] = []
+    /// Assets kept as references because their copy failed at ingest (Operations/FailedAssets.swift);
+    /// reported, not problems: the catalog is complete, the copy is missing.
+    public var failedAssets: [VerifyProblem] = []
     public var ok: Bool { problems.isEmpty }
 }
 
@@ -70,6 +73,7 @@ extension Repository {
     ) async throws -> VerifyReport {
         let checked = try verifyStored(ref: ref, progress: progress)
         var report = checked.report
+        if ref == nil { report.failedAssets = failedAssetReferences() }
         guard origin else { return report }
         // Every alternate.* entry, quick (HEAD first) or by re-hashing: Verify+Origin.swift.
         try await checkOrigins(ref: ref, quick: quick, transfer: transfer, report: &report)
