@@ -165,6 +165,50 @@ struct RemoteDiscoveryTests {
         #expect(!log.contains("outside.json"), "a link outside the listing was fetched")
     }
 
+    @Test("ingest --processor geotiff over an http listing: remote originals, HEAD stamps, errors that name the href")
+    func geotiffFromListing() async throws {
+        let ws = Workspace("http-geotiff")
+        let site = ws.temp.sub("site")
+        let fm = FileManager.default
+        let samples = Env.packageRoot.appendingPathComponent("docs/sample-products")
+        for (folder, name) in [("2024/a", "P-001.tif"), ("2024/b", "P-002.tif")] {
+            let dir = site.appendingPathComponent("products/\(folder)")
+            try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+            try fm.copyItem(at: samples.appendingPathComponent(name), to: dir.appendingPathComponent(name))
+        }
+        try Data("not a tiff".utf8).write(to: site.appendingPathComponent("products/2024/broken.tif"))
+        let server = try await startHTTP(serving: site, in: ws)
+        defer { server.stop() }
+        let base = "http://127.0.0.1:\(server.port)/products/"
+        try await ws.initRepo(backend: "file")
+        let args = ["ingest", "--processor", "geotiff", base, "--option", "datetime=2024-05-01T00:00:00Z"]
+        let broken = try await ws.tool(args)
+        #expect(broken.status == 1, "\(broken.stderr)")
+        #expect(broken.stderr.contains("\(base)2024/broken.tif"), "\(broken.stderr)")
+        #expect(!broken.stderr.contains("/remote/"), "a scratch path leaked: \(broken.stderr)")
+
+        let good = args + ["--exclude", "*/broken.tif", "--json"]
+        let r = try await ws.ok(good)
+        let report = try #require(jsonObject(r.stdout) as? [String: Any])
+        #expect((report["added"] as? [Any])?.count == 2, "\(r.stdout)")
+        let item = try #require(readJSON(ws.repo.appendingPathComponent("P-002/P-002.json")))
+        let data = (item["assets"] as? [String: Any])?["data"] as? [String: Any]
+        let original = (data?["alternate"] as? [String: Any])?["original"] as? [String: Any]
+        #expect(original?["href"] as? String == "\(base)2024/b/P-002.tif")
+        let log = ws.temp.sub("http.log")
+        func gets() -> Int {
+            ((try? String(contentsOf: log, encoding: .utf8)) ?? "").components(
+                separatedBy: "\"GET /products/2024/b/P-002.tif"
+            ).count - 1
+        }
+        let before = gets()
+        let again = try await ws.ok(good)
+        let report2 = try #require(jsonObject(again.stdout) as? [String: Any])
+        #expect((report2["unchanged"] as? [Any])?.count == 2, "\(again.stdout)")
+        #expect(gets() == before, "an unchanged product was downloaded again")
+        try await ws.ok(["verify", "--origin", "--quick"])
+    }
+
     @Test("with --on-asset-error reference every failed asset is listed and the ingest exits 2")
     func partialFailure() async throws {
         let ws = Workspace("partial")
