@@ -27,6 +27,34 @@ struct ListingTests {
         #expect(S3Listing.split("s3://bucket")?.prefix == "")
     }
 
+    @Test("a ListObjectsV2 request is addressed at the bucket and signed as botocore signs it")
+    func listRequestMatchesBotocore() throws {
+        // botocore 1.43 S3SigV4Auth, clock at 2026-01-02T03:04:05Z, URL=
+        // http://127.0.0.1:5000/stac?continuation-token=a%2Fb%3D&list-type=2&max-keys=100&prefix=events%2Ffire%2F
+        var environment = ["AWS_ENDPOINT_URL": "http://127.0.0.1:5000"]
+        environment["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE"
+        let settings = S3Settings(configuration: TransferConfiguration(environment: environment))
+        let address = settings.bucketAddress(bucket: "stac", region: "us-east-1")
+        #expect(
+            address.url == "http://127.0.0.1:5000/stac" && address.path == "/stac" && address.host == "127.0.0.1:5000")
+        let query = SigV4Signer.canonicalQuery([
+            ("list-type", "2"), ("prefix", "events/fire/"), ("continuation-token", "a/b="), ("max-keys", "100"),
+        ])
+        #expect(query == "continuation-token=a%2Fb%3D&list-type=2&max-keys=100&prefix=events%2Ffire%2F")
+        let credentials = AWSCredentials(
+            accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+        let headers = SigV4Signer(credentials: credentials, region: "us-east-1").sign(
+            host: address.host, canonicalPath: address.path, canonicalQuery: query,
+            date: Date(timeIntervalSince1970: 1_767_323_045))
+        #expect(
+            headers.last?.value
+                == "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260102/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=cf174b06090f643afa2220d102013888583a068a3922d58f3871b41e2146fa55"
+        )
+        let aws = S3Settings(configuration: TransferConfiguration(environment: [:]))
+        #expect(
+            aws.bucketAddress(bucket: "stac", region: "eu-west-1").url == "https://stac.s3.eu-west-1.amazonaws.com/")
+    }
+
     @Test("an autoindex page keeps only links below the listed URL")
     func autoindexConfinement() throws {
         let base = try #require(URL(string: "http://127.0.0.1:8000/data/"))
