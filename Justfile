@@ -32,6 +32,11 @@ bench:
     swift build -c release
     scripts/bench.sh "$(swift build -c release --show-bin-path)/stac-repository"
 
+# verify --origin --quick against --origin on 1,000 originals over loopback HTTP (figure in docs/benchmarks.md).
+bench-verify-quick:
+    swift build -c release
+    python3 scripts/bench_verify_quick.py "$(swift build -c release --show-bin-path)/stac-repository" 500 4096
+
 # Format the sources in place.
 fmt:
     swift format --in-place --recursive Sources Tests Processors Package.swift

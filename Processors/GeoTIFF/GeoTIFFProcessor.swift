@@ -132,6 +132,11 @@ public struct GeoTIFFProcessor: Processor {
         return output
     }
 
+    /// `.tif` and `.tiff` files (any case) of a remote prefix are products.
+    public func accepts(fileName: String) -> Bool {
+        Self.isTIFFName(URL(fileURLWithPath: fileName))
+    }
+
     static func isTIFFName(_ url: URL) -> Bool {
         ["tif", "tiff"].contains(url.pathExtension.lowercased())
     }

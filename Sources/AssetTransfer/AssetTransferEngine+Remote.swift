@@ -6,6 +6,16 @@ import Logging
 enum RemoteTarget: Sendable {
     case http(url: String)
     case s3(bucket: String, key: String, settings: S3Settings)
+    /// A bucket-level request (ListObjectsV2): the bucket's address with a signed query.
+    case s3List(bucket: String, query: [(name: String, value: String)], settings: S3Settings)
+
+    /// The S3 settings of an s3 target.
+    var s3Settings: S3Settings? {
+        switch self {
+        case .http: nil
+        case .s3(_, _, let settings), .s3List(_, _, let settings): settings
+        }
+    }
 }
 
 /// What to do after one attempt.
@@ -23,14 +33,14 @@ extension AssetTransferEngine {
     func remote(
         _ target: RemoteTarget, subject: TransferSubject, sink: ByteSink, cancellation: CancellationFlag,
         progress: @escaping @Sendable (Int64) -> Void, retrying: (@Sendable (Int, String) -> Void)?,
-        headOnly: Bool = false, stamp: RemoteStampBox? = nil
+        headOnly: Bool = false, stamp: RemoteStampBox? = nil, body: Data? = nil
     ) async -> Result<Void, TransferError> {
         var attempt = 0
         var resumeFrom: Int64 = 0
         var acceptsRanges = false
         var validator: String?
         var region: String?
-        if case .s3(_, _, let settings) = target { region = settings.region }
+        if let settings = target.s3Settings { region = settings.region }
         var regionChanged = false
         let pool = handles
         // Redirects are followed here, one hop at a time, so that each hop's credentials are
@@ -43,6 +53,10 @@ extension AssetTransferEngine {
             var attemptRequest = makeCurlRequest(
                 target, resumeFrom: resumeFrom, validator: validator, region: region, method: headOnly ? "HEAD" : "GET")
             attemptRequest.headOnly = headOnly
+            if let body, case .http = target {
+                attemptRequest.postBody = body
+                attemptRequest.headers.append("Content-Type: application/json")
+            }
             let request = attemptRequest
             let outcome: CurlOutcome? = await DedicatedThread.run("transfer \(subject.source)") {
                 guard let handle = pool.take() else { return nil }
@@ -235,6 +249,26 @@ extension AssetTransferEngine {
                 lines += signed.map { "\($0.name): \($0.value)" }
             }
             request.headers = lines
+        case .s3List(let bucket, let query, let settings):
+            let region = region ?? settings.region
+            let address = settings.bucketAddress(bucket: bucket, region: region)
+            let canonicalQuery = SigV4Signer.canonicalQuery(query)
+            // The query sent is exactly the canonical one that is signed.
+            request.url = address.url + (canonicalQuery.isEmpty ? "" : "?" + canonicalQuery)
+            request.followRedirects = false
+            request.pathAsIs = true
+            request.caBundle = settings.caBundle
+            var headers: [String: String] = [:]
+            if settings.requesterPays { headers["x-amz-request-payer"] = "requester" }
+            var lines = headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+            if let credentials = settings.credentials {
+                let signer = SigV4Signer(credentials: credentials, region: region)
+                let signed = signer.sign(
+                    method: method, host: address.host, canonicalPath: address.path, canonicalQuery: canonicalQuery,
+                    headers: headers, date: Date())
+                lines += signed.map { "\($0.name): \($0.value)" }
+            }
+            request.headers = lines
         }
         return request
     }
@@ -313,7 +347,7 @@ extension AssetTransferEngine {
         var answered = "the server answered \(status) \(HTTPStatus.phrase(status, given: outcome.reason))"
         var s3Signed: Bool?
         var requesterPays = false
-        if case .s3(_, _, let settings) = target {
+        if let settings = target.s3Settings {
             s3Signed = settings.credentials != nil
             requesterPays = settings.requesterPays
             let error = S3ErrorDocument(outcome.errorBody)

@@ -58,10 +58,15 @@ public final class AssetTransferEngine: Sendable {
     ///
     /// - Parameter limit: the largest accepted size in bytes (default 64 MiB).
     /// - Throws: a ``TransferError`` whose message names the source and the fix.
-    public func readDocument(_ source: String, limit: Int = 64 << 20) async throws(TransferError) -> Data {
+    /// - Parameter postBody: JSON to send with `POST` instead of a `GET` (http(s) only), e.g. a
+    ///   STAC API search body.
+    public func readDocument(
+        _ source: String, limit: Int = 64 << 20, postBody: Data? = nil
+    ) async throws(TransferError) -> Data {
         let subject = TransferSubject(document: source)
         let result = await run(
-            source: source, subject: subject, destination: .memory(limit: limit), declared: nil, events: nil)
+            source: source, subject: subject, destination: .memory(limit: limit), declared: nil, events: nil,
+            body: postBody)
         switch result {
         case .success(let stored): return stored.sink.data
         case .failure(let error): throw error
@@ -195,16 +200,21 @@ public final class AssetTransferEngine: Sendable {
     func run(
         source: String, subject: TransferSubject, destination: ByteSink.Destination, declared: Multihash.Algorithm?,
         events progress: (@Sendable (Int64) -> Void)?, retrying: (@Sendable (Int, String) -> Void)? = nil,
-        headOnly: Bool = false, stamp: RemoteStampBox? = nil
+        headOnly: Bool = false, stamp: RemoteStampBox? = nil, body: Data? = nil,
+        s3Query: [(name: String, value: String)]? = nil
     ) async -> Result<StoredBytes, TransferError> {
         if Task.isCancelled {
             return .failure(subject.error(.cancelled, reason: "the transfer was cancelled", fix: "run it again"))
         }
         let location: SourceLocation
-        do {
-            location = try SourceLocation(source, subject: subject)
-        } catch {
-            return .failure(error)
+        if s3Query != nil, let bucket = S3Listing.bucket(of: source) {
+            location = .s3(bucket: bucket, key: "")
+        } else {
+            do {
+                location = try SourceLocation(source, subject: subject)
+            } catch {
+                return .failure(error)
+            }
         }
         let sink: ByteSink
         do {
@@ -224,14 +234,20 @@ public final class AssetTransferEngine: Sendable {
             case .http(let url):
                 return await remote(
                     .http(url: url), subject: subject, sink: sink, cancellation: cancellation, progress: progress,
-                    retrying: retrying, headOnly: headOnly, stamp: stamp)
+                    retrying: retrying, headOnly: headOnly, stamp: stamp, body: body)
             case .s3(let bucket, let key):
                 let settings = s3Cache.settings(for: configuration)
                 if settings.credentials == nil, let problem = settings.credentialProblem {
                     return .failure(subject.error(.missingCredentials, reason: problem, fix: S3Settings.credentialFix))
                 }
+                let target: RemoteTarget =
+                    if let s3Query {
+                        .s3List(bucket: bucket, query: s3Query, settings: settings)
+                    } else {
+                        .s3(bucket: bucket, key: key, settings: settings)
+                    }
                 return await remote(
-                    .s3(bucket: bucket, key: key, settings: settings), subject: subject, sink: sink,
+                    target, subject: subject, sink: sink,
                     cancellation: cancellation, progress: progress, retrying: retrying, headOnly: headOnly,
                     stamp: stamp)
             }

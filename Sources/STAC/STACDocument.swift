@@ -27,21 +27,34 @@ public enum STACDocument: Sendable, Hashable {
     /// - Parameters:
     ///   - data: UTF-8 JSON text.
     ///   - source: A name for the text (a path, or `stdin`), used in error messages.
+    ///   - onInferredType: when given, pre-1.0 objects without `type` are typed (see
+    ///     ``STACObject/inferredType(of:)``), get that `type`, and are reported here.
     /// - Throws: ``JSONParseError`` (with line and column) when the text is not JSON, or
     ///   ``STACError`` when it is JSON but not acceptable STAC.
-    public static func parse(_ data: Data, source: String? = nil) throws -> STACDocument {
+    public static func parse(
+        _ data: Data, source: String? = nil, onInferredType: ((STACType) -> Void)? = nil
+    ) throws -> STACDocument {
         let values = try JSONValue.parseLines(data, source: source)
+        func typed(_ value: JSONValue) -> JSONValue {
+            guard let onInferredType else { return value }
+            let (result, type) = STACObject.addingInferredType(to: value)
+            if let type { onInferredType(type) }
+            return result
+        }
         if values.count == 1, let only = values.first {
             if only.value["type"]?.stringValue == "FeatureCollection" {
-                return .itemCollection(try items(ofFeatureCollection: only.value, source: source))
+                let features = only.value["features"]?.arrayValue.map { JSONValue.array($0.map(typed)) }
+                var collection = only.value.objectValue ?? JSONObject()
+                if let features { collection["features"] = features }
+                return .itemCollection(try items(ofFeatureCollection: .object(collection), source: source))
             }
-            return .object(try STACObject(only.value, source: source))
+            return .object(try STACObject(typed(only.value), source: source))
         }
         var items: [STACObject] = []
         items.reserveCapacity(values.count)
         for (value, line) in values {
             let place = "\(source ?? "newline-delimited JSON") (line \(line))"
-            let item = try STACObject(value, source: place)
+            let item = try STACObject(typed(value), source: place)
             guard item.type == .item else {
                 throw STACError(
                     "\(place) is a \(item.type.noun), but newline-delimited JSON may only hold items; "

@@ -44,6 +44,8 @@ struct Ingest: AsyncParsableCommand {
 
     @OptionGroup var transfer: TransferOptions
 
+    @OptionGroup var sourceArguments: SourceArguments
+
     @Option(
         name: .customLong("allow-path"),
         help:
@@ -82,6 +84,7 @@ struct Ingest: AsyncParsableCommand {
         options.force = force
         options.processorOptions = try parseProcessorOptions(processorOptions)
         options.logger = global.logger
+        options.sources = try sourceArguments.options(workingDirectory: options.workingDirectory)
         var chosen: (any Processor)?
         if let processor, processor != "stac" {
             chosen = try await makeRegistry().processor(
@@ -116,6 +119,7 @@ struct Ingest: AsyncParsableCommand {
         }
         if global.json {
             try Output.json(report)
+            if !report.assetFailures.isEmpty { throw ExitCode(Self.partialFailureStatus) }
             return
         }
         // Every product for normal sizes; a big ingest lists the first ones (-v lists all).
@@ -124,9 +128,17 @@ struct Ingest: AsyncParsableCommand {
         for line in changed.prefix(shown) { Output.line(line) }
         if changed.count > shown { Output.line("… and \(changed.count - shown) more (-v lists them all)") }
         if global.verbose { for p in report.unchanged { Output.line("= \(p.kind) \(p.id)") } }
-        for f in report.assetFailures {
+        for w in report.warnings { Output.note("warning: " + Output.sentence(w)) }
+        // Every failed asset, up to a limit; the exit status (2) says some asset did not do what was asked.
+        let failureLimit = 20
+        for f in report.assetFailures.prefix(failureLimit) {
             Output.note(
                 "warning: " + Output.sentence(Output.clause(f.message) + "; it stays a reference to its original"))
+        }
+        if report.assetFailures.count > failureLimit {
+            Output.note(
+                "warning: … and \(report.assetFailures.count - failureLimit) more assets kept as references (--json lists them all)."
+            )
         }
         var summary = "ingest: \(report.summary)"
         if report.assetsCopied > 0 {
@@ -134,5 +146,10 @@ struct Ingest: AsyncParsableCommand {
         }
         if let v = report.version { summary += " [\(v.count > 12 ? String(v.prefix(12)) : v)]" }
         Output.line(summary)
+        if !report.assetFailures.isEmpty { throw ExitCode(Self.partialFailureStatus) }
     }
+
+    /// The exit status of an ingest that committed but kept some assets as references because
+    /// they could not be fetched (`--on-asset-error reference`); 0 means every asset did what was asked.
+    static let partialFailureStatus: Int32 = 2
 }

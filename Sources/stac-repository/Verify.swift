@@ -15,9 +15,15 @@ struct Verify: AsyncParsableCommand {
 
     @Flag(
         help:
-            "Also re-read every asset's original (alternate.original href) and check it still has the recorded checksum."
+            "Also re-read every asset's original (every alternate.* href) and check it still has the recorded checksum."
     )
     var origin = false
+
+    @Flag(
+        help:
+            "With --origin: ask each original's server first (HEAD; S3 HeadObject) and re-read only those whose size, ETag or Last-Modified differ from the ingest's."
+    )
+    var quick = false
 
     @Flag(
         help:
@@ -29,6 +35,7 @@ struct Verify: AsyncParsableCommand {
 
     func validate() throws {
         if repair && ref != nil { throw ValidationError("--repair mends the current catalog; drop --ref.") }
+        if quick && !origin { throw ValidationError("--quick is a mode of --origin; add --origin.") }
     }
 
     func run() async throws {
@@ -37,7 +44,8 @@ struct Verify: AsyncParsableCommand {
         let report: VerifyReport
         do {
             report = try await repository.verify(
-                ref: ref, origin: origin, repair: repair, transfer: transfer.configuration, progress: display.handler)
+                ref: ref, origin: origin, quick: quick, repair: repair, transfer: transfer.configuration,
+                progress: display.handler)
             display.finish()
         } catch {
             display.finish()
@@ -48,6 +56,7 @@ struct Verify: AsyncParsableCommand {
         } else {
             for p in report.repaired { Output.line("REPAIRED \(p.path): \(p.message)") }
             for p in report.problems { Output.line("FAIL \(p.path): \(p.message)") }
+            for p in report.failedAssets { Output.note("warning: \(p.path): \(p.message).") }
             var line =
                 "verify: \(Output.count(report.jsonFiles, "JSON file")), \(Output.count(report.assets, "asset")) (\(Output.bytes(report.bytesHashed)) hashed)"
             if report.workTreeFiles > 0 { line += ", \(Output.count(report.workTreeFiles, "work-tree file")) compared" }

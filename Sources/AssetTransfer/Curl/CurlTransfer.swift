@@ -20,6 +20,8 @@ struct CurlRequest: Sendable {
     var resumeFrom: Int64
     /// Asks for the headers only (`HEAD`, libcurl's `CURLOPT_NOBODY`).
     var headOnly = false
+    /// A body to send with `POST` (a STAC API search); its `Content-Type` is in ``headers``.
+    var postBody: Data?
 }
 
 /// What one libcurl attempt produced.
@@ -181,6 +183,14 @@ enum CurlTransfer {
         handle.set(CURLOPT_NOSIGNAL, 1)
         handle.set(CURLOPT_HTTPGET, 1)
         if request.headOnly { handle.set(CURLOPT_NOBODY, 1) }
+        if let body = request.postBody {
+            handle.set(CURLOPT_POST, 1)
+            handle.set(CURLOPT_POSTFIELDSIZE, body.count)
+            // COPYPOSTFIELDS copies the bytes at once: the pointer need not outlive this call.
+            body.withUnsafeBytes { raw in
+                _ = handle.set(CURLOPT_COPYPOSTFIELDS, pointer: UnsafeMutableRawPointer(mutating: raw.baseAddress))
+            }
+        }
         handle.set(CURLOPT_PROTOCOLS_STR, "http,https")
         handle.set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
         handle.set(CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0)

@@ -94,6 +94,21 @@ struct S3Settings: Sendable {
         return ("https://\(host)\(path)", host, path)
     }
 
+    /// The URL, `Host` header value and canonical path of a bucket-level request (ListObjectsV2).
+    func bucketAddress(bucket: String, region: String) -> (url: String, host: String, path: String) {
+        if endpoint != nil || !Self.isVirtualHostable(bucket) {
+            // Path style: the object address of an empty key, without its trailing slash.
+            var a = address(bucket: bucket, key: "", region: region)
+            if a.path.hasSuffix("/") {
+                a.path.removeLast()
+                a.url.removeLast()
+            }
+            return a
+        }
+        let host = "\(bucket).s3.\(region).amazonaws.com"
+        return ("https://\(host)/", host, "/")
+    }
+
     /// Whether the bucket can be a TLS-valid host name label (no dots, lowercase DNS characters).
     static func isVirtualHostable(_ bucket: String) -> Bool {
         guard (3...63).contains(bucket.utf8.count), !bucket.hasPrefix("-"), !bucket.hasSuffix("-") else { return false }

@@ -40,6 +40,8 @@ public struct IngestOptions: Sendable {
     public var force = false
     /// Options handed to the processor.
     public var processorOptions: [String: String] = [:]
+    /// STAC API searches, bucket prefixes and directory listings (Sources/SourceOptions.swift).
+    public var sources = SourceOptions()
     /// The directory relative source paths are resolved against.
     public var workingDirectory = FileManager.default.currentDirectoryPath
     public var logger = Logger(label: "stac-repository")
@@ -60,6 +62,8 @@ public struct IngestReport: Sendable, Codable {
     public var assetFailures: [AssetFailure] = []
     /// The new version (commit id or operation number), nil when nothing changed.
     public var version: String?
+    /// Things the user should know that did not stop the ingest (one line each).
+    public var warnings: [String] = []
 
     public struct AssetFailure: Sendable, Codable {
         public var product: String
@@ -103,6 +107,7 @@ extension Repository {
             allowedPaths: options.allowedPaths, allowUserinfo: transfer.allowUserinfo,
             workingDirectory: options.workingDirectory)
         loader.progress = progress
+        loader.options = options.sources
         var report = IngestReport()
         // Read STAC sources before taking the lock: nothing here touches the repository.
         var roots: [SourceProduct] = []
@@ -113,8 +118,17 @@ extension Repository {
             let context = ProcessingContext(
                 workDirectory: scratch, logger: options.logger, options: options.processorOptions)
             try FS.makeDirectories(scratch.path)
+            // Remote products (s3 prefixes, http listings) are streamed to scratch first (Sources/RemoteProducts.swift).
+            let remoteSources = sources.filter(RemoteProducts.isRemote)
+            if !remoteSources.isEmpty {
+                let remote = try await remoteProcessorProducts(
+                    remoteSources, processor: processor, context: context, options: options, engine: engine,
+                    loader: loader, scratch: scratch)
+                roots += remote.roots
+                report.unchanged += remote.unchanged
+            }
             let stage = ProcessorStage(processor: processor, context: context)
-            let pending = try await stage.discover(sources)
+            let pending = try await stage.discover(sources.filter { !RemoteProducts.isRemote($0) })
             // Skip products whose stored version is the same without processing them.
             let index = try self.index()
             for p in pending {
@@ -156,6 +170,7 @@ extension Repository {
             for source in sources { roots.append(contentsOf: try await loader.load(source)) }
         }
 
+        report.warnings = loader.notes.warnings
         var saveCaches: (() -> Void)?
         let outcome = try await withTransaction(
             wait: options.wait, purpose: "ingest", force: options.force, progress: progress
@@ -194,6 +209,7 @@ extension Repository {
                 products: report.added + report.updated, trailers: trailers)
         }
         saveCaches?()
+        FailedAssetLog(stateDirectory: backend.stateDirectory).update(with: report)
         report.version = outcome?.version
         return report
     }

@@ -59,6 +59,10 @@ struct SourceLoader: Sendable {
     /// Told after each document read (phase "crawl", unit "documents").
     var progress: ProgressHandler?
     private let documentsRead = SharedCounter()
+    /// Search pages, listings and collections (Sources/SourceLoader+API.swift, +Listing.swift).
+    var options = SourceOptions()
+    /// What the loader noticed on the way (objects typed without `type`), for the report.
+    let notes = SourceNotes()
 
     /// The products a source names. A root catalog is not itself a product: its children are.
     func load(_ source: String) async throws -> [SourceProduct] {
@@ -68,12 +72,17 @@ struct SourceLoader: Sendable {
                 data: data, location: workingDirectory + "/-", source: "standard input", followLinks: false,
                 roots: [SourceConfinement.realPath(workingDirectory)])
             for p in products { try confinement.confineAssets(of: p) }
+            if options.withCollections ?? true { return try await withCollections(products, apiRoot: nil) }
             return products
         }
+        if let listed = try await loadListing(source) { return listed }
         var location = try locate(source)
         if !confinement.allowUserinfo { location = Href.withoutUserinfo(location) }
         let roots = Href.scheme(of: location) == .file ? [SourceConfinement.root(ofDocument: location)] : []
+        if let searched = try await loadSearchBody(location) { return searched }
         let data = try await readDocument(location, displayName: Href.withoutUserinfo(source))
+        if let listed = try await loadDirectoryListing(location, page: data) { return listed }
+        if let fromAPI = try await loadAPI(location, page: data) { return fromAPI }
         let products = try documentProducts(
             data: data, location: location, source: Href.withoutUserinfo(source), followLinks: true, roots: roots)
         for p in products { try confinement.confineAssets(of: p) }
@@ -130,8 +139,9 @@ struct SourceLoader: Sendable {
         return path
     }
 
-    private func readDocument(_ location: String, displayName: String) async throws -> Data {
+    func readDocument(_ location: String, displayName: String) async throws -> Data {
         defer { progress?(OperationProgress(phase: "crawl", completed: documentsRead.increment(), unit: "documents")) }
+        if let cached = notes.cachedDocument(location) { return cached }
         if case .file = Href.scheme(of: location) {
             guard let bytes = try? FS.read(location) else {
                 throw StacRepositoryError(
@@ -146,12 +156,12 @@ struct SourceLoader: Sendable {
         }
     }
 
-    private func documentProducts(
+    func documentProducts(
         data: Data, location: String, source: String, followLinks: Bool, roots: [String]
     ) throws -> [SourceProduct] {
         let document: STACDocument
         do {
-            document = try STACDocument.parse(data, source: source)
+            document = try STACDocument.parse(data, source: source) { _ in notes.typedWithoutType() }
         } catch let error as JSONParseError {
             throw StacRepositoryError(
                 .invalidInput,
@@ -173,7 +183,7 @@ struct SourceLoader: Sendable {
 
     /// Follows `child` and `item` links breadth-first, reading each level's documents
     /// concurrently (bounded), and keeps every parent's children in link order.
-    private func loadChildren(of product: SourceProduct, visited: inout Set<String>) async throws {
+    func loadChildren(of product: SourceProduct, visited: inout Set<String>) async throws {
         var level = [product]
         while !level.isEmpty {
             var requests: [(parent: SourceProduct, rel: String, target: String)] = []
@@ -217,7 +227,7 @@ struct SourceLoader: Sendable {
     }
 
     /// Reads documents with at most `concurrency` in flight; results in request order.
-    private func readAll(_ targets: [String]) async throws -> [Data] {
+    func readAll(_ targets: [String]) async throws -> [Data] {
         var results = [Data?](repeating: nil, count: targets.count)
         try await withThrowingTaskGroup(of: (Int, Data).self) { group in
             var next = 0
@@ -236,7 +246,7 @@ struct SourceLoader: Sendable {
         return results.map { $0 ?? Data() }
     }
 
-    private func parseObject(_ data: Data, target: String) throws -> STACObject {
+    func parseObject(_ data: Data, target: String) throws -> STACObject {
         let value: JSONValue
         do {
             value = try JSONValue.parse(data, source: displayName(target))
@@ -246,14 +256,16 @@ struct SourceLoader: Sendable {
                 "\(error.description.hasSuffix(".") ? String(error.description.dropLast()) : error.description); fix the JSON and ingest again."
             )
         }
+        let (typed, inferred) = STACObject.addingInferredType(to: value)
+        if inferred != nil { notes.typedWithoutType() }
         do {
-            return try STACObject(value, source: displayName(target))
+            return try STACObject(typed, source: displayName(target))
         } catch {
             throw StacRepositoryError(.invalidInput, "\(error)")
         }
     }
 
-    private func displayName(_ location: String) -> String {
+    func displayName(_ location: String) -> String {
         let location = Href.withoutUserinfo(location)
         if location.hasPrefix(workingDirectory + "/") { return String(location.dropFirst(workingDirectory.count + 1)) }
         return location

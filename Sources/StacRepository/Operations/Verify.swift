@@ -22,6 +22,9 @@ public struct VerifyReport: Sendable, Codable {
     public var workTreeFiles = 0
     /// What `--repair` put right (the problems it fixed, as they were reported).
     public var repaired: [VerifyProblem] = []
+    /// Assets kept as references because their copy failed at ingest (Operations/FailedAssets.swift);
+    /// reported, not problems: the catalog is complete, the copy is missing.
+    public var failedAssets: [VerifyProblem] = []
     public var ok: Bool { problems.isEmpty }
 }
 
@@ -33,9 +36,10 @@ extension Repository {
         try verifyStored(ref: ref, progress: nil).report
     }
 
-    /// ``verify(ref:)``, and with `origin` also re-reads every `alternate.original` href (local,
+    /// ``verify(ref:)``, and with `origin` also re-reads every `alternate.*` href (local,
     /// http(s), s3) and checks that it still has the recorded checksum: the source may have
-    /// been deleted or changed since the ingest.
+    /// been deleted or changed since the ingest. With `quick`, only originals whose server (HEAD)
+    /// or file (stat) no longer names the version recorded at ingest are re-read.
     ///
     /// With `repair` (current version only, with the writer lock): damaged or missing Git LFS
     /// objects (or, on the file backend, asset files) are restored from the work-tree copy or
@@ -43,11 +47,11 @@ extension Repository {
     /// work tree is restored from the commit; the report lists what was repaired and keeps the
     /// problems that remain.
     public func verify(
-        ref: String? = nil, origin: Bool, repair: Bool = false, transfer: TransferConfiguration = .init(),
-        progress: ProgressHandler? = nil
+        ref: String? = nil, origin: Bool, quick: Bool = false, repair: Bool = false,
+        transfer: TransferConfiguration = .init(), progress: ProgressHandler? = nil
     ) async throws -> VerifyReport {
         guard repair else {
-            return try await verifyAll(ref: ref, origin: origin, transfer: transfer, progress: progress)
+            return try await verifyAll(ref: ref, origin: origin, quick: quick, transfer: transfer, progress: progress)
         }
         if let ref {
             throw StacRepositoryError(
@@ -56,43 +60,22 @@ extension Repository {
         return try await withLock(wait: false, purpose: "verify --repair") {
             let first = try verifyStored(ref: nil, progress: progress)
             let repaired = try await repairDamage(first, transfer: transfer)
-            var report = try await verifyAll(ref: nil, origin: origin, transfer: transfer, progress: progress)
+            var report = try await verifyAll(
+                ref: nil, origin: origin, quick: quick, transfer: transfer, progress: progress)
             report.repaired = repaired
             return report
         }
     }
 
-    private func verifyAll(ref: String?, origin: Bool, transfer: TransferConfiguration, progress: ProgressHandler?)
-        async throws -> VerifyReport
-    {
+    private func verifyAll(
+        ref: String?, origin: Bool, quick: Bool = false, transfer: TransferConfiguration, progress: ProgressHandler?
+    ) async throws -> VerifyReport {
         let checked = try verifyStored(ref: ref, progress: progress)
         var report = checked.report
-        let originals = checked.originals
-        guard origin, !originals.isEmpty else { return report }
-        let engine = AssetTransferEngine(configuration: transfer)
-        let requests = originals.map { AssetRequest(name: "the original of \($0.path)", source: $0.href) }
-        let results = await engine.measure(requests)
-        for (original, result) in zip(originals, results) {
-            report.originsChecked += 1
-            switch result {
-            case .success(let t):
-                if Multihash.sha256(t.sha256) != original.checksum {
-                    report.originProblems += 1
-                    report.problems.append(
-                        .init(
-                            path: original.path,
-                            message:
-                                "its original \(original.href) has changed (now 1220\(t.sha256), recorded \(original.checksum))"
-                        ))
-                }
-            case .failure(let error):
-                report.originProblems += 1
-                report.problems.append(
-                    .init(
-                        path: original.path,
-                        message: "its original cannot be read any more: \(withoutAssetErrorHint(error.message))"))
-            }
-        }
+        if ref == nil { report.failedAssets = failedAssetReferences() }
+        guard origin else { return report }
+        // Every alternate.* entry, quick (HEAD first) or by re-hashing: Verify+Origin.swift.
+        try await checkOrigins(ref: ref, quick: quick, transfer: transfer, report: &report)
         return report
     }
 

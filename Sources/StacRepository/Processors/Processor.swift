@@ -41,4 +41,12 @@ public protocol Processor: Sendable {
     func productVersion(_ product: String, context: ProcessingContext) async throws -> String
     /// Writes STAC for one product into `context.workDirectory`; returns the item/collection file.
     func process(_ product: String, context: ProcessingContext) async throws -> URL
+    /// Whether a file of this name, found under a remote prefix (`s3://bucket/prefix/`, an http
+    /// listing), is a product of this processor, so that only those are downloaded. Default: all.
+    func accepts(fileName: String) -> Bool
+}
+
+extension Processor {
+    /// Every listed file is a product (`--include`/`--exclude` narrow the listing).
+    public func accepts(fileName: String) -> Bool { true }
 }

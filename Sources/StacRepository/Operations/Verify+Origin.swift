@@ -1,0 +1,134 @@
+import AssetTransfer
+import Foundation
+import STAC
+
+/// `verify --origin`: every `alternate.*` entry of every stored asset (not only `original`)
+/// that records an href and a SHA-256 `file:checksum` is read again and compared.
+///
+/// With `quick`, each remote one is first asked with one `HEAD` (S3: HeadObject) and compared
+/// with the size, ETag and Last-Modified date its server gave when the repository fetched it
+/// (`cache/remote-stamps` in the state directory); a local one with the stat cache
+/// (`cache/asset-stat`). Only those that differ, or that have no recorded stamp (a clone, a cache
+/// that was removed), are downloaded and hashed. Without `quick`, every one is re-hashed.
+extension Repository {
+    /// One `alternate.*` entry to check.
+    struct OriginEntry {
+        /// The stored asset file (or the document, for an asset kept as a reference).
+        var path: String
+        /// `original`, or the name of another alternate.
+        var name: String
+        var href: String
+        /// `1220…`.
+        var checksum: String
+    }
+
+    /// Every alternate entry with an href and a sha2-256 checksum, at `ref`.
+    func originEntries(ref: String?) throws -> [OriginEntry] {
+        let snapshot = try backend.snapshot(at: ref)
+        var out: [OriginEntry] = []
+        for path in try snapshot.files().sorted() where path.hasSuffix(".json") {
+            guard let bytes = try? snapshot.read(path), let value = try? JSONValue.parse(bytes: bytes, source: path),
+                let assets = value["assets"]?.objectValue
+            else { continue }
+            for (_, asset) in assets {
+                guard let alternates = asset["alternate"]?.objectValue else { continue }
+                let href = asset["href"]?.stringValue ?? ""
+                let target =
+                    href.contains("://") || href.hasPrefix("/")
+                    ? path : (CatalogIndex.resolveInside(href, from: path) ?? path)
+                for (name, alternate) in alternates {
+                    guard let h = alternate["href"]?.stringValue, let c = alternate["file:checksum"]?.stringValue,
+                        c.hasPrefix("1220"), c.count == 68
+                    else { continue }
+                    out.append(OriginEntry(path: target, name: name, href: h, checksum: c))
+                }
+            }
+        }
+        return out
+    }
+
+    /// Checks the originals (see the type's comment) and adds what changed or vanished to `report`.
+    func checkOrigins(
+        ref: String?, quick: Bool, transfer: TransferConfiguration, report: inout VerifyReport
+    ) async throws {
+        let entries = try originEntries(ref: ref)
+        guard !entries.isEmpty else { return }
+        let engine = AssetTransferEngine(configuration: transfer)
+        var toHash = Array(entries.indices)
+        if quick {
+            let stamps = RemoteStampCache(stateDirectory: backend.stateDirectory)
+            let stats = AssetStatCache(stateDirectory: backend.stateDirectory)
+            let unchanged = await Self.quickUnchanged(entries, stamps: stamps, stats: stats, engine: engine)
+            toHash = entries.indices.filter { !unchanged.contains($0) }
+            report.originsChecked += unchanged.count
+        }
+        let requests = toHash.map { i in
+            AssetRequest(name: "the \(entries[i].name) of \(entries[i].path)", source: entries[i].href)
+        }
+        let results = await engine.measure(requests)
+        for (i, result) in zip(toHash, results) {
+            let entry = entries[i]
+            report.originsChecked += 1
+            let label = entry.name == "original" ? "its original" : "its alternate \"\(entry.name)\""
+            switch result {
+            case .success(let t):
+                if Multihash.sha256(t.sha256) != entry.checksum {
+                    report.originProblems += 1
+                    report.problems.append(
+                        .init(
+                            path: entry.path,
+                            message:
+                                "\(label) \(entry.href) has changed (now 1220\(t.sha256), recorded \(entry.checksum))"
+                        ))
+                }
+            case .failure(let error):
+                report.originProblems += 1
+                report.problems.append(
+                    .init(
+                        path: entry.path,
+                        message: "\(label) cannot be read any more: \(withoutAssetErrorHint(error.message))"))
+            }
+        }
+    }
+
+    /// Indices of the entries whose server (HEAD) or file (stat) still names the version that had
+    /// the recorded checksum; at most `jobs` asked at once.
+    private static func quickUnchanged(
+        _ entries: [OriginEntry], stamps: RemoteStampCache, stats: AssetStatCache, engine: AssetTransferEngine
+    ) async -> Set<Int> {
+        var unchanged: Set<Int> = []
+        var remote: [(Int, RemoteStampCache.Entry)] = []
+        for (i, e) in entries.enumerated() {
+            let hex = String(e.checksum.dropFirst(4))
+            if case .file = Href.scheme(of: e.href) {
+                let path = e.href.hasPrefix("file://") ? String(e.href.dropFirst("file://".count)) : e.href
+                // Read again only when its (inode, size, times) changed since it was hashed.
+                if let digest = stats.digest(of: path), digest.sha256 == hex {
+                    unchanged.insert(i)
+                }
+                continue
+            }
+            if let recorded = stamps.entry(e.href), recorded.sha256 == hex { remote.append((i, recorded)) }
+        }
+        let limit = max(1, engine.configuration.jobs)
+        await withTaskGroup(of: Int?.self) { group in
+            var next = 0
+            func add() {
+                let (i, recorded) = remote[next]
+                next += 1
+                group.addTask {
+                    guard case .success(let now)? = await engine.probe(entries[i].href),
+                        recorded.stamp.sameVersion(as: now)
+                    else { return nil }
+                    return i
+                }
+            }
+            while next < min(limit, remote.count) { add() }
+            while let result = await group.next() {
+                if let i = result { unchanged.insert(i) }
+                if next < remote.count { add() }
+            }
+        }
+        return unchanged
+    }
+}
