@@ -9,7 +9,9 @@ struct Export: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     @Argument(
-        help: "The destination directory (must be empty or absent unless --force); a file for --format ndjson or geoparquet.")
+        help:
+            "The destination directory (must be empty or absent unless --force); a file for --format ndjson or geoparquet."
+    )
     var directory: String
 
     @Option(help: "Export the catalog as it was at this commit (git backend).")
