@@ -459,6 +459,29 @@ struct ExportFormatTests {
         #expect(d.status == 1 && d.stderr.contains("is a directory"), "\(d.stderr)")
     }
 
+    @Test("a kill before the rename leaves the old file whole; the next export removes the stray temporary file")
+    func killBeforeRename() async throws {
+        let ws = Workspace("formats-kill")
+        try await syntheticRepository(ws, count: 4)
+        let file = ws.temp.sub("items.ndjson")
+        try Data("old\n".utf8).write(to: file)
+        let killed = try await ws.tool(
+            ["export", file.path, "--format", "ndjson", "--force"],
+            env: ["STAC_REPOSITORY_CRASH_AT": "item-export-before-rename"])
+        #expect(killed.status != 0)
+        #expect(try String(contentsOf: file, encoding: .utf8) == "old\n")
+        let stray = try FileManager.default.contentsOfDirectory(atPath: ws.temp.url.path).filter {
+            $0.hasPrefix(".items.ndjson.stac-export-")
+        }
+        #expect(stray.count == 1, "\(stray)")
+        try await ws.ok(["export", file.path, "--format", "ndjson", "--force"])
+        #expect(try String(contentsOf: file, encoding: .utf8).split(separator: "\n").count == 4)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: ws.temp.url.path).filter {
+                $0.contains(".stac-export-")
+            }.isEmpty)
+    }
+
     @Test(
         "3-D geometries and six-value bboxes are written as Point Z and a six-field bbox",
         .enabled(if: hasPyarrow, "pyarrow is not installed (scripts/setup.sh --test-tools)"))

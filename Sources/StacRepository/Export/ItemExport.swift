@@ -297,7 +297,7 @@ final class ItemExportFile {
             throw StacRepositoryError(
                 .alreadyExists, "\(path) exists and is not empty; choose another file or pass --force to replace it.")
         }
-        TestHooks.crashPoint("export-before-rename")
+        TestHooks.crashPoint("item-export-before-rename")
         try FS.rename(temporary, path)
         committed = true
         FS.syncDirectory((path as NSString).deletingLastPathComponent)
