@@ -182,6 +182,18 @@ struct ExportFormatTests {
                 types.add(g.geom_type + (" Z" if g.has_z else ""))
         if shapely:
             assert sorted(types) == sorted(geo["columns"]["geometry"]["geometry_types"]), (types, geo)
+        colls = meta["stac-geoparquet"].get("collections", {})
+        assert set(colls) == {it["collection"] for it in items if it.get("collection")}, colls.keys()
+        for cid, c in colls.items():
+            assert c["id"] == cid and c["type"] == "Collection"
+            assert not [l for l in c.get("links", []) if l["rel"] in ("item", "child")], cid
+        try:
+            import geopandas
+        except ImportError:
+            geopandas = None
+        if geopandas:
+            df = geopandas.read_parquet(sys.argv[1])
+            assert len(df) == len(items) and str(df.crs) == "OGC:CRS84", (len(df), df.crs)
         print("OK", len(rows), pf.metadata.num_row_groups)
         """
 
