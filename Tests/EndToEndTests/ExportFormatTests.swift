@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `export --format ndjson|geoparquet` (issue 14, formats): every item in one file, read back
 /// by the tools people use (pyarrow, stac-geoparquet, rustac), equal to the JSON export.
-@Suite("Export as NDJSON and stac-geoparquet")
+@Suite("Export as NDJSON and stac-geoparquet", .offPool)
 struct ExportFormatTests {
     static let realWorld = Env.packageRoot.appendingPathComponent("Tests/Fixtures/real-world")
     static let sample = Env.packageRoot.appendingPathComponent("docs/sample-catalog")

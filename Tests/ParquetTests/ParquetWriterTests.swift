@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Parquet
 
 /// The encodings the Parquet writer is built from, checked against the examples of the format's
 /// own documents, and whole files read back by pyarrow.
-@Suite("Parquet writer")
+@Suite("Parquet writer", .offPool)
 struct ParquetWriterTests {
     // MARK: Thrift compact protocol
 

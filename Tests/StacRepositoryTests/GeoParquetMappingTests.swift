@@ -1,11 +1,12 @@
 import Parquet
 import STAC
+import TestSupport
 import Testing
 
 @testable import StacRepository
 
 /// The STAC → stac-geoparquet mapping's pieces: RFC 3339 timestamps, WKB, and type inference.
-@Suite("stac-geoparquet mapping")
+@Suite("stac-geoparquet mapping", .offPool)
 struct GeoParquetMappingTests {
     @Test("RFC 3339: Z and offsets, fractions truncated to microseconds, invalid text refused")
     func timestamps() {

@@ -9,6 +9,7 @@ public import Foundation
 /// journal that is not marked committed and finishes one that is.
 public final class FileBackend: StorageBackend {
     public let kind = BackendKind.file
+    public let crashes = CrashInjector()
     public let root: URL
     public let stateDirectory: URL
     public var stagingDirectory: URL { stateDirectory.appendingPathComponent("staging") }
@@ -124,6 +125,9 @@ public final class FileBackend: StorageBackend {
                 try FS.rename(staged.path, txDirectory + "/files/" + name)
                 FS.syncFile(txDirectory + "/files/" + name)
                 entries.append(.init(path: path, staged: name))
+            case .storedAsset:
+                throw StacRepositoryError(
+                    .internal, "The file backend keeps no earlier versions, so it cannot restore \(path) from one.")
             case .delete:
                 entries.append(.init(path: path, staged: nil))
             }
@@ -132,7 +136,7 @@ public final class FileBackend: StorageBackend {
         let sequence = (try lastSequence()) + 1
         var journal = Journal(state: "prepared", entries: entries, record: record, sequence: sequence)
         try writeJournal(journal)
-        TestHooks.crashPoint("file-journal-written")
+        try crashes.point("file-journal-written")
 
         do {
             for (n, entry) in entries.enumerated() {
@@ -144,7 +148,7 @@ public final class FileBackend: StorageBackend {
                     try FS.makeDirectories((target as NSString).deletingLastPathComponent)
                     try FS.rename(txDirectory + "/files/" + staged, target)
                 }
-                TestHooks.crashPoint("file-moved")
+                try crashes.point("file-moved")
                 counter.step()
             }
         } catch {
@@ -155,7 +159,7 @@ public final class FileBackend: StorageBackend {
         FS.syncDirectory(root.path)
         journal.state = "committed"
         try writeJournal(journal)
-        TestHooks.crashPoint("file-committed")
+        try crashes.point("file-committed")
         try finish(journal)
         return String(sequence)
     }
@@ -270,4 +274,21 @@ public final class FileBackend: StorageBackend {
     public func configEntries() throws -> [(String, String)] {
         try readConfig().sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
+}
+
+extension FileBackend {
+    /// The registry entry of the file backend.
+    static let descriptor = BackendDescriptor(
+        kind: .file,
+        summary: "plain files with a journal and an operations log: no content history",
+        detect: { FS.isDirectory($0 + "/" + stateDirectoryName) },
+        refuseCreate: { path in
+            FS.exists(path + "/.git")
+                ? StacRepositoryError(
+                    .invalidInput,
+                    "\(path) is a git repository; run `stac-repository init --backend git` to adopt it, or choose another directory for a file repository."
+                ) : nil
+        },
+        open: { FileBackend(root: $0) },
+        create: { url, _ in (try FileBackend.create(at: url), [:]) })
 }
