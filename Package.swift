@@ -28,6 +28,9 @@ let package = Package(
             name: "CLibGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
         .systemLibrary(
             name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
+            name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .target(name: "Parquet", dependencies: ["CZstd"], swiftSettings: swiftSettings),
         .target(name: "STAC", swiftSettings: swiftSettings),
         .target(
             name: "Git",
@@ -47,7 +50,7 @@ let package = Package(
         .target(
             name: "StacRepository",
             dependencies: [
-                "STAC", "Git", "AssetTransfer",
+                "STAC", "Git", "AssetTransfer", "Parquet",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
@@ -71,6 +74,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "STACTests", dependencies: ["STAC", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "GitTests", dependencies: ["Git", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ParquetTests", dependencies: ["Parquet", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AssetTransferTests",
             dependencies: [

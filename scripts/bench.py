@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 from bench_catalog import make_catalog
+from bench_item_export import bench_item_export
 
 BIN = sys.argv[1]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -171,6 +172,8 @@ def main():
         server.shutdown()
         record(f"ingest {count} assets of 1 MiB from a loopback HTTP server (Python ThreadingHTTPServer), --jobs 8", t, rss,
                ">= 300 MB/s", {"throughput_mb_s": round(count * len(blob) / t / 1e6)})
+
+        bench_item_export(BIN, work, 10_000 if QUICK else 100_000, run, record, env)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -2,7 +2,7 @@
 # Installs what stac-repository needs to build, test and run its demo, when it is missing:
 # Debian packages (libgit2, git-lfs, libcurl, python3 with venv and pip), the Git LFS filters,
 # and, in a virtual environment the project owns (.build-tools/venv, or $STAC_REPOSITORY_TOOLS/venv),
-# the `just` task runner and the Python packages the tests use (pystac, jsonschema, moto), plus
+# the `just` task runner and the Python packages the tests use (pystac, jsonschema, moto, pyarrow, stac-geoparquet, rustac), plus
 # giftless in a venv of its own. Nothing goes into the system's (or pyenv's) Python. Safe to run again.
 #
 # Usage: scripts/setup.sh [--test-tools]
@@ -19,6 +19,7 @@ need_apt=()
 dpkg -s libgit2-dev >/dev/null 2>&1 || need_apt+=(libgit2-dev)
 dpkg -s git-lfs >/dev/null 2>&1 || need_apt+=(git-lfs)
 dpkg -s libcurl4-openssl-dev >/dev/null 2>&1 || need_apt+=(libcurl4-openssl-dev)
+dpkg -s libzstd-dev >/dev/null 2>&1 || need_apt+=(libzstd-dev) # zstd pages of export --format geoparquet
 dpkg -s pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 dpkg -s python3 >/dev/null 2>&1 || need_apt+=(python3)
 dpkg -s python3-venv >/dev/null 2>&1 || need_apt+=(python3-venv)
@@ -62,6 +63,10 @@ if [ "${1:-}" = "--test-tools" ]; then
     "$VENV/bin/python" -c 'import jsonschema' 2>/dev/null || missing+=(jsonschema)
     "$VENV/bin/python" -c 'import boto3' 2>/dev/null || missing+=(boto3)
     [ -x "$VENV/bin/moto_server" ] || missing+=('moto[server]')
+    # Readers of export --format geoparquet (tests only): pyarrow, stac-geoparquet (with shapely), rustac.
+    "$VENV/bin/python" -c 'import pyarrow.parquet' 2>/dev/null || missing+=(pyarrow)
+    "$VENV/bin/python" -c 'import stac_geoparquet, shapely' 2>/dev/null || missing+=(stac-geoparquet shapely)
+    "$VENV/bin/python" -c 'import rustac' 2>/dev/null || missing+=(rustac)
     if [ ${#missing[@]} -gt 0 ]; then
         echo "setup: installing Python packages in $VENV: ${missing[*]}" >&2
         "$VENV/bin/python" -m pip install -q "${missing[@]}"

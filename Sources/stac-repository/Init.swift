@@ -7,6 +7,7 @@ extension BackendKind: ExpressibleByArgument {}
 extension AssetMode: ExpressibleByArgument {}
 extension AssetErrorPolicy: ExpressibleByArgument {}
 extension ExportAssetMode: ExpressibleByArgument {}
+extension ExportFormat: ExpressibleByArgument {}
 
 struct Init: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
