@@ -25,6 +25,7 @@ struct Clone: AsyncParsableCommand {
 
     func run() async throws {
         global.bootstrapLogging()
+        _ = try Destination.localPath(directory, command: "clone", accepts: "the new repository into a local directory")
         if CloneAssets.isURL(source) { return try await cloneURL() }
         let display = PhaseProgressDisplay()
         let (source, directory, handler) = (source, directory, display.handler)

@@ -8,7 +8,7 @@ struct Export: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The destination directory (must be empty or absent unless --force).")
+    @Argument(help: "The destination directory (must be empty or absent unless --force), or s3://bucket/prefix/.")
     var directory: String
 
     @Option(help: "Export the catalog as it was at this commit (git backend).")
@@ -23,7 +23,16 @@ struct Export: AsyncParsableCommand {
     @Flag(help: "Replace a non-empty directory (the old content is swapped out once the new export is complete).")
     var force = false
 
+    @OptionGroup var publish: PublishOptions
+
     func run() async throws {
+        if case .s3(let location) = Destination(directory) { return try await runS3(location) }
+        _ = try Destination.localPath(
+            directory, command: "export", accepts: "a local directory or an s3://bucket/prefix/ URL")
+        if let option = publish.usedForFolder {
+            throw StacRepositoryError(
+                .usage, "\(option) applies to an s3:// export only; remove it or export to s3://bucket/prefix/.")
+        }
         let repository = try global.openRepository()
         let display = PhaseProgressDisplay()
         let (directory, ref, assets, force, handler) = (directory, ref, assets, force, display.handler)
