@@ -95,13 +95,18 @@ struct ExportS3Tests {
             problems = []
             if set(local) != set(remote):
                 problems.append({"only_local": sorted(set(local) - set(remote)), "only_bucket": sorted(set(remote) - set(local))})
-            for k in sorted(set(local) & set(remote)):
+            def one(k):
                 data = open(local[k], "rb").read()
-                got = body(k)
-                meta = s3.head_object(Bucket="dst", Key=k)["Metadata"].get("sha256")
-                if got != data: problems.append({"bytes": k})
-                elif k.endswith(".json") and json.loads(got) != json.loads(data): problems.append({"json": k})
-                if meta != hashlib.sha256(data).hexdigest(): problems.append({"sha256": k, "meta": meta})
+                answer = s3.get_object(Bucket="dst", Key=k)
+                got, meta = answer["Body"].read(), answer["Metadata"].get("sha256")
+                found = []
+                if got != data: found.append({"bytes": k})
+                elif k.endswith(".json") and json.loads(got) != json.loads(data): found.append({"json": k})
+                if meta != hashlib.sha256(data).hexdigest(): found.append({"sha256": k, "meta": meta})
+                return found
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(8) as pool:
+                for found in pool.map(one, sorted(set(local) & set(remote))): problems += found
             print(json.dumps({"objects": len(remote), "problems": problems}))
         elif mode == "links":
             prefix = args[0]
