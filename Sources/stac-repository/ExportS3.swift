@@ -76,6 +76,16 @@ struct PublishOptions: ParsableArguments {
     @Option(help: "s3 export: retries on connection errors, timeouts, 429 and 5xx.")
     var retries: Int = 4
 
+    @Flag(
+        help:
+            "s3 export: then commit, for each exported asset, alternate.NAME (--record-name, default: the bucket) with its new href and checksum."
+    )
+    var record = false
+
+    @Option(
+        name: .customLong("record-name"), help: "s3 export: the alternate name --record writes (default: the bucket).")
+    var recordName: String?
+
     @Flag(help: "s3 export: send unsigned requests (a bucket that allows anonymous writes).")
     var noSignRequest = false
 
@@ -93,6 +103,7 @@ struct PublishOptions: ParsableArguments {
     var usedForFolder: String? {
         if hrefBase != nil { return "--href-base" }
         if delete { return "--delete" }
+        if record { return "--record" }
         return nil
     }
 }
@@ -119,9 +130,38 @@ extension Export {
         let handler = display.handler
         let report = try await offPool { try repository.export(toS3: location, options: options, progress: handler) }
         display.finish()
-        if global.json { try Output.json(report); return }
+        var recorded: (recorded: Int, version: String?)?
+        if publish.record {
+            recorded = try await repository.recordExport(
+                report.exportedAssets, name: publish.recordName ?? location.bucket, destination: location.url)
+        }
+        if global.json {
+            try Output.json(S3ExportOutput(report: report, recorded: recorded?.recorded, version: recorded?.version))
+            return
+        }
+        if let recorded {
+            Output.line(
+                "export: recorded \(Output.count(recorded.recorded, "asset location")) as alternate.\(publish.recordName ?? location.bucket)"
+                    + (recorded.version.map { " in \($0.prefix(12))" } ?? " (already recorded, nothing committed)"))
+        }
         Output.line(
             "export: \(report.destination): uploaded \(Output.count(report.uploaded, "object")) (\(Output.bytes(report.uploadedBytes))), skipped \(report.skipped) unchanged, deleted \(report.deleted); \(Output.count(report.jsonFiles, "JSON file")) and \(Output.count(report.assetFiles, "asset")) in the export"
         )
     }
+}
+
+/// `--json` of an s3 export: the report, and what `--record` committed.
+struct S3ExportOutput: Encodable {
+    var report: S3ExportReport
+    var recorded: Int?
+    var version: String?
+
+    func encode(to encoder: any Encoder) throws {
+        try report.encode(to: encoder)
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encodeIfPresent(recorded, forKey: .recorded)
+        try container.encodeIfPresent(version, forKey: .recordVersion)
+    }
+
+    enum Keys: String, CodingKey { case recorded, recordVersion }
 }

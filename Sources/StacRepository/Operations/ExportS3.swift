@@ -75,6 +75,12 @@ public struct S3ExportReport: Sendable, Codable {
     public var skipped = 0
     /// Objects removed by `delete`.
     public var deleted = 0
+    /// Every asset now in the bucket (uploaded or already there), for ``Repository/recordExport(_:name:destination:wait:)``.
+    public var exportedAssets: [S3ExportedAsset] = []
+
+    enum CodingKeys: String, CodingKey {
+        case destination, version, jsonFiles, assetFiles, uploaded, uploadedBytes, skipped, deleted
+    }
 }
 
 /// One object the export puts under the prefix.
@@ -153,6 +159,13 @@ extension Repository {
         var report = S3ExportReport(destination: location.url, version: version)
         report.jsonFiles = planned.filter(\.isDocument).count
         report.assetFiles = planned.count - report.jsonFiles
+        report.exportedAssets = planned.filter { !$0.isDocument }.map { object in
+            S3ExportedAsset(
+                path: object.path,
+                href: base.map { $0 + S3ExportPlanner.encodePath(object.path) }
+                    ?? "s3://\(location.bucket)/\(object.key)",
+                sha256: object.sha256)
+        }
         let jobs = max(1, options.transfer.jobs)
         do {
             // What is there already: one listing, then a HEAD for each object of the same size.
