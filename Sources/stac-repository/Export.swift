@@ -4,7 +4,9 @@ import StacRepository
 
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a self-contained static catalog (relative links, assets materialised) to DIR.")
+        abstract:
+            "Write a self-contained static catalog (relative links, assets materialised) to DIR, or publish it to s3://bucket/prefix/."
+    )
 
     @OptionGroup var global: GlobalOptions
 
@@ -16,7 +18,7 @@ struct Export: AsyncParsableCommand {
 
     @Option(
         help:
-            "copy: real files; link: hard links to the repository's files (never edit them in place); none: JSON only, asset hrefs pointing at the originals."
+            "copy: real files; link: hard links to the repository's files (never edit them in place); none (or reference): JSON only, asset hrefs pointing at the originals; an s3 export takes copy or reference."
     )
     var assets: ExportAssetMode = .copy
 

@@ -97,6 +97,9 @@ struct PublishOptions: ParsableArguments {
         if retries < 0 || retries > 100 { throw ValidationError("--retries must be between 0 and 100.") }
         if multipartThreshold < 1 { throw ValidationError("--multipart-threshold must be at least 1 (MiB).") }
         if partSize < 5 || partSize > 5120 { throw ValidationError("--part-size must be between 5 and 5120 (MiB).") }
+        if let name = recordName, name.isEmpty || name == "original" || name.contains("/") {
+            throw ValidationError("--record-name must be a non-empty name other than \"original\", without '/'.")
+        }
     }
 
     /// Whether any of these options was given for a folder export, where they mean nothing.
