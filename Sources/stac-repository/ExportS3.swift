@@ -44,7 +44,7 @@ enum Destination {
         case .unsupported(let scheme):
             throw StacRepositoryError(
                 .usage,
-                "\(command) cannot write to \(text): \(scheme) destinations are not supported, it writes \(accepts) (nothing was written)\(alternative.map { "; \($0)" } ?? "")."
+                "\(command) cannot write to \(text): \(scheme) destinations are not supported, it writes \(accepts) (nothing was written)\(alternative.map { "; \($0)" } ?? "")\(text.contains("://") ? "" : "; for a local path with a colon in its name, write ./\(text)")."
             )
         }
     }
