@@ -67,12 +67,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
-        .testTarget(name: "STACTests", dependencies: ["STAC"], swiftSettings: swiftSettings),
-        .testTarget(name: "GitTests", dependencies: ["Git"], swiftSettings: swiftSettings),
+        // Test-only helpers shared by the test targets (the off-pool executor and trait).
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "STACTests", dependencies: ["STAC", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "GitTests", dependencies: ["Git", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AssetTransferTests",
             dependencies: [
-                "AssetTransfer",
+                "AssetTransfer", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "FlyingSocks", package: "FlyingFox"),
@@ -80,17 +82,18 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "StacRepositoryTests",
-            dependencies: ["StacRepository", "STAC", "Git"],
+            dependencies: ["StacRepository", "STAC", "Git", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "GeoTIFFProcessorTests",
             dependencies: [
-                "GeoTIFFProcessor", "StacRepository", "STAC", .product(name: "Logging", package: "swift-log"),
+                "GeoTIFFProcessor", "StacRepository", "STAC", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["TestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
     ]
 )

@@ -54,19 +54,19 @@ public final class Repository {
     ///   catalog, or lies inside another repository (unless `options.nested`).
     public static func create(at url: URL, options: CreateOptions) throws -> Repository {
         let path = url.standardizedFileURL.path
-        let plainGit = FS.exists(path + "/.git") && !GitBackend.isStacRepository(URL(fileURLWithPath: path))
-        if FS.exists(path + "/" + FileBackend.stateDirectoryName) || (FS.exists(path + "/.git") && !plainGit) {
+        guard let descriptor = BackendRegistry.descriptor(options.backend) else {
+            throw StacRepositoryError(
+                .usage,
+                "There is no backend \(options.backend); choose one of \(BackendKind.allCases.map(\.rawValue).joined(separator: ", ")) (`stac-repository show-backends`)."
+            )
+        }
+        if BackendRegistry.detect(path) != nil {
             throw StacRepositoryError(
                 .alreadyExists,
                 "\(path) already holds a repository; use it as it is (pass `--repository \(path)` to the other commands), or choose another directory."
             )
         }
-        if plainGit && options.backend == .file {
-            throw StacRepositoryError(
-                .invalidInput,
-                "\(path) is a git repository; run `stac-repository init --backend git` to adopt it, or choose another directory for a file repository."
-            )
-        }
+        if let refusal = descriptor.refuseCreate(path) { throw refusal }
         if !options.nested, path != "/",
             let outer = try? Repository.open(at: URL(fileURLWithPath: (path as NSString).deletingLastPathComponent))
         {
@@ -93,27 +93,11 @@ public final class Repository {
         links.insert(Link(rel: "root", href: "./catalog.json", type: "application/json", title: root.title), at: 0)
         root.links = links
         try FS.makeDirectories(path)
-        let backend: any StorageBackend
-        switch options.backend {
-        case .file:
-            backend = try FileBackend.create(at: URL(fileURLWithPath: path))
-        case .git:
-            backend =
-                plainGit
-                ? try GitBackend.adopt(at: URL(fileURLWithPath: path))
-                : try GitBackend.create(at: URL(fileURLWithPath: path), branch: options.branch)
-        }
+        let (backend, initialFiles) = try descriptor.create(URL(fileURLWithPath: path), options)
         let repository = Repository(backend: backend)
         try repository.withLock(wait: false, purpose: "init") {
-            var changes: [String: FileChange] = ["catalog.json": .write(JSONValue.object(root.json).serialized())]
-            if options.backend == .git {
-                // An adopted repository keeps its own attributes; the repository's come after them.
-                var attributes =
-                    plainGit
-                    ? (try backend.read(".gitattributes")).map { String(decoding: $0, as: UTF8.self) } ?? "" : ""
-                if !attributes.isEmpty && !attributes.hasSuffix("\n") { attributes += "\n" }
-                changes[".gitattributes"] = .write(Array((attributes + GitBackend.gitattributes).utf8))
-            }
+            var changes = initialFiles
+            changes["catalog.json"] = .write(JSONValue.object(root.json).serialized())
             try backend.commit(
                 changes,
                 record: OperationRecord(
@@ -130,11 +114,8 @@ public final class Repository {
     public static func open(at url: URL) throws -> Repository {
         var dir = url.standardizedFileURL.path
         while true {
-            if FS.isDirectory(dir + "/" + FileBackend.stateDirectoryName) {
-                return Repository(backend: FileBackend(root: URL(fileURLWithPath: dir)))
-            }
-            if FS.exists(dir + "/.git"), GitBackend.isStacRepository(URL(fileURLWithPath: dir)) {
-                return Repository(backend: try GitBackend(root: URL(fileURLWithPath: dir)))
+            if let descriptor = BackendRegistry.detect(dir) {
+                return Repository(backend: try descriptor.open(URL(fileURLWithPath: dir)))
             }
             if dir == "/" || dir.isEmpty { break }
             dir = (dir as NSString).deletingLastPathComponent
@@ -149,32 +130,26 @@ public final class Repository {
 
     /// Runs `body` holding the writer lock, after recovering any interrupted commit.
     public func withLock<T>(wait: Bool, purpose: String, _ body: () throws -> T) throws -> T {
-        let lock = try FileLock(
-            path: backend.stateDirectory.path + "/lock", wait: wait, holderDescription: purpose, onWait: lockWaitNotice)
+        let lock = try backend.acquireLock(wait: wait, purpose: purpose, onWait: lockWaitNotice)
         defer { withExtendedLifetime(lock) {} }
         try backend.recover()
-        try (backend as? GitBackend)?.upgradeFormat()
+        try backend.prepareForWriting()
         return try body()
     }
 
     /// Async variant of ``withLock(wait:purpose:_:)``.
     public func withLock<T>(wait: Bool, purpose: String, _ body: () async throws -> T) async throws -> T {
-        let path = backend.stateDirectory.path + "/lock"
         let notice = lockWaitNotice
-        // A waiting flock blocks its thread: never one of the cooperative pool's.
-        let lock: FileLock =
+        let backend = backend
+        // A waiting lock blocks its thread: never one of the cooperative pool's.
+        let lock: AnyObject =
             wait
-            ? try await withCheckedThrowingContinuation { continuation in
-                DispatchQueue.global().async {
-                    continuation.resume(
-                        with: Result {
-                            try FileLock(path: path, wait: true, holderDescription: purpose, onWait: notice)
-                        })
-                }
-            } : try FileLock(path: path, wait: false, holderDescription: purpose)
+            ? try await DedicatedThread.run("stac-repository lock") {
+                try backend.acquireLock(wait: true, purpose: purpose, onWait: notice)
+            } : try backend.acquireLock(wait: false, purpose: purpose, onWait: nil)
         defer { withExtendedLifetime(lock) {} }
         try backend.recover()
-        try (backend as? GitBackend)?.upgradeFormat()
+        try backend.prepareForWriting()
         return try await body()
     }
 
@@ -186,10 +161,7 @@ public final class Repository {
     /// half-made commit.
     /// - Throws: when the recovery itself fails, so that a damaged state is never read silently.
     public func recoverIfIdle() throws {
-        guard FS.exists(backend.stateDirectory.path + "/journal.json") else { return }
-        if let lock = try? FileLock(
-            path: backend.stateDirectory.path + "/lock", wait: false, holderDescription: FileLock.recoveryPurpose)
-        {
+        if let lock = try backend.lockForRecoveryIfIdle() {
             defer { withExtendedLifetime(lock) {} }
             try backend.recover()
         }
@@ -245,13 +217,14 @@ public final class Transaction {
         case .write(let b): return b
         case .delete: return nil
         case .asset(let f, _, _): return try FS.read(f.path)
+        case .storedAsset: return try backend.read(path)
         case nil: return try backend.read(path)
         }
     }
 
     public func exists(_ path: String) throws -> Bool {
         switch changes[path] {
-        case .write, .asset: return true
+        case .write, .asset, .storedAsset: return true
         case .delete: return false
         case nil: return try backend.read(path) != nil || FS.exists(backend.assetFile(path).path)
         }
@@ -266,6 +239,12 @@ public final class Transaction {
         if case .asset(let f, _, _) = changes[path], f != stagedFile { try? FS.removeFile(f.path) }
         changes[path] = .asset(stagedFile: stagedFile, sha256: sha256, size: size)
         stagingFiles.append(stagedFile)
+    }
+
+    /// Puts back an asset the backend already stores (a rollback to an earlier version).
+    public func restoreStoredAsset(_ path: String, sha256: String, size: Int64) {
+        if case .asset(let f, _, _) = changes[path] { try? FS.removeFile(f.path) }
+        changes[path] = .storedAsset(sha256: sha256, size: size)
     }
 
     /// Registers a staged file so that it is removed if the transaction does not commit.

@@ -30,20 +30,7 @@ struct Process: AsyncParsableCommand {
         let context = ProcessingContext(
             workDirectory: out, logger: global.logger, options: try parseProcessorOptions(processorOptions))
         let absolute = source.contains("://") ? source : URL(fileURLWithPath: source).standardizedFileURL.path
-        struct Row: Encodable { var product: String; var id: String; var version: String; var file: String }
-        var rows: [Row] = []
-        do {
-            for product in try await chosen.discover(absolute, context: context) {
-                let id = try await chosen.productID(product, context: context)
-                let version = try await chosen.productVersion(product, context: context)
-                let file = try await chosen.process(product, context: context)
-                rows.append(Row(product: product, id: id, version: version, file: file.path))
-            }
-        } catch let error as StacRepositoryError {
-            throw error
-        } catch {
-            throw StacRepositoryError(.processor, "Processor \"\(chosen.name)\" failed on \(source): \(error)")
-        }
+        let rows = try await Repository.process(absolute, with: chosen, into: out, context: context)
         if global.json { try Output.json(rows); return }
         for r in rows { Output.line("\(r.id)\t\(r.version)\t\(r.file)") }
         Output.line("process: \(Output.count(rows.count, "product")) written under \(out.path)")

@@ -26,9 +26,8 @@ struct Rollback: AsyncParsableCommand {
 
     func run() async throws {
         let repository = try global.openRepository()
-        // libgit2 work and a --wait flock: on a thread of their own, off the cooperative pool.
-        let (ref, hard, wait, force) = (ref, hard, wait, force)
-        let result = try await offPool { try repository.rollback(to: ref, hard: hard, wait: wait, force: force) }
+        // The core runs libgit2 work and a --wait lock on threads of their own, off the pool.
+        let result = try await repository.rollback(to: ref, hard: hard, wait: wait, force: force)
         if global.json {
             try Output.json(["commit": result.commit, "backupRef": result.backupRef ?? ""])
             return

@@ -13,6 +13,8 @@ struct ShowBackends: AsyncParsableCommand {
             try Output.json(BackendKind.allCases.map { ["name": $0.rawValue, "description": $0.summary] })
             return
         }
-        for b in BackendKind.allCases { Output.line("\(b.rawValue)\(b == .git ? " (default)" : "")\t\(b.summary)") }
+        for b in BackendKind.allCases {
+            Output.line("\(b.rawValue)\(b == BackendRegistry.defaultKind ? " (default)" : "")\t\(b.summary)")
+        }
     }
 }

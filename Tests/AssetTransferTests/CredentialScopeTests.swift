@@ -1,11 +1,12 @@
 import FlyingFox
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AssetTransfer
 
 /// Credentials go only to the hosts the user named, never across a redirect to another host.
-@Suite struct CredentialScopeTests {
+@Suite(.offPool) struct CredentialScopeTests {
     @Test func hostKeysCompareHostAndPort() {
         #expect(CredentialScope.hostKey(ofURL: "https://Example.COM/x") == "example.com:443")
         #expect(CredentialScope.hostKey(ofURL: "http://u:p@127.0.0.1:8080/x") == "127.0.0.1:8080")

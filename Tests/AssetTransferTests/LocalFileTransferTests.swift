@@ -1,10 +1,11 @@
 import Crypto
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AssetTransfer
 
-@Suite("Local file sources")
+@Suite("Local file sources", .offPool)
 struct LocalFileTransferTests {
     @Test func copiesBytesIntoATemporaryFileAndHashesThem() async throws {
         let source = try TemporaryDirectory()

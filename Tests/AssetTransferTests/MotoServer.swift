@@ -52,13 +52,14 @@ final class MotoServer: Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         let server = MotoServer(process: process, port: port)
-        for _ in 0..<200 {
+        // Up to 3 minutes: moto imports for seconds, far longer on a loaded machine.
+        for _ in 0..<1800 {
             if canConnect(port: port) { return server }
             guard process.isRunning else { break }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
         server.stop()
-        throw TestFailure("moto_server did not start listening on port \(port) within 20 s")
+        throw TestFailure("moto_server did not start listening on port \(port) within 180 s")
     }
 
     private init(process: Process, port: UInt16) {

@@ -1,8 +1,9 @@
+import TestSupport
 import Testing
 
 @testable import AssetTransfer
 
-@Suite("Multihash and source redaction")
+@Suite("Multihash and source redaction", .offPool)
 struct MultihashTests {
     @Test func parsesTheFourSupportedAlgorithms() throws {
         let sha256 = "1220" + String(repeating: "ab", count: 32)

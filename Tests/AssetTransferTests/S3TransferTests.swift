@@ -1,10 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AssetTransfer
 
 @Suite(
-    "s3 sources on moto", .enabled(if: MotoServer.isInstalled, "moto_server is not installed"), .motoServers)
+    "s3 sources on moto", .enabled(if: MotoServer.isInstalled, "moto_server is not installed"), .motoServers,
+    .offPool)
 struct S3TransferTests {
     var fixture: S3Fixture {
         get throws { try #require(S3Fixture.current, "the moto fixture is running") }

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AssetTransfer
 
-@Suite("SigV4 signing and S3 settings")
+@Suite("SigV4 signing and S3 settings", .offPool)
 struct SigV4SignerTests {
     // The expected Authorization values below were produced with botocore 1.43.11's S3SigV4Auth, with
     // the clock pinned to 2026-01-02T03:04:05Z:

@@ -2,6 +2,7 @@ import Crypto
 import FlyingFox
 import FlyingSocks
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AssetTransfer
@@ -90,7 +91,7 @@ final class TestHTTPServer: Sendable {
         // cooperative pool is with the rest of the suite (all of it runs in one process).
         let task: Task<Void, any Error>
         if #available(macOS 15.0, *) {
-            task = Task(executorPreference: ServerExecutor.shared) { try await server.run() }
+            task = Task(executorPreference: ThreadPerJobExecutor.shared) { try await server.run() }
         } else {
             task = Task { try await server.run() }
         }
@@ -113,20 +114,6 @@ final class TestHTTPServer: Sendable {
     func stop() async {
         await server.stop(timeout: 0)
         task.cancel()
-    }
-}
-
-/// A task executor outside Swift's cooperative pool that runs each job on a thread of its own:
-/// the in-process test servers (and the handlers the tests give them) run here. A thread per job,
-/// not a bounded pool, because FlyingSocks' event loop waits in epoll_wait on the thread that runs it.
-@available(macOS 15.0, *)
-final class ServerExecutor: TaskExecutor {
-    static let shared = ServerExecutor()
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        let executor = asUnownedTaskExecutor()
-        Thread.detachNewThread { job.runSynchronously(on: executor) }
     }
 }
 
@@ -190,7 +177,7 @@ func withHTTPServer<T>(
     // executor: a cooperative pool kept busy by the rest of the suite (CPU-heavy synchronous
     // tests run there) cannot delay them past the timeouts these tests check.
     if #available(macOS 15.0, *) {
-        return try await withTaskExecutorPreference(ServerExecutor.shared) {
+        return try await withTaskExecutorPreference(ThreadPerJobExecutor.shared) {
             try await withHTTPServerOnCurrentExecutor(routes, body)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -6,7 +7,7 @@ import Testing
 #endif
 
 /// `backup` writes every object before any ref, and `clone` checks what it restored.
-@Suite("Backup integrity", .serialized)
+@Suite("Backup integrity", .offPool, .serialized)
 struct BackupIntegrityTests {
     @Test("a backup killed at random instants is restored completely or refused, and the next backup completes it")
     func killedBackups() async throws {

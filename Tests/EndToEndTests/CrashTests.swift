@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -7,7 +8,7 @@ import Testing
 
 /// A real `stac-repository ingest` process is killed with SIGKILL at many points of a large
 /// ingest; the next command must recover a repository equal to the state before or after.
-@Suite("Crash safety", .serialized)
+@Suite("Crash safety", .offPool, .serialized)
 struct CrashTests {
     struct Setup {
         let ws: Workspace

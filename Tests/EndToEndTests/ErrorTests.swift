@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Bad input: exit code 1, one sentence naming the thing and the fix, and a repository that is
 /// byte-for-byte unchanged.
-@Suite("Bad input")
+@Suite("Bad input", .offPool, .offPool)
 struct ErrorTests {
     enum Case: String, CaseIterable, CustomTestStringConvertible {
         case malformedJSON, missingID, missingType, dotDotID, slashID, emptyID, duplicateIDs, missingAsset,

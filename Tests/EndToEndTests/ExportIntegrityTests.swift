@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -7,7 +8,7 @@ import Testing
 
 /// `export` is verified and atomic: damaged bytes fail it naming the asset, a killed export is
 /// never mistaken for a complete one, and nothing is written through a link in the destination.
-@Suite("Export integrity", .serialized)
+@Suite("Export integrity", .offPool, .serialized)
 struct ExportIntegrityTests {
     func repository(_ backend: String, items: Int = 3) async throws -> (Workspace, URL) {
         let ws = Workspace("export-integrity")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -8,7 +9,7 @@ import Testing
 /// What a new user meets in the first hour (issue 15): git's habits for global options, `list`
 /// and `show`, `diff` that names fields, progress on a terminal, `--wait` that says why it
 /// waits, messages in one style, `init` in a plain git repository or inside a repository.
-@Suite("First hour")
+@Suite("First hour", .offPool, .offPool)
 struct FirstHourTests {
     /// A workspace with a git repository holding the sample catalog.
     func sampleRepository(_ name: String, backend: String = "git") async throws -> Workspace {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -6,7 +7,7 @@ import Testing
 #endif
 
 /// The git backend, checked with the real `git` and `git lfs`.
-@Suite("Git backend with real git and git-lfs")
+@Suite("Git backend with real git and git-lfs", .offPool, .offPool)
 struct GitCompatibilityTests {
     /// A git repository with two ingests and a prune.
     func populated() async throws -> (Workspace, URL, [String: Data]) {

@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A round trip through a real Git LFS server (giftless) on 127.0.0.1.
-@Suite("Git LFS server round trip")
+@Suite("Git LFS server round trip", .offPool, .offPool)
 struct LFSServerTests {
     @Test(
         "git lfs push to giftless, then git clone + git lfs pull, gives byte-identical assets",

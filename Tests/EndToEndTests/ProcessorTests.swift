@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Processors through the CLI: the geotiff processor, external processors in any language, and
 /// processors that misbehave.
-@Suite("Processors")
+@Suite("Processors", .offPool, .offPool)
 struct ProcessorTests {
     /// Writes an executable `stac-processor-NAME` shell script into `bin`.
     func writeProcessor(_ name: String, in bin: URL, body: String) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -6,7 +7,7 @@ import Testing
 #endif
 
 /// File-backend readers see one version while a writer commits, and never hold up a writer.
-@Suite("Reader snapshots", .serialized)
+@Suite("Reader snapshots", .offPool, .serialized)
 struct ReaderSnapshotTests {
     @Test("40 exports while a writer commits in a loop each equal one committed state")
     func exportsDuringCommits() async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The README's examples run as written, in order: every ```sh block is extracted and run in one
@@ -7,7 +8,7 @@ import Testing
 /// under `/tmp/stac-demo`, which the test points at its own folder. A block that needs servers
 /// this machine does not have is marked `<!-- readme-test: skip -->` on the line before it, and
 /// the test prints each skipped block.
-@Suite("README examples")
+@Suite("README examples", .offPool, .offPool)
 struct ReadmeTests {
     /// One ```sh block of a Markdown file.
     struct Block {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -7,7 +8,7 @@ import Testing
 
 /// Re-ingest is exact: changed asset bytes and changed asset options are updates; an unchanged
 /// re-ingest reads no asset bytes (stat cache).
-@Suite("Re-ingest")
+@Suite("Re-ingest", .offPool, .offPool)
 struct ReingestTests {
     static let backends = ["file", "git"]
 
@@ -126,7 +127,7 @@ enum TmpfsSupport {
 }
 
 /// The file backend on a full disk: a real 1 MiB tmpfs.
-@Suite("Full disk", .serialized, .enabled(if: TmpfsSupport.canMount, "needs root and tmpfs mounts"))
+@Suite("Full disk", .offPool, .serialized, .enabled(if: TmpfsSupport.canMount, "needs root and tmpfs mounts"))
 struct FullDiskTests {
 
     @Test("ENOSPC leaves no temporary files and an unchanged repository")

@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Ingest from real servers on 127.0.0.1: an HTTP server and an S3-compatible server (moto).
-@Suite("Remote ingest")
+@Suite("Remote ingest", .offPool, .offPool)
 struct RemoteIngestTests {
     func startHTTP(serving dir: URL, in ws: Workspace) async throws -> ServerProcess {
         let port = freePort()

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `remote`, `push`, URL `clone`, `fetch` and `pull` against a bare repository over `file://`
 /// and a real Git LFS server (giftless) on 127.0.0.1, checked with stock git + git-lfs.
-@Suite("Remotes: push, clone, fetch, pull")
+@Suite("Remotes: push, clone, fetch, pull", .offPool, .offPool)
 struct RemoteTests {
     static let haveGiftless = giftlessFlask != nil && which("git-lfs") != nil
 
@@ -343,7 +344,8 @@ struct RemoteTests {
         {
             var add = ["remote", "add", "--repository", ws.repo.path, remote, "file://" + bare.path]
             if let lfsURL { add += ["--lfs-url", lfsURL] }
-            if remote == "gone" { add[5] = "file://" + ws.temp.sub("nowhere-401-403.git").path }  // digits in a path are no HTTP status
+            // Digits in a path are no HTTP status: "401" here must not read as "credentials refused".
+            if remote == "gone" { add[5] = "file://" + ws.temp.sub("nowhere-401-403.git").path }
             try await ws.ok(add)
             let r = try await ws.tool(["push", remote], env: token.map { ["STAC_REPOSITORY_GIT_TOKEN": $0] } ?? [:])
             #expect(r.status == 1, "\(remote): \(r.stdout)")

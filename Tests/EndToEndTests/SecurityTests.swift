@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -8,7 +9,7 @@ import Testing
 /// Documents as an attacker would write them (docs/security.md): reserved names, references that
 /// leave the source, credentials sent where the document says. Every attack: exit 1, one sentence
 /// naming the thing, a byte-identical repository and nothing written outside it.
-@Suite("Security")
+@Suite("Security", .offPool, .offPool)
 struct SecurityTests {
     static let backends = ["file", "git"]
 

@@ -53,7 +53,9 @@ final class ServerProcess {
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        let deadline = Date().addingTimeInterval(30)
+        // Generous: a Python server (moto, giftless) imports for seconds, and far longer on a
+        // loaded machine; a server that works is waited for only as long as it takes.
+        let deadline = Date().addingTimeInterval(180)
         while !portIsOpen(port) {
             if !process.isRunning || Date() > deadline {
                 stop()

@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `verify` finds what rotted: stored assets, Git LFS objects, and (with --origin) originals.
-@Suite("Verify")
+@Suite("Verify", .offPool, .offPool)
 struct VerifyTests {
     @Test("a stored asset whose bytes changed is reported, naming the file", arguments: ["file", "git"])
     func tamperedAsset(backend: String) async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -8,7 +9,7 @@ import Testing
 /// The git backend never loses or silently damages what it stores (issue 8, git half):
 /// JSON-named assets, a copy-on-write work tree, `status`/`restore`, a `verify` that sees the
 /// work tree and repairs it, and refusals to overwrite uncommitted edits.
-@Suite("Work tree and stored bytes integrity (git)")
+@Suite("Work tree and stored bytes integrity (git)", .offPool, .offPool)
 struct WorkTreeIntegrityTests {
     /// Tests/Fixtures/real-world: small items in the shapes of real catalogs.
     static let fixtures = Env.packageRoot.appendingPathComponent("Tests/Fixtures/real-world")

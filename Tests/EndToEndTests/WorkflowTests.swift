@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The basic workflow, end to end through the built binary, on both backends.
-@Suite("Workflow")
+@Suite("Workflow", .offPool, .offPool)
 struct WorkflowTests {
     static let backends = ["file", "git"]
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import GeoTIFFProcessor
@@ -34,7 +35,7 @@ import Testing
 ///
 /// For the antimeridian case, pyproj's longitudes were unwrapped (negative ones + 360) before
 /// taking min/max, and the east bound wrapped back (− 360).
-@Suite("WGS84 footprints")
+@Suite("WGS84 footprints", .offPool, .offPool)
 struct FootprintTests {
     struct Reference: Sendable, CustomTestStringConvertible {
         var testDescription: String

@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import GeoTIFFProcessor
 
 /// Replays the committed TIFF fuzz corpus (Tests/Fixtures/fuzz-corpus/tiff, docs/fuzzing.md):
 /// every input gives a header or a ``TIFFError``, never a crash.
-@Suite struct TIFFFuzzCorpusTests {
+@Suite(.offPool) struct TIFFFuzzCorpusTests {
     @Test func everyInputGivesAHeaderOrATypedError() throws {
         let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/fuzz-corpus/tiff")

@@ -1,10 +1,11 @@
 import Foundation
 import StacRepository
+import TestSupport
 import Testing
 
 @testable import GeoTIFFProcessor
 
-@Suite("Reading TIFF and BigTIFF headers")
+@Suite("Reading TIFF and BigTIFF headers", .offPool, .offPool)
 struct GeoTIFFHeaderTests {
     struct Encoding: Sendable, CustomTestStringConvertible {
         var littleEndian: Bool

@@ -1,10 +1,11 @@
 import Foundation
 import StacRepository
+import TestSupport
 import Testing
 
 @testable import GeoTIFFProcessor
 
-@Suite("The geotiff processor")
+@Suite("The geotiff processor", .offPool, .offPool)
 struct GeoTIFFProcessorTests {
     let processor = GeoTIFFProcessor()
 

@@ -1,11 +1,12 @@
 import Foundation
 import StacRepository
+import TestSupport
 import Testing
 
 @testable import GeoTIFFProcessor
 
 /// The sample catalog and sample products shipped in docs/, written by scripts/make-sample-catalog.py.
-@Suite("The shipped sample data")
+@Suite("The shipped sample data", .offPool, .offPool)
 struct SampleDataTests {
     let catalog = packageRoot.appendingPathComponent("docs/sample-catalog")
     let products = packageRoot.appendingPathComponent("docs/sample-products")

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs the example external processor (`Processors/examples/stac-processor-sensor-csv`) through
 /// the four verbs of the external-processor contract.
-@Suite("The example sensor-csv external processor", .enabled(if: pythonAvailable, "needs python3 on PATH"))
+@Suite("The example sensor-csv external processor", .offPool, .enabled(if: pythonAvailable, "needs python3 on PATH"))
 struct SensorCSVExampleTests {
     let script = packageRoot.appendingPathComponent("Processors/examples/stac-processor-sensor-csv")
     let samples = packageRoot.appendingPathComponent("Processors/examples/sample-sensor-product")

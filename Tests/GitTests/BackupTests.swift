@@ -1,8 +1,9 @@
 import Foundation
 import Git
+import TestSupport
 import Testing
 
-@Suite struct BackupTests {
+@Suite(.offPool) struct BackupTests {
     private func packBytes(_ repository: URL) throws -> Int {
         let pack = repository.appendingPathComponent("objects/pack")
         return try FileManager.default.contentsOfDirectory(atPath: pack.path)

@@ -1,8 +1,9 @@
 import Foundation
 import Git
+import TestSupport
 import Testing
 
-@Suite struct ConfigTests {
+@Suite(.offPool) struct ConfigTests {
     @Test func settingsGoToTheRepositoryConfigAndGitReadsThem() async throws {
         let scratch = try Scratch()
         let url = scratch.path("r")

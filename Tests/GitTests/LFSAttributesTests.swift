@@ -1,9 +1,10 @@
 import Foundation
 import Git
+import TestSupport
 import Testing
 
 /// The attributes rule, checked against the real `git check-attr`.
-@Suite("LFS attributes")
+@Suite("LFS attributes", .offPool, .offPool)
 struct LFSAttributesTests {
     static let awkward = [
         "tilejson.json", "LC09_L2SP_042034_20231005_20231006_02_T1_MTL.json", "name with space.json",

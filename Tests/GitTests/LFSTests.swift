@@ -1,8 +1,9 @@
 import Foundation
 import Git
+import TestSupport
 import Testing
 
-@Suite struct LFSPointerTests {
+@Suite(.offPool) struct LFSPointerTests {
     @Test func pointerIsByteIdenticalToGitLFSPointer() async throws {
         let scratch = try Scratch()
         // git lfs clean needs a repository to run in.
@@ -54,7 +55,7 @@ import Testing
     }
 }
 
-@Suite struct LFSStoreTests {
+@Suite(.offPool) struct LFSStoreTests {
     @Test func objectsLiveWhereGitLFSPutsThem() throws {
         let scratch = try Scratch()
         let url = scratch.path("r")

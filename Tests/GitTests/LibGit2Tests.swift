@@ -1,7 +1,8 @@
 import Git
+import TestSupport
 import Testing
 
-@Suite struct LibGit2Tests {
+@Suite(.offPool) struct LibGit2Tests {
     @Test func reportsTheLinkedLibraryVersion() {
         #expect(LibGit2.version.hasPrefix("1."))
     }

@@ -1,7 +1,8 @@
 import Git
+import TestSupport
 import Testing
 
-@Suite struct ObjectIDTests {
+@Suite(.offPool) struct ObjectIDTests {
     @Test func hexRoundTripsAndIsLowercased() throws {
         let id = try #require(ObjectID(hex: "4B825DC642CB6EB9A060E54BF8D69288FBEE4904"))
         #expect(id.hex == "4b825dc642cb6eb9a060e54bf8d69288fbee4904")

@@ -1,8 +1,9 @@
 import Foundation
 import Git
+import TestSupport
 import Testing
 
-@Suite struct ReferenceTests {
+@Suite(.offPool) struct ReferenceTests {
     @Test func compareAndSwapRefusesAStaleExpectation() async throws {
         let scratch = try Scratch()
         let url = scratch.path("r")

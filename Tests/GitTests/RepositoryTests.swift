@@ -1,8 +1,9 @@
 import Foundation
 import Git
+import TestSupport
 import Testing
 
-@Suite struct RepositoryTests {
+@Suite(.offPool) struct RepositoryTests {
     @Test func createdRepositoriesOpenAgainWithTheirShape() async throws {
         let scratch = try Scratch()
         let work = try GitRepository.create(at: scratch.path("work"), bare: false, initialBranch: "trunk")

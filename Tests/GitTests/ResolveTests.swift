@@ -1,8 +1,9 @@
 import Foundation
 import Git
+import TestSupport
 import Testing
 
-@Suite struct ResolveTests {
+@Suite(.offPool) struct ResolveTests {
     /// main: c0 - c1 - c2 - c3 (HEAD), tag v1 (annotated) on c1, tag light (lightweight) on c2,
     /// branch side on c0.
     @Test func revspecsResolveLikeGitRevParse() async throws {

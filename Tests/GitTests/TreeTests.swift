@@ -1,8 +1,9 @@
 import Foundation
 import Git
+import TestSupport
 import Testing
 
-@Suite struct TreeTests {
+@Suite(.offPool) struct TreeTests {
     /// `git ls-tree -r` of a tree, as "mode path" lines.
     private func listing(_ tree: ObjectID, scratch: Scratch, in url: URL) async throws -> [String] {
         try await scratch.git(["ls-tree", "-r", "--format=%(objectmode) %(path)", tree.hex], in: url).stdout

@@ -1,5 +1,6 @@
 import Foundation
 import Git
+import TestSupport
 import Testing
 
 /// A small catalog repository with one Git LFS asset, committed through the API, with the work
@@ -62,7 +63,7 @@ private struct CatalogFixture {
     }
 }
 
-@Suite struct WorkTreeTests {
+@Suite(.offPool) struct WorkTreeTests {
     @Test func resetIndexLeavesGitStatusCleanWithLFSFiles() async throws {
         let scratch = try Scratch()
         let fixture = try CatalogFixture(scratch: scratch)

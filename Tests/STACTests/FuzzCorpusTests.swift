@@ -1,11 +1,12 @@
 import Foundation
 import STAC
+import TestSupport
 import Testing
 
 /// Replays the committed fuzz corpus (Tests/Fixtures/fuzz-corpus, see docs/fuzzing.md): every
 /// input gives a value or a typed error, never a crash, and the invariants the fuzz targets check
 /// hold.
-@Suite struct FuzzCorpusTests {
+@Suite(.offPool) struct FuzzCorpusTests {
     static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/fuzz-corpus")
 

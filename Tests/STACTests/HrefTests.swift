@@ -1,7 +1,8 @@
 import STAC
+import TestSupport
 import Testing
 
-@Suite("Hrefs")
+@Suite("Hrefs", .offPool, .offPool)
 struct HrefTests {
     @Test(
         "hrefs resolve against the file that holds them",

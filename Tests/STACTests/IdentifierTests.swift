@@ -1,4 +1,5 @@
 import STAC
+import TestSupport
 import Testing
 
 /// The STACError thrown when validating `id`, or `nil` if it is valid.
@@ -11,7 +12,7 @@ func idError(_ id: String, kind: STACType? = .item, source: String? = nil) -> ST
     }
 }
 
-@Suite("Identifiers")
+@Suite("Identifiers", .offPool, .offPool)
 struct IdentifierTests {
     @Test(
         "safe ids are accepted",

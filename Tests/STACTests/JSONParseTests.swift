@@ -1,5 +1,6 @@
 import Foundation
 import STAC
+import TestSupport
 import Testing
 
 /// The error `JSONValue.parse(bytes:)` throws for `bytes`, or `nil` if they parse.
@@ -17,7 +18,7 @@ func parseError(_ text: String, source: String? = nil) -> JSONParseError? {
     parseError(Array(text.utf8), source: source)
 }
 
-@Suite("Parsing JSON")
+@Suite("Parsing JSON", .offPool, .offPool)
 struct JSONParseTests {
     @Test("numbers keep their literal text")
     func numbersKeepTheirLiteralText() throws {

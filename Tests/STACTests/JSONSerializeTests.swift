@@ -1,8 +1,9 @@
 import Foundation
 import STAC
+import TestSupport
 import Testing
 
-@Suite("Writing JSON")
+@Suite("Writing JSON", .offPool, .offPool)
 struct JSONSerializeTests {
     @Test("the canonical format of a small document is exact")
     func canonicalFormatIsExact() {

@@ -1,8 +1,9 @@
 import STAC
+import TestSupport
 import Testing
 
 /// The one rule for names that become paths.
-@Suite struct ReservedNamesTests {
+@Suite(.offPool) struct ReservedNamesTests {
     @Test(
         "reserved ids are refused in every spelling",
         arguments: [

@@ -1,8 +1,9 @@
 import Foundation
 import STAC
+import TestSupport
 import Testing
 
-@Suite("STAC documents")
+@Suite("STAC documents", .offPool, .offPool)
 struct STACDocumentTests {
     func item(_ id: String, collection: String = "c1") -> String {
         #"{"type": "Feature", "stac_version": "1.0.0", "id": "\#(id)", "properties": {"datetime": null}, "collection": "\#(collection)"}"#

@@ -1,5 +1,6 @@
 import Foundation
 import STAC
+import TestSupport
 import Testing
 
 /// The STACError thrown when wrapping `text` as a STAC object, or `nil` if it is accepted.
@@ -13,7 +14,7 @@ func stacError(_ text: String, source: String? = "a.json") throws -> STACError? 
     }
 }
 
-@Suite("STAC objects")
+@Suite("STAC objects", .offPool, .offPool)
 struct STACObjectTests {
     func item() throws -> STACObject {
         try STACObject(JSONValue.parse(string: canonicalItem), source: "item.json")

@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import StacRepository
 
 /// The rule for what a source document may reference (docs/security.md).
-@Suite final class SourceConfinementTests {
+@Suite(.offPool) final class SourceConfinementTests {
     let dir: URL
     let root: String
 

@@ -1,11 +1,12 @@
 import Foundation
 import Git
 import STAC
+import TestSupport
 import Testing
 
 @testable import StacRepository
 
-@Suite("Operation records")
+@Suite("Operation records", .offPool, .offPool)
 struct OperationRecordTests {
     @Test("a commit message round-trips through parse")
     func messageRoundTrip() throws {
@@ -32,7 +33,7 @@ struct OperationRecordTests {
     }
 }
 
-@Suite("Catalog layout")
+@Suite("Catalog layout", .offPool, .offPool)
 struct LayoutTests {
     @Test(
         "relative hrefs inside the repository resolve to repository paths",
@@ -78,7 +79,7 @@ struct LayoutTests {
     }
 }
 
-@Suite("File backend")
+@Suite("File backend", .offPool, .offPool)
 struct FileBackendTests {
     func makeBackend() throws -> (FileBackend, URL) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fb-\(UUID().uuidString)")
@@ -131,7 +132,7 @@ struct FileBackendTests {
     }
 }
 
-@Suite("Error sentences")
+@Suite("Error sentences", .offPool, .offPool)
 struct ErrorSentenceTests {
     @Test("a libgit2 error that reaches the user is one sentence with a fix, not raw libgit2 text")
     func gitErrors() throws {

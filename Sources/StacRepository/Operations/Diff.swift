@@ -23,10 +23,17 @@ public struct ProductDiff: Sendable, Codable {
 
 extension Repository {
     /// Products added, updated and removed between two versions, in STAC terms.
+    ///
+    /// On a versioned backend this costs O(changed paths): the backend names the paths that
+    /// differ (git: a tree diff, which skips identical subtrees) and only those documents are read.
     public func diff(from a: String, to b: String) throws -> [ProductDiff] {
         try recoverIfIdle()
         let old = try backend.snapshot(at: a)
         let new = try backend.snapshot(at: b)
+        if let versioned = backend.versioning {
+            return try changedProducts(
+                versioned.changedPaths(from: versioned.resolveVersion(a), to: versioned.resolveVersion(b)), old, new)
+        }
         let oldIndex = try old.index()
         let newIndex = try new.index()
         func products(_ index: CatalogIndex) -> [String: (String, String)] {
@@ -55,6 +62,40 @@ extension Repository {
                     d.changedFields = Self.changedFields(ov, nv)
                     d.changedAssets = Self.changedAssets(ov, nv)
                 }
+                result.append(d)
+            default:
+                continue
+            }
+        }
+        return result
+    }
+
+    /// The products among `paths`: STAC documents (not JSON-named assets), typed and named by
+    /// their own content.
+    private func changedProducts(
+        _ paths: [VersionedPathChange], _ old: any CatalogSnapshot, _ new: any CatalogSnapshot
+    ) throws -> [ProductDiff] {
+        func product(_ bytes: [UInt8]?, _ path: String) -> (id: String, kind: String, json: JSONObject)? {
+            guard let bytes, let value = try? JSONValue.parse(bytes: bytes, source: path),
+                let object = try? STACObject(value, source: path), let json = value.objectValue
+            else { return nil }
+            return (object.id, object.type.kindName, json)
+        }
+        var result: [ProductDiff] = []
+        for change in paths.sorted(by: { $0.path < $1.path }) where change.path.hasSuffix(".json") {
+            let path = change.path
+            if try old.isStoredAsAsset(path) || new.isStoredAsAsset(path) { continue }
+            let before = change.kind == .added ? nil : product(try old.read(path), path)
+            let after = change.kind == .deleted ? nil : product(try new.read(path), path)
+            switch (before, after) {
+            case (nil, let n?):
+                result.append(ProductDiff(id: n.id, kind: n.kind, path: path, change: .added))
+            case (let o?, nil):
+                result.append(ProductDiff(id: o.id, kind: o.kind, path: path, change: .removed))
+            case (let o?, let n?):
+                var d = ProductDiff(id: o.id, kind: o.kind, path: path, change: .updated)
+                d.changedFields = Self.changedFields(o.json, n.json)
+                d.changedAssets = Self.changedAssets(o.json, n.json)
                 result.append(d)
             default:
                 continue

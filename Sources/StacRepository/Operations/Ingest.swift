@@ -106,7 +106,6 @@ extension Repository {
         var report = IngestReport()
         // Read STAC sources before taking the lock: nothing here touches the repository.
         var roots: [SourceProduct] = []
-        var pending: [(product: String, id: String, version: String)] = []
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
             "stac-repository-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -114,25 +113,8 @@ extension Repository {
             let context = ProcessingContext(
                 workDirectory: scratch, logger: options.logger, options: options.processorOptions)
             try FS.makeDirectories(scratch.path)
-            for source in sources {
-                let products = try await runProcessor("discover", processor, source) {
-                    try await processor.discover(source, context: context)
-                }
-                for product in products {
-                    let id = try await runProcessor("id", processor, product) {
-                        try await processor.productID(product, context: context)
-                    }
-                    do { try Identifier.validate(id, kind: .item, source: "processor \(processor.name)") } catch {
-                        throw StacRepositoryError(
-                            .processor, "Processor \"\(processor.name)\" returned an unsafe id for \(product): \(error)"
-                        )
-                    }
-                    let version = try await runProcessor("version", processor, product) {
-                        try await processor.productVersion(product, context: context)
-                    }
-                    pending.append((product, id, version))
-                }
-            }
+            let stage = ProcessorStage(processor: processor, context: context)
+            let pending = try await stage.discover(sources)
             // Skip products whose stored version is the same without processing them.
             let index = try self.index()
             for p in pending {
@@ -144,18 +126,7 @@ extension Repository {
                 }
                 let dir = scratch.appendingPathComponent("product-\(roots.count)")
                 try FS.makeDirectories(dir.path)
-                var ctx = context
-                ctx.workDirectory = dir
-                let url = try await runProcessor("process", processor, p.product) {
-                    try await processor.process(p.product, context: ctx)
-                }
-                let resolved = url.standardizedFileURL.path
-                guard resolved.hasPrefix(dir.standardizedFileURL.path + "/"), FS.isRegularFile(resolved) else {
-                    throw StacRepositoryError(
-                        .processor,
-                        "Processor \"\(processor.name)\" returned \(url.path) for \(p.product), which is not a file inside its output directory; fix the processor."
-                    )
-                }
+                let resolved = try await stage.process(p, into: dir).path
                 let produced: [SourceProduct]
                 // A processor's items may reference its output folder and the folder of the product.
                 let productPath = Href.resolve(p.product, against: options.workingDirectory + "/.")
@@ -225,20 +196,6 @@ extension Repository {
         saveCaches?()
         report.version = outcome?.version
         return report
-    }
-
-    private func runProcessor<T>(
-        _ step: String, _ processor: any Processor, _ subject: String, _ body: () async throws -> T
-    ) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as StacRepositoryError {
-            throw error
-        } catch {
-            throw StacRepositoryError(
-                .processor, "Processor \"\(processor.name)\" failed in \(step) for \(subject): \(error)",
-                underlying: error)
-        }
     }
 
     private func storedProcessorItem(id: String, index: CatalogIndex, parentID: String?) -> (

@@ -265,11 +265,18 @@ struct IngestPlanner {
 
     // MARK: Assets
 
+    /// One asset of one planned product that needs bytes: what a transfer result is keyed by.
+    struct AssetTicket: Hashable {
+        /// The index of the product in ``planned``.
+        var product: Int
+        var key: String
+    }
+
     mutating func transferAssets() async throws {
-        var copyRequests: [AssetRequest] = []
-        var measureRequests: [AssetRequest] = []
+        var copies: [(ticket: AssetTicket, request: AssetRequest)] = []
+        var measures: [(ticket: AssetTicket, request: AssetRequest)] = []
         var stamps: [String: (stamp: AssetStatCache.Stamp, time: Int64)] = [:]
-        for p in planned where p.change != .unchanged {
+        for (n, p) in planned.enumerated() where p.change != .unchanged {
             for (key, asset) in p.source.object.assets {
                 let href = Href.resolve(asset.href, against: p.source.location)
                 let name = "asset \"\(key)\" of \(p.source.object.type.kindName) \"\(p.source.object.id)\""
@@ -285,37 +292,42 @@ struct IngestPlanner {
                 let copy = options.assetMode == .copy && selected
                 if !copy && !options.checksums { continue }
                 p.requests.append((key, request, copy))
-                if copy { copyRequests.append(request) } else { measureRequests.append(request) }
+                let ticket = AssetTicket(product: n, key: key)
+                if copy { copies.append((ticket, request)) } else { measures.append((ticket, request)) }
             }
         }
         try FS.makeDirectories(tx.stagingDirectory.path)
         if let onPlanned {
-            let bytes = (copyRequests + measureRequests).reduce(Int64(0)) { sum, r in
-                if let size = r.expectedSize { return sum + size }
+            let bytes = (copies + measures).reduce(Int64(0)) { sum, entry in
+                if let size = entry.request.expectedSize { return sum + size }
                 // A local path (Href.resolve makes relative hrefs absolute): stat it.
-                return sum + (r.source.hasPrefix("/") ? FS.fileSize(r.source) ?? 0 : 0)
+                return sum + (entry.request.source.hasPrefix("/") ? FS.fileSize(entry.request.source) ?? 0 : 0)
             }
-            onPlanned(copyRequests.count + measureRequests.count, bytes)
+            onPlanned(copies.count + measures.count, bytes)
         }
-        let copied = await engine.fetch(copyRequests, into: tx.stagingDirectory, events: events)
-        let measured = await engine.measure(measureRequests, events: events)
-        var copyIterator = copied.makeIterator()
-        var measureIterator = measured.makeIterator()
-        for p in planned where p.change != .unchanged {
-            for r in p.requests {
-                guard let result = r.copy ? copyIterator.next() : measureIterator.next() else { continue }
-                if case .success(let asset) = result, let file = asset.file {
-                    tx.trackStaged(file)
-                }
-                p.results[r.key] = result
-                if case .success(let asset) = result, let s = stamps[asset.request.source] {
-                    statCache.record(asset.request.source, stamp: s.stamp, sha256: asset.sha256, hashTime: s.time)
-                }
-                if case .success(let asset) = result, let stamp = asset.remoteStamp {
-                    remoteStamps.record(asset.request.source, stamp: stamp, sha256: asset.sha256)
-                }
+        // The engine answers each list in its own order; the results are keyed by ticket here,
+        // once, and looked up by ticket from then on.
+        let copied = await engine.fetch(copies.map(\.request), into: tx.stagingDirectory, events: events)
+        let measured = await engine.measure(measures.map(\.request), events: events)
+        guard copied.count == copies.count, measured.count == measures.count else {
+            throw StacRepositoryError(
+                .internal,
+                "The transfer engine answered \(copied.count + measured.count) of \(copies.count + measures.count) requests; run the ingest again."
+            )
+        }
+        var results: [AssetTicket: Result<TransferredAsset, TransferError>] = [:]
+        for (entry, result) in Array(zip(copies, copied)) + Array(zip(measures, measured)) {
+            results[entry.ticket] = result
+            guard case .success(let asset) = result else { continue }
+            if let file = asset.file { tx.trackStaged(file) }
+            if let s = stamps[asset.request.source] {
+                statCache.record(asset.request.source, stamp: s.stamp, sha256: asset.sha256, hashTime: s.time)
+            }
+            if let stamp = asset.remoteStamp {
+                remoteStamps.record(asset.request.source, stamp: stamp, sha256: asset.sha256)
             }
         }
+        for (ticket, result) in results { planned[ticket.product].results[ticket.key] = result }
         options.logger.debug("ingest: asset stat cache: \(statCache.hits) reused, \(statCache.hashed) hashed")
         // The caches are saved by the caller once the ingest succeeded (a failed ingest leaves
         // the repository, its state directory included, byte for byte as it was).

@@ -1,6 +1,5 @@
 public import AssetTransfer
 import Foundation
-import Git
 import STAC
 
 /// One problem `verify` found.
@@ -115,13 +114,12 @@ extension Repository {
         var check = StoredCheck()
         try recoverIfIdle()
         let snapshot = try backend.snapshot(at: ref)
-        let gitSnapshot = snapshot as? GitSnapshot
         let files = Set(try snapshot.files())
         // Documents are the JSON files that are not Git LFS assets; a JSON file that an item
         // names as an asset (tilejson.json on the file backend) is checked as an asset only.
         var candidates: [String] = []
         for path in files.sorted() where path.hasSuffix(".json") {
-            if let gitSnapshot, try gitSnapshot.isLFS(path) { continue }
+            if try snapshot.isStoredAsAsset(path) { continue }
             candidates.append(path)
         }
         var parseProblems: [VerifyProblem] = []
@@ -171,7 +169,7 @@ extension Repository {
                     {
                         check.originals.append((target, href, checksum))
                     }
-                    if gitSnapshot == nil, let checksum = asset["file:checksum"]?.stringValue,
+                    if backend.versioning == nil, let checksum = asset["file:checksum"]?.stringValue,
                         checksum.hasPrefix("1220")
                     {
                         check.damaged.append(
@@ -195,7 +193,7 @@ extension Repository {
                 let digest: (hex: String, size: Int64)
                 // The current version must follow the attributes rule; older commits keep the
                 // shape they were written in (their bytes are still read from the store).
-                if ref == nil, gitSnapshot?.unmarkedPointer(target) != nil {
+                if ref == nil, try snapshot.needsFormatMigration(target) {
                     check.report.problems.append(
                         .init(
                             path: target,
@@ -207,14 +205,14 @@ extension Repository {
                 switch try snapshot.source(target) {
                 case .file(let url)?:
                     digest = try sha256OfFile(url.path)
-                    if let pointer = gitSnapshot?.lfsPointer(target), pointer.oid != digest.hex {
+                    if let pointer = try snapshot.storedDigest(target), pointer.sha256 != digest.hex {
                         check.report.problems.append(
                             .init(
                                 path: target,
                                 message:
-                                    "the Git LFS object does not match its pointer (oid \(pointer.oid), content \(digest.hex)); run `stac-repository verify --repair` to fetch it again"
+                                    "the Git LFS object does not match its pointer (oid \(pointer.sha256), content \(digest.hex)); run `stac-repository verify --repair` to fetch it again"
                             ))
-                        check.damaged.append(DamagedAsset(path: target, sha256: pointer.oid, size: pointer.size))
+                        check.damaged.append(DamagedAsset(path: target, sha256: pointer.sha256, size: pointer.size))
                         report(&check, bytes: digest.size)
                         continue
                     }
@@ -249,7 +247,7 @@ extension Repository {
                                 "content hashes to 1220\(digest.hex) but file:checksum says 1220\(recorded); restore it with `stac-repository verify --repair`, `rollback` or a backup"
                         ))
                 }
-                if gitSnapshot == nil, let recorded,
+                if backend.versioning == nil, let recorded,
                     recorded != digest.hex || (recordedSize.map { $0 != digest.size } ?? false)
                 {
                     check.damaged.append(DamagedAsset(path: target, sha256: recorded, size: recordedSize ?? -1))
@@ -265,8 +263,8 @@ extension Repository {
                 phase: "verify", completed: candidates.count, total: candidates.count, bytes: check.report.bytesHashed,
                 unit: "documents"))
         // The work tree against the commit (git, current version): what users and their tools see.
-        if ref == nil, let git = backend as? GitBackend {
-            let result = try git.workTreeChanges(
+        if ref == nil, let versioned = backend.versioning {
+            let result = try versioned.workTreeChanges(
                 paths: nil, trustStat: false, progress: progress, phase: "verify work tree")
             check.report.workTreeFiles = result.checked
             for change in result.changes where change.kind != .untracked {
@@ -292,17 +290,17 @@ extension Repository {
         var repaired: [VerifyProblem] = []
         let originals = Dictionary(check.originals.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         var done: Set<String> = []
-        let git = backend as? GitBackend
-        let temporary = git?.lfs.temporaryDirectory.path ?? backend.stagingDirectory.path
+        let versioned = backend.versioning
+        let temporary = versioned?.assetTemporaryDirectory.path ?? backend.stagingDirectory.path
         try FS.makeDirectories(temporary)
         for damage in check.damaged where !done.contains(damage.sha256) {
             // 1. The work-tree copy (git), when it still has the right bytes.
-            if let git {
+            if versioned != nil {
                 let copy = root.path + "/" + damage.path
                 if FS.isRegularFile(copy), let digest = try? sha256OfFile(copy), digest.hex == damage.sha256 {
                     let staged = temporary + "/.repair-" + UUID().uuidString
                     try FS.cloneFile(copy, staged)
-                    try replaceStored(damage, with: staged, git: git)
+                    try replaceStored(damage, with: staged, versioned: versioned)
                     done.insert(damage.sha256)
                     repaired.append(.init(path: damage.path, message: "stored bytes restored from the work-tree copy"))
                     continue
@@ -319,13 +317,13 @@ extension Repository {
                 try? FS.removeFile(file.path)
                 continue
             }
-            try replaceStored(damage, with: file.path, git: git)
+            try replaceStored(damage, with: file.path, versioned: versioned)
             done.insert(damage.sha256)
             repaired.append(.init(path: damage.path, message: "stored bytes fetched again from \(original.href)"))
         }
-        if let git {
+        if let versioned {
             let paths = check.workTree.map(\.path)
-            let failed = Set(try git.restoreWorkTree(paths).map(\.path))
+            let failed = Set(try versioned.restoreWorkTree(paths).map(\.path))
             for path in paths where !failed.contains(path) {
                 repaired.append(.init(path: path, message: "work-tree file restored from the last commit"))
             }
@@ -334,18 +332,9 @@ extension Repository {
     }
 
     /// Moves `file` (verified to hash to `damage.sha256`) over the damaged stored bytes.
-    private func replaceStored(_ damage: DamagedAsset, with file: String, git: GitBackend?) throws {
-        if let git {
-            try FS.removeFile(git.lfs.objectURL(oid: damage.sha256).path)
-            do {
-                try git.lfs.insert(file: URL(fileURLWithPath: file), oid: damage.sha256, size: FS.fileSize(file) ?? 0)
-            } catch {
-                try? FS.removeFile(file)
-                throw StacRepositoryError(
-                    .storage,
-                    "Could not put the repaired Git LFS object \(damage.sha256) in place: \(error); check the free space and run `verify --repair` again."
-                )
-            }
+    private func replaceStored(_ damage: DamagedAsset, with file: String, versioned: (any VersionedBackend)?) throws {
+        if let versioned {
+            try versioned.replaceStoredAsset(sha256: damage.sha256, with: file)
         } else {
             try FS.rename(file, backend.assetFile(damage.path).path)
         }

@@ -1,5 +1,4 @@
 import Foundation
-import Git
 
 /// One file of the work tree that differs from the last commit.
 public struct WorkTreeChange: Sendable, Codable, Hashable {
@@ -53,16 +52,16 @@ extension Repository {
     /// as missing.
     public func status(paths: [String] = [], progress: ProgressHandler? = nil) throws -> WorkTreeStatus {
         try recoverIfIdle()
-        if let git = backend as? GitBackend {
-            let result = try git.workTreeChanges(
-                paths: paths.isEmpty ? nil : paths, trustStat: true, progress: progress)
-            var status = WorkTreeStatus(backend: "git", version: try git.head()?.commit.hex)
+        if let versioned = backend.versioning {
+            let result = try versioned.workTreeChanges(
+                paths: paths.isEmpty ? nil : paths, trustStat: true, progress: progress, phase: "status")
+            var status = WorkTreeStatus(backend: backend.kind.rawValue, version: try versioned.headVersion())
             status.filesChecked = result.checked
             status.changes = result.changes
             return status
         }
         let report = try verify()
-        var status = WorkTreeStatus(backend: "file")
+        var status = WorkTreeStatus(backend: backend.kind.rawValue)
         status.filesChecked = report.jsonFiles + report.assets
         status.note =
             "the file backend keeps no second copy: files were checked against the checksums and sizes their items record"
@@ -83,18 +82,20 @@ extension Repository {
     /// - Throws: ``StacRepositoryError`` `.unsupported` on the file backend, which keeps no
     ///   second copy to restore from.
     public func restore(_ paths: [String] = [], wait: Bool = false) throws -> RestoreReport {
-        guard let git = backend as? GitBackend else {
+        guard let versioned = backend.versioning else {
             throw StacRepositoryError(
                 .unsupported,
                 "`restore` needs the git backend: the file backend keeps no second copy of its files; restore them from a backup (`export`) or ingest the products again."
             )
         }
         return try withLock(wait: wait, purpose: "restore") {
-            let changes = try git.workTreeChanges(paths: paths.isEmpty ? nil : paths, trustStat: false).changes
+            let changes = try versioned.workTreeChanges(
+                paths: paths.isEmpty ? nil : paths, trustStat: false, progress: nil, phase: "restore"
+            ).changes
             var report = RestoreReport()
             let wanted = changes.filter { $0.kind != .untracked }.map(\.path)
             report.untracked = changes.filter { $0.kind == .untracked }.map(\.path)
-            let failed = try git.restoreWorkTree(wanted)
+            let failed = try versioned.restoreWorkTree(wanted)
             let failedPaths = Set(failed.map(\.path))
             report.restored = wanted.filter { !failedPaths.contains($0) }
             report.failed = failed.map { VerifyProblem(path: $0.path, message: $0.reason) }
@@ -105,9 +106,10 @@ extension Repository {
     /// Refuses to overwrite uncommitted work-tree changes to `paths` (git backend): one
     /// sentence naming a path and the ways out. Called with the lock held, before a commit.
     func refuseLocalChanges(to paths: some Collection<String>, force: Bool, command: String) throws {
-        guard !force, let git = backend as? GitBackend, !paths.isEmpty else { return }
-        let changes = try git.workTreeChanges(
-            paths: paths.filter { !GitBackend.isAttributesFile($0) }.sorted(), trustStat: true
+        guard !force, let versioned = backend.versioning, !paths.isEmpty else { return }
+        let changes = try versioned.workTreeChanges(
+            paths: paths.filter { !versioned.isBackendFile($0) }.sorted(), trustStat: true, progress: nil,
+            phase: "status"
         ).changes
         guard let first = changes.first else { return }
         let others = changes.count > 1 ? " (and \(changes.count - 1) other file\(changes.count == 2 ? "" : "s"))" : ""

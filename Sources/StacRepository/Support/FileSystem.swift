@@ -133,6 +133,16 @@ enum FS {
         close(fd)
     }
 
+    /// Flushes every written file and directory entry of the file system that holds `path`
+    /// (`syncfs`): one call makes a whole transaction's staged files, or all of its renames,
+    /// durable, instead of an fsync per file and per directory.
+    static func syncFileSystem(containing path: String) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd < 0 { throw storageError("open", path) }
+        defer { close(fd) }
+        if glibcSyncfs(fd) != 0 { throw storageError("flush the file system of", path) }
+    }
+
     static func syncDirectory(_ path: String) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return }
@@ -254,3 +264,7 @@ enum FS {
         return result.sorted()
     }
 }
+
+/// glibc's `syncfs(2)` (Linux 2.6.39+), which the Glibc module hides behind `_GNU_SOURCE`.
+@_silgen_name("syncfs")
+private func glibcSyncfs(_ fd: Int32) -> Int32

@@ -1,10 +1,44 @@
 import Foundation
 
-/// Crash points for the crash-safety tests: when `STAC_REPOSITORY_CRASH_AT` names a point, the
-/// process kills itself there (SIGKILL), exactly as a power cut would stop it.
+/// Crash points for the crash-safety tests, in two forms:
 ///
-/// Compiled only into debug builds (the end-to-end crash tests run the debug binary): a release
-/// binary has no such environment variable and the calls are empty.
+/// - in-process (contract tests): a test sets ``CrashInjector/hook`` on a backend's
+///   ``StorageBackend/crashes``; at the named point the hook throws, which abandons the
+///   operation there (nothing after the point runs) and the test then opens the repository
+///   afresh and checks that it recovers to exactly before or after;
+/// - whole-process (end-to-end kill tests of the debug binary): when `STAC_REPOSITORY_CRASH_AT`
+///   names a point, the process SIGKILLs itself there, exactly as a power cut would stop it.
+///
+/// Both are compiled only into debug builds: in a release build the calls are empty.
+public final class CrashInjector: @unchecked Sendable {
+    #if DEBUG
+        private let lock = NSLock()
+        private var _hook: (@Sendable (String) throws -> Void)?
+        /// Called at every crash point of this backend (test-only, debug builds).
+        public var hook: (@Sendable (String) throws -> Void)? {
+            get { lock.withLock { _hook } }
+            set { lock.withLock { _hook = newValue } }
+        }
+    #endif
+
+    public init() {}
+
+    /// A named point where a crash must be survivable.
+    @inline(__always) func point(_ name: String) throws {
+        #if DEBUG
+            TestHooks.crashPoint(name)
+            try hook?(name)
+        #endif
+    }
+}
+
+/// The error an in-process crash hook throws (tests).
+public struct SimulatedCrash: Error, CustomStringConvertible {
+    public let point: String
+    public init(point: String) { self.point = point }
+    public var description: String { "simulated crash at \(point)" }
+}
+
 enum TestHooks {
     #if DEBUG
         static let crashAt: String? = ProcessInfo.processInfo.environment["STAC_REPOSITORY_CRASH_AT"]

@@ -9,6 +9,7 @@ public import Foundation
 /// journal that is not marked committed and finishes one that is.
 public final class FileBackend: StorageBackend {
     public let kind = BackendKind.file
+    public let crashes = CrashInjector()
     public let root: URL
     public let stateDirectory: URL
     public var stagingDirectory: URL { stateDirectory.appendingPathComponent("staging") }
@@ -117,22 +118,26 @@ public final class FileBackend: StorageBackend {
             switch change {
             case .write(let bytes):
                 let name = "\(n)"
-                try FS.write(bytes, to: txDirectory + "/files/" + name, sync: true)
+                try FS.write(bytes, to: txDirectory + "/files/" + name)
                 entries.append(.init(path: path, staged: name))
             case .asset(let staged, _, _):
                 let name = "\(n)"
                 try FS.rename(staged.path, txDirectory + "/files/" + name)
-                FS.syncFile(txDirectory + "/files/" + name)
                 entries.append(.init(path: path, staged: name))
+            case .storedAsset:
+                throw StacRepositoryError(
+                    .internal, "The file backend keeps no earlier versions, so it cannot restore \(path) from one.")
             case .delete:
                 entries.append(.init(path: path, staged: nil))
             }
         }
-        FS.syncDirectory(txDirectory + "/files")
+        // Durability, batched (docs/format.md): one syncfs makes every staged file durable
+        // before the journal that names them is written, instead of an fsync per file.
+        try FS.syncFileSystem(containing: txDirectory)
         let sequence = (try lastSequence()) + 1
         var journal = Journal(state: "prepared", entries: entries, record: record, sequence: sequence)
         try writeJournal(journal)
-        TestHooks.crashPoint("file-journal-written")
+        try crashes.point("file-journal-written")
 
         do {
             for (n, entry) in entries.enumerated() {
@@ -144,7 +149,7 @@ public final class FileBackend: StorageBackend {
                     try FS.makeDirectories((target as NSString).deletingLastPathComponent)
                     try FS.rename(txDirectory + "/files/" + staged, target)
                 }
-                TestHooks.crashPoint("file-moved")
+                try crashes.point("file-moved")
                 counter.step()
             }
         } catch {
@@ -152,10 +157,12 @@ public final class FileBackend: StorageBackend {
             try? recover()
             throw error
         }
-        FS.syncDirectory(root.path)
+        // Every rename (in whatever directory) is durable before the journal says "committed":
+        // one syncfs, not an fsync per directory.
+        try FS.syncFileSystem(containing: root.path)
         journal.state = "committed"
         try writeJournal(journal)
-        TestHooks.crashPoint("file-committed")
+        try crashes.point("file-committed")
         try finish(journal)
         return String(sequence)
     }
@@ -270,4 +277,21 @@ public final class FileBackend: StorageBackend {
     public func configEntries() throws -> [(String, String)] {
         try readConfig().sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
+}
+
+extension FileBackend {
+    /// The registry entry of the file backend.
+    static let descriptor = BackendDescriptor(
+        kind: .file,
+        summary: "plain files with a journal and an operations log: no content history",
+        detect: { FS.isDirectory($0 + "/" + stateDirectoryName) },
+        refuseCreate: { path in
+            FS.exists(path + "/.git")
+                ? StacRepositoryError(
+                    .invalidInput,
+                    "\(path) is a git repository; run `stac-repository init --backend git` to adopt it, or choose another directory for a file repository."
+                ) : nil
+        },
+        open: { FileBackend(root: $0) },
+        create: { url, _ in (try FileBackend.create(at: url), [:]) })
 }

@@ -74,7 +74,7 @@ extension GitBackend {
             }
             for entry in entries where entry.name != LFSAttributes.fileName {
                 switch entry.change {
-                case .asset: listed.insert(entry.name)
+                case .asset, .storedAsset: listed.insert(entry.name)
                 case .write, .delete: listed.remove(entry.name)
                 }
             }

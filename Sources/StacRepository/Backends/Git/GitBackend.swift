@@ -1,5 +1,5 @@
 public import Foundation
-public import Git
+internal import Git
 
 /// The git + Git LFS backend (DESIGN §3, §7): the work tree is the catalog, every operation is a
 /// commit on one branch, asset bytes are Git LFS objects in `.git/lfs/objects`.
@@ -8,8 +8,9 @@ public import Git
 /// orphaned), then the new tree and commit, then a journal, then the compare-and-swap of the
 /// branch ref (the commit point), then the work tree and index for the touched paths. The next
 /// command finishes the work tree from the journal when a crash came after the commit point.
-public final class GitBackend: StorageBackend {
-    public let kind = BackendKind.git
+final class GitBackend: StorageBackend {
+    let kind = BackendKind.git
+    let crashes = CrashInjector()
     public let root: URL
     public let stateDirectory: URL
     public var stagingDirectory: URL { stateDirectory.appendingPathComponent("staging") }
@@ -170,6 +171,15 @@ public final class GitBackend: StorageBackend {
                         .internal, "The asset \(path) has an invalid SHA-256 (\(sha)); run the command again.")
                 }
                 updates.append(.upsert(path: path, blob: try writer.writeBlob(pointer.gitBlobBytes), mode: .blob))
+            case .storedAsset(let sha, let size):
+                // A version this repository already stores (rollback): its object must be here.
+                guard lfs.contains(oid: sha), let pointer = LFSPointer(oid: sha, size: size) else {
+                    throw StacRepositoryError(
+                        .integrity,
+                        "The Git LFS object \(sha) of \(path) is missing from the store; fetch it (`stac-repository fetch --assets`) or repair it (`verify --repair`), then run the command again."
+                    )
+                }
+                updates.append(.upsert(path: path, blob: try writer.writeBlob(pointer.gitBlobBytes), mode: .blob))
             case .delete:
                 updates.append(.remove(path: path))
             }
@@ -236,7 +246,7 @@ public final class GitBackend: StorageBackend {
         let encoder = JSONEncoder()
         try FS.writeAtomically(
             Array(try encoder.encode(Journal(old: old?.hex, new: new.hex, paths: paths))), to: journalPath, sync: true)
-        TestHooks.crashPoint("git-journal-written")
+        try crashes.point("git-journal-written")
         var attempts = 0
         while true {
             do {
@@ -254,7 +264,7 @@ public final class GitBackend: StorageBackend {
             }
         }
         cachedHead = (new, tree)
-        TestHooks.crashPoint("git-ref-updated")
+        try crashes.point("git-ref-updated")
         try updateWorkTree(tree: tree, paths: paths, known: known, progress: progress)
         try FS.removeFile(journalPath)
     }
@@ -274,18 +284,18 @@ public final class GitBackend: StorageBackend {
             switch known[path] {
             case .write(let bytes)?:
                 try FS.writeAtomically(bytes, to: target, tempDirectory: stagingDirectory.path)
-                TestHooks.crashPoint("git-worktree-file")
+                try crashes.point("git-worktree-file")
                 continue
-            case .asset(_, let sha, let size)? where size > 0:
+            case .asset(_, let sha, let size)? where size > 0, .storedAsset(let sha, let size)? where size > 0:
                 // A copy (reflink where the file system has it), never a hard link: an edit
                 // in place of the work-tree file must not change the stored object.
                 try FS.cloneFile(lfs.objectURL(oid: sha).path, target, tempDirectory: stagingDirectory.path)
-                TestHooks.crashPoint("git-worktree-file")
+                try crashes.point("git-worktree-file")
                 continue
             case .delete?:
                 try FS.removeFile(target)
                 FS.removeEmptyDirectories(from: (target as NSString).deletingLastPathComponent, stopAt: root.path)
-                TestHooks.crashPoint("git-worktree-file")
+                try crashes.point("git-worktree-file")
                 continue
             default:
                 break
@@ -310,7 +320,7 @@ public final class GitBackend: StorageBackend {
                 try FS.removeFile(target)
                 FS.removeEmptyDirectories(from: (target as NSString).deletingLastPathComponent, stopAt: root.path)
             }
-            TestHooks.crashPoint("git-worktree-file")
+            try crashes.point("git-worktree-file")
         }
         try resetIndex(toTree: tree, refreshingStatFor: paths)
     }
@@ -403,6 +413,8 @@ final class GitSnapshot: CatalogSnapshot {
 
     /// Whether `path` is stored as a Git LFS pointer (``LFSAttributes/isLFS(path:listedInDirectory:)``).
     func isLFS(_ path: String) throws -> Bool { try attributes.isLFS(path) }
+    func isStoredAsAsset(_ path: String) throws -> Bool { try isLFS(path) }
+    func needsFormatMigration(_ path: String) throws -> Bool { unmarkedPointer(path) != nil }
 
     func read(_ path: String) throws -> [UInt8]? {
         if let blobs { return try blobs[path].map { try repository.readBlob($0) } }

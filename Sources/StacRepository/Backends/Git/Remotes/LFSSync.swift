@@ -12,7 +12,7 @@ struct LFSTransferTally {
     var present = 0
 }
 
-extension Repository {
+extension GitBackend {
     /// Every Git LFS pointer in the trees of `commits` (each blob read once), sorted by oid.
     func lfsPointers(inCommits commits: [ObjectID], of repo: GitRepository) throws -> [LFSPointer] {
         var seenBlobs: Set<ObjectID> = []
@@ -48,7 +48,7 @@ extension Repository {
                 if remote.contains(oid: pointer.oid), remote.size(oid: pointer.oid) == pointer.size {
                     tally.present += 1
                 } else {
-                    try copyLFSObject(pointer, from: store, to: remote, what: "push")
+                    try Self.copyLFSObject(pointer, from: store, to: remote, what: "push")
                     tally.transferred += 1
                     tally.bytes += pointer.size
                 }
@@ -100,7 +100,7 @@ extension Repository {
         switch endpoint {
         case .local(let remote):
             for pointer in missing {
-                try copyLFSObject(pointer, from: remote, to: store, what: "download")
+                try Self.copyLFSObject(pointer, from: remote, to: store, what: "download")
                 counter.add(pointer.size)
             }
         case .http(let url):

@@ -16,7 +16,7 @@ public struct PushReport: Codable, Sendable {
     public var updated = false
 }
 
-extension Repository {
+extension GitBackend {
     /// Pushes `branch` (default: the repository's branch) to `remote` (default: origin).
     ///
     /// Objects before refs: every Git LFS object of the commits the remote lacks is uploaded
@@ -27,15 +27,15 @@ extension Repository {
     /// - Throws: ``StacRepositoryError`` `.conflict` for a non-fast-forward push (nothing is
     ///   changed on the remote branch), `.transfer` with one sentence for an unreachable host,
     ///   refused credentials, a server without the Batch API or a 413.
-    public func push(
-        remote: String? = nil, branch: String? = nil, wait: Bool = false, progress: ProgressHandler? = nil
+    func push(
+        remote: String?, branch: String?, owner: Repository, wait: Bool, progress: ProgressHandler?
     ) throws -> PushReport {
-        let git = try gitBackend(for: "push")
+        let git = self
         let (name, url) = try resolveRemoteName(git, remote)
         let branch = branch ?? git.branch
         let ref = "refs/heads/" + branch
         let auth = RemoteAuthentication(repository: git.repository)
-        return try withLock(wait: wait, purpose: "push") {
+        return try owner.withLock(wait: wait, purpose: "push") {
             guard let tip = try git.repository.reference(ref) else {
                 throw StacRepositoryError(.notFound, "There is no branch \(branch) here to push; check `--branch`.")
             }
@@ -60,7 +60,7 @@ extension Repository {
                 report.lfsObjectsUploaded = tally.transferred
                 report.lfsBytesUploaded = tally.bytes
                 report.lfsObjectsPresent = tally.present
-                TestHooks.crashPoint("push-objects-uploaded")
+                try crashes.point("push-objects-uploaded")
 
                 // 2. The branch, last (git objects travel with it).
                 try git.repository.push(remote: name, source: ref, destination: ref, credentials: auth.git)

@@ -1,18 +1,29 @@
 public import Foundation
 
-/// The storage backends a repository can use.
-public enum BackendKind: String, Sendable, CaseIterable, Codable {
+/// The name of a storage backend (`git`, `file`): what `init --backend` takes and what a
+/// repository records. The backends themselves are listed once, in ``BackendRegistry``.
+public struct BackendKind: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+
     /// git + Git LFS through libgit2: every operation is a commit.
-    case git
+    public static let git = BackendKind("git")
     /// Plain files with a journal: no content history.
-    case file
+    public static let file = BackendKind("file")
+
+    /// Every registered backend, in registration order.
+    public static var allCases: [BackendKind] { BackendRegistry.backends.map(\.kind) }
 
     /// One line describing the backend, for `show-backends`.
-    public var summary: String {
-        switch self {
-        case .git: "git repository with Git LFS assets (libgit2): history, rollback, export at any commit, backup, diff"
-        case .file: "plain files with a journal and an operations log: no content history"
-        }
+    public var summary: String { BackendRegistry.descriptor(self)?.summary ?? "unknown backend" }
+
+    public var description: String { rawValue }
+
+    public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
     }
 }
 
@@ -23,6 +34,9 @@ public enum FileChange: Sendable {
     /// A large file (asset) whose bytes are in `stagedFile` (inside the backend's staging
     /// directory), already hashed.
     case asset(stagedFile: URL, sha256: String, size: Int64)
+    /// An asset whose bytes the backend already stores under this SHA-256 (a rollback to an
+    /// older version reuses them; only versioned backends are given this change).
+    case storedAsset(sha256: String, size: Int64)
     /// The file is removed.
     case delete
 }
@@ -117,47 +131,90 @@ public struct HistoryEntry: Sendable, Codable {
     public var record: OperationRecord
 }
 
-/// Where a repository keeps its catalog and how it commits changes (STYLE §7–8).
+/// Layer 1 of the backend contract: reading the catalog at a version.
 ///
-/// Paths are repository-relative POSIX paths (`"c1/i1/i1.json"`). Implementations must make
-/// ``commit(_:record:)`` atomic: after a crash at any instant, ``recover()`` brings the repository
-/// to the state before or after the commit.
-public protocol StorageBackend: AnyObject {
-    /// Which backend this is.
-    var kind: BackendKind { get }
-    /// The catalog's root directory (the work tree).
-    var root: URL { get }
-    /// Where the tool keeps its state (lock, journal, staging).
-    var stateDirectory: URL { get }
-    /// A directory on the same filesystem as the repository for staged asset files.
-    var stagingDirectory: URL { get }
-
-    /// Brings an interrupted commit to a consistent state. Called with the lock held.
-    func recover() throws
+/// Paths are repository-relative POSIX paths (`"c1/i1/i1.json"`). Readers never take the
+/// writer lock; ``readConsistently(at:_:)`` never shows a half-made commit.
+public protocol CatalogReading: AnyObject {
     /// The current bytes of a catalog file, or nil.
     func read(_ path: String) throws -> [UInt8]?
     /// Files under a directory of the catalog (recursively), repository-relative; "" is the root.
     func list(under directory: String) throws -> [String]
+    /// The catalog at `ref` (nil: the current version).
+    func snapshot(at ref: String?) throws -> any CatalogSnapshot
+    /// Where the current bytes of an asset are on the local disk (the work-tree file), for the
+    /// stat cache and in-place checks.
+    func assetFile(_ path: String) -> URL
+    /// Runs `body` on the catalog at `ref` as one version: a concurrent commit is never seen
+    /// half-made (the file backend retries when a commit happened while `body` read).
+    func readConsistently<T>(at ref: String?, _ body: (any CatalogSnapshot) throws -> T) throws -> T
+}
+
+/// Layer 2 of the backend contract: committing a change set atomically.
+///
+/// Implementations must make ``commit(_:record:progress:)`` atomic: after a crash at any
+/// instant, ``recover()`` brings the repository to the state before or after the commit.
+/// Objects before refs: new content is written (and flushed) before whatever makes it visible.
+/// Writers hold the lock ``acquireLock(wait:purpose:onWait:)`` gives (``Repository`` takes it
+/// for every writing operation, then calls ``recover()`` and ``prepareForWriting()``).
+public protocol ChangeCommitting: AnyObject {
+    /// A directory on the same filesystem as the repository for staged asset files.
+    var stagingDirectory: URL { get }
+    /// Takes the writer lock; released when the returned object is released.
+    func acquireLock(wait: Bool, purpose: String, onWait: (@Sendable (String) -> Void)?) throws -> AnyObject
+    /// Takes the lock only if it is free and something needs recovery; nil otherwise.
+    func lockForRecoveryIfIdle() throws -> AnyObject?
+    /// Brings an interrupted commit to a consistent state. Called with the lock held.
+    func recover() throws
+    /// Called with the lock held after ``recover()``, before a writing operation: a backend
+    /// migrates an older on-disk format here (git: repository format 2).
+    func prepareForWriting() throws
     /// Applies all changes atomically; returns the new version's id (commit id) if any.
     /// Tells `progress` (phase "commit", unit "paths") how many paths it has written, and may
     /// report a second phase (the git backend's "work tree", unit "files").
     @discardableResult
     func commit(_ changes: [String: FileChange], record: OperationRecord, progress: ProgressHandler?) throws
         -> String?
+}
+
+/// A storage backend: reading and committing (layers 1 and 2), the operations log, settings,
+/// and, for versioned backends, ``versioning`` (layer 3).
+///
+/// A new backend is one folder under `Backends/` plus one line in ``BackendRegistry``; the
+/// contract tests (`BackendContractTests`) run every registered backend.
+public protocol StorageBackend: CatalogReading, ChangeCommitting {
+    /// Which backend this is.
+    var kind: BackendKind { get }
+    /// The catalog's root directory (the work tree).
+    var root: URL { get }
+    /// Where the tool keeps its state (lock, journal, staging, caches).
+    var stateDirectory: URL { get }
     /// The operations, newest first.
     func history(limit: Int?) throws -> [HistoryEntry]
-    /// The catalog at `ref` (nil: the current version).
-    func snapshot(at ref: String?) throws -> any CatalogSnapshot
-    /// The absolute path of an asset's bytes for a catalog path (the work tree file).
-    func assetFile(_ path: String) -> URL
-    /// Runs `body` on the catalog at `ref` as one version: a concurrent commit is never seen
-    /// half-made (the file backend retries when a commit happened while `body` read). Readers
-    /// use this and never take the writer lock.
-    func readConsistently<T>(at ref: String?, _ body: (any CatalogSnapshot) throws -> T) throws -> T
     /// Settings stored with the repository.
     func configValue(_ key: String) throws -> String?
     func setConfigValue(_ key: String, _ value: String?) throws
     func configEntries() throws -> [(String, String)]
+    /// The versioned layer, when the backend keeps content history (nil: it does not).
+    var versioning: (any VersionedBackend)? { get }
+    /// The test-only crash points of this backend (see ``CrashInjector``).
+    var crashes: CrashInjector { get }
+}
+
+extension StorageBackend {
+    public var versioning: (any VersionedBackend)? { nil }
+    public func prepareForWriting() throws {}
+
+    /// A lock file `lock` in ``stateDirectory`` (flock), shared by the built-in backends.
+    public func acquireLock(wait: Bool, purpose: String, onWait: (@Sendable (String) -> Void)?) throws -> AnyObject {
+        try FileLock(path: stateDirectory.path + "/lock", wait: wait, holderDescription: purpose, onWait: onWait)
+    }
+
+    public func lockForRecoveryIfIdle() throws -> AnyObject? {
+        guard FS.exists(stateDirectory.path + "/journal.json") else { return nil }
+        return try? FileLock(
+            path: stateDirectory.path + "/lock", wait: false, holderDescription: FileLock.recoveryPurpose)
+    }
 }
 
 extension StorageBackend {
@@ -213,10 +270,18 @@ public protocol CatalogSnapshot {
     /// The SHA-256 (lowercase hex) and size the backend itself recorded for a file (its Git LFS
     /// pointer), nil when it records none.
     func storedDigest(_ path: String) throws -> (sha256: String, size: Int64)?
+    /// Whether the backend stores `path` as an asset (a Git LFS object), so that a JSON-named
+    /// file (`tilejson.json`) is not mistaken for a document.
+    func isStoredAsAsset(_ path: String) throws -> Bool
+    /// Whether `path` is stored in a shape an earlier version wrote, which the next writing
+    /// command migrates (git: a pointer without its attributes line).
+    func needsFormatMigration(_ path: String) throws -> Bool
 }
 
 extension CatalogSnapshot {
     public func storedDigest(_ path: String) throws -> (sha256: String, size: Int64)? { nil }
+    public func isStoredAsAsset(_ path: String) throws -> Bool { false }
+    public func needsFormatMigration(_ path: String) throws -> Bool { false }
 }
 
 extension StorageBackend {

@@ -1,117 +1,15 @@
 public import Foundation
 import Git
 
-/// What `backup` wrote.
-public struct BackupReport: Sendable, Codable {
-    public var destination: String
-    public var commit: String
-    public var lfsObjectsCopied = 0
-    public var lfsObjectsPresent = 0
-    public var lfsBytesCopied: Int64 = 0
-    public var incremental = false
-}
+#if canImport(Glibc)
+    import Glibc
+#endif
 
-extension Repository {
-    func gitBackend(for command: String) throws -> GitBackend {
-        guard let git = backend as? GitBackend else {
-            throw StacRepositoryError(
-                .unsupported,
-                "`\(command)` needs the git backend, and this repository uses the file backend (no history); create one with `stac-repository init --backend git` and ingest into it."
-            )
-        }
-        return git
-    }
-
-    /// Makes the catalog equal to the one at `ref`: a new commit (history kept), or with `hard`
-    /// the branch moved to `ref` after saving the old tip under `refs/stac-repository/backup/`.
-    public func rollback(to ref: String, hard: Bool = false, wait: Bool = false, force: Bool = false) throws -> (
-        commit: String, backupRef: String?
-    ) {
-        let git = try gitBackend(for: "rollback")
-        return try withLock(wait: wait, purpose: "rollback") {
-            guard let head = try git.head() else {
-                throw StacRepositoryError(.notFound, "The branch \(git.branch) has no commits to roll back.")
-            }
-            let target = try git.resolve(ref)
-            let targetCommit = try git.repository.commit(target)
-            let changes = try git.repository.changedPaths(from: head.tree, to: targetCommit.tree)
-            let paths = changes.map(\.path).sorted()
-            try refuseLocalChanges(to: paths, force: force, command: "rollback")
-            if hard {
-                let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
-                let backupRef = "refs/stac-repository/backup/\(stamp)"
-                try git.repository.updateReference(
-                    backupRef, to: head.commit, expected: nil, reflogMessage: "stac-repository rollback --hard: old tip"
-                )
-                try git.moveBranch(
-                    from: head.commit, to: target, tree: targetCommit.tree, paths: paths,
-                    reflog: "stac-repository rollback --hard to \(target.shortHex)")
-                return (target.hex, backupRef)
-            }
-            // A target written before the attributes rule gets the lines it lacks (docs/format.md).
-            let (tree, attributeFiles) = try git.addingMissingAttributes(to: targetCommit.tree, paths: paths)
-            if tree == head.tree {
-                throw StacRepositoryError(
-                    .invalidInput, "The catalog at \(ref) is already the current one; nothing to roll back.")
-            }
-            var products: [ProductChange] = []
-            let index = try git.snapshot(at: nil).index()
-            let targetIndex = try git.snapshot(at: target.hex).index()
-            var targetAttributes = AttributesCache(repository: git.repository, tree: targetCommit.tree)
-            var currentAttributes = AttributesCache(repository: git.repository, tree: head.tree)
-            for c in changes where c.path.hasSuffix(".json") && !GitBackend.isAttributesFile(c.path) {
-                // JSON-named assets are not products.
-                if try targetAttributes.isLFS(c.path) || currentAttributes.isLFS(c.path) { continue }
-                let id = CatalogIndex.itemID(fromPath: c.path)
-                let kind =
-                    targetIndex.items[c.path] != nil || index.items[c.path] != nil
-                    ? "item" : (c.path.hasSuffix("collection.json") ? "collection" : "catalog")
-                let name =
-                    kind == "item" ? id : (targetIndex.containers[c.path]?.id ?? index.containers[c.path]?.id ?? id)
-                let change: ProductChangeKind = c.kind == .added ? .added : c.kind == .deleted ? .removed : .updated
-                products.append(ProductChange(id: name, kind: kind, change: change))
-            }
-            let record = OperationRecord(
-                operation: "rollback", summary: "to \(target.shortHex) (\(plural(products.count, "product")) changed)",
-                products: products,
-                trailers: ["Stac-Repository-Rollback-To": target.hex])
-            let commit = try git.makeCommit(
-                tree: tree, parents: [head.commit], message: record.message, date: record.date)
-            try git.moveBranch(
-                from: head.commit, to: commit, tree: tree, paths: Array(Set(paths + attributeFiles)).sorted(),
-                reflog: "stac-repository rollback to \(target.shortHex)")
-            return (commit.hex, nil)
-        }
-    }
-
-    /// Writes (or updates) a standalone bare repository at `destination` holding the branch up to
-    /// `ref` and every Git LFS object it needs, then verifies it.
-    ///
-    /// Objects before refs: every Git LFS object is copied first (hashed while copied, flushed,
-    /// renamed into place), then the git objects, which are verified, and the backup's branch is
-    /// moved last. A new backup is built in a temporary sibling (`.NAME.stac-backup-…`) and
-    /// renamed into place at the end. A kill at any instant leaves a backup that `clone`
-    /// restores at its previous commit or refuses, and the next `backup` completes it.
-    ///
-    /// Takes the writer lock: it writes a temporary reference in this repository.
-    public func backup(
-        to destination: URL, ref: String? = nil, wait: Bool = false, progress: ProgressHandler? = nil
-    ) throws -> BackupReport {
-        let git = try gitBackend(for: "backup")
-        return try withLock(wait: wait, purpose: "backup") {
-            try writeBackup(git, to: destination, ref: ref, progress: progress)
-        }
-    }
-
-    private func writeBackup(_ git: GitBackend, to destination: URL, ref: String?, progress: ProgressHandler?) throws
-        -> BackupReport
-    {
+extension GitBackend {
+    func writeBackup(to destination: URL, version: String, progress: ProgressHandler?) throws -> BackupReport {
+        let git = self
         let dest = destination.standardizedFileURL.path
-        let commit =
-            try ref.map { try git.resolve($0) }
-            ?? (try git.head()?.commit).unwrapOr {
-                StacRepositoryError(.notFound, "The branch \(git.branch) has no commits to back up.")
-            }
+        let commit = try git.resolve(version)
         var report = BackupReport(destination: dest, commit: commit.hex)
         if FS.exists(dest) {
             let contents = (try? FileManager.default.contentsOfDirectory(atPath: dest)) ?? []
@@ -145,7 +43,7 @@ extension Repository {
         let store = LFSStore(gitDirectory: target)
         FS.removeTreeNoFollow(store.temporaryDirectory.path)  // copies a killed backup left half-written
         try FS.makeDirectories(store.temporaryDirectory.path)
-        let pointers = try lfsPointers(reachableFrom: commit, in: git.repository)
+        let pointers = try Self.lfsPointers(reachableFrom: commit, in: git.repository)
         let totalBytes = pointers.reduce(Int64(0)) { $0 + $1.size }
         var done = 0
         var bytes: Int64 = 0
@@ -159,7 +57,7 @@ extension Repository {
             {
                 report.lfsObjectsPresent += 1
             } else {
-                try copyLFSObject(pointer, from: git.lfs, to: store, what: "backup")
+                try Self.copyLFSObject(pointer, from: git.lfs, to: store, what: "backup")
                 report.lfsObjectsCopied += 1
                 report.lfsBytesCopied += pointer.size
             }
@@ -169,7 +67,7 @@ extension Repository {
                 OperationProgress(
                     phase: "backup", completed: done, total: pointers.count, bytes: bytes, totalBytes: totalBytes,
                     unit: "objects"))
-            TestHooks.crashPoint("backup-lfs-object")
+            try crashes.point("backup-lfs-object")
         }
         FS.syncDirectory(store.objectsDirectory.path)
 
@@ -180,7 +78,7 @@ extension Repository {
         defer { try? git.repository.deleteReference(temp) }
         do {
             try git.repository.pushMirror(to: target, refs: [temp])
-            TestHooks.crashPoint("backup-objects-pushed")
+            try crashes.point("backup-objects-pushed")
             try backupRepo.verifyObjects()
         } catch let error as GitError {
             throw StacRepositoryError(
@@ -210,7 +108,7 @@ extension Repository {
 
     /// Copies one Git LFS object into `store`: hashed while copied into the store's temporary
     /// directory, flushed, compared with its oid, then renamed into place.
-    func copyLFSObject(_ pointer: LFSPointer, from source: LFSStore, to store: LFSStore, what: String) throws {
+    static func copyLFSObject(_ pointer: LFSPointer, from source: LFSStore, to store: LFSStore, what: String) throws {
         let from = source.objectURL(oid: pointer.oid).path
         guard FS.exists(from) else {
             throw StacRepositoryError(
@@ -233,7 +131,7 @@ extension Repository {
     }
 
     /// Every Git LFS pointer in the trees of commits reachable from `commit`.
-    func lfsPointers(reachableFrom commit: ObjectID, in repo: GitRepository) throws -> [LFSPointer] {
+    static func lfsPointers(reachableFrom commit: ObjectID, in repo: GitRepository) throws -> [LFSPointer] {
         var seenBlobs: Set<ObjectID> = []
         var pointers: [String: LFSPointer] = [:]
         for c in try repo.log(from: commit, limit: nil) {
@@ -246,6 +144,9 @@ extension Repository {
         return pointers.keys.sorted().compactMap { pointers[$0] }
     }
 
+}
+
+extension Repository {
     /// Restores a repository from a backup (or any stac-repository git repository) into `directory`.
     ///
     /// Every Git LFS object of the checked-out commit must be in the backup and hash to its oid;
@@ -310,7 +211,7 @@ extension Repository {
                     needed[digest.sha256] = path
                 }
             }
-            let pointers = try repository.lfsPointers(reachableFrom: tip, in: backend.repository)
+            let pointers = try GitBackend.lfsPointers(reachableFrom: tip, in: backend.repository)
             var missing: [(oid: String, path: String)] = []
             var done = 0
             for pointer in pointers {
@@ -326,7 +227,7 @@ extension Repository {
                     continue
                 }
                 do {
-                    try repository.copyLFSObject(pointer, from: srcStore, to: backend.lfs, what: "clone")
+                    try GitBackend.copyLFSObject(pointer, from: srcStore, to: backend.lfs, what: "clone")
                 } catch let error as StacRepositoryError where error.code == .integrity {
                     // A damaged object of an older commit is left out; one the checkout needs is fatal.
                     if isNeeded { missing.append((pointer.oid, needed[pointer.oid] ?? "")) }
@@ -348,19 +249,5 @@ extension Repository {
             discard()
             throw error
         }
-    }
-}
-
-extension Optional {
-    func unwrapOr(_ error: () -> some Error) throws -> Wrapped {
-        guard let self else { throw error() }
-        return self
-    }
-}
-
-extension Repository {
-    /// Throws a clear error when the repository keeps no history (file backend).
-    public func requireHistory(_ command: String) throws {
-        _ = try gitBackend(for: command)
     }
 }

@@ -18,18 +18,18 @@ public struct FetchReport: Codable, Sendable {
     public var outcome: String?
 }
 
-extension Repository {
+extension GitBackend {
     /// Fetches the branches of `remote` into `refs/remotes/NAME/*` (libgit2), and with
     /// `assets` the Git LFS objects of the fetched tip of this repository's branch and of the
     /// checked-out commit that are missing here (a `clone --assets none` gets them this way);
     /// work-tree files that were pointers then get their bytes.
-    public func fetch(
-        remote: String? = nil, assets: Bool = false, wait: Bool = false, progress: ProgressHandler? = nil
+    func fetch(
+        remote: String?, assets: Bool, owner: Repository, wait: Bool, progress: ProgressHandler?
     ) throws -> FetchReport {
-        let git = try gitBackend(for: "fetch")
+        let git = self
         let (name, url) = try resolveRemoteName(git, remote)
         let auth = RemoteAuthentication(repository: git.repository)
-        return try withLock(wait: wait, purpose: "fetch") {
+        return try owner.withLock(wait: wait, purpose: "fetch") {
             var report = FetchReport(remote: name, branch: git.branch)
             do {
                 try git.repository.fetch(remote: name, credentials: auth.git)
@@ -64,13 +64,11 @@ extension Repository {
     /// Fetches `remote` and fast-forwards this repository's branch to the remote's, with the Git
     /// LFS objects of the new commit downloaded first. Histories that diverged are refused
     /// (product-level merge is not built yet) and nothing changes but the remote-tracking refs.
-    public func pull(remote: String? = nil, wait: Bool = false, progress: ProgressHandler? = nil) throws
-        -> FetchReport
-    {
-        let git = try gitBackend(for: "pull")
+    func pull(remote: String?, owner: Repository, wait: Bool, progress: ProgressHandler?) throws -> FetchReport {
+        let git = self
         let (name, url) = try resolveRemoteName(git, remote)
         let auth = RemoteAuthentication(repository: git.repository)
-        return try withLock(wait: wait, purpose: "pull") {
+        return try owner.withLock(wait: wait, purpose: "pull") {
             var report = FetchReport(remote: name, branch: git.branch)
             let remoteTip: ObjectID
             do {
@@ -143,7 +141,9 @@ extension Repository {
         }
         if !paths.isEmpty { try git.updateWorkTree(tree: tree, paths: paths) }
     }
+}
 
+extension Repository {
     /// Clones the repository at `url` (any libgit2 transport: `file://`, a path, http(s),
     /// ssh) into `directory`: git objects and refs through libgit2 (`origin`), then, unless
     /// `assets` is false, the Git LFS objects of the checked-out commit (Batch API `download`,
@@ -206,9 +206,9 @@ extension Repository {
             let tree = try backend.repository.commit(tip).tree
             var report = FetchReport(remote: "origin", branch: chosen, remoteCommit: tip.hex, after: tip.hex)
             if assets {
-                let pointers = try repository.lfsPointers(inCommits: [tip], of: backend.repository)
-                let endpoint = try repository.lfsEndpoint(backend, remote: "origin", operation: "download", tree: tree)
-                let tally = try repository.downloadLFSObjects(
+                let pointers = try backend.lfsPointers(inCommits: [tip], of: backend.repository)
+                let endpoint = try backend.lfsEndpoint(backend, remote: "origin", operation: "download", tree: tree)
+                let tally = try backend.downloadLFSObjects(
                     pointers, into: backend.lfs, from: endpoint, auth: auth ?? RemoteAuthentication(repository: target),
                     ref: "refs/heads/\(chosen)", progress: progress)
                 report.lfsObjectsDownloaded = tally.transferred

@@ -106,15 +106,15 @@ struct RemoteAuthentication {
     }
 }
 
-extension Repository {
+extension GitBackend {
     /// Adds the remote `name` at `url` (`remote.NAME.url`, `remote.NAME.fetch =
     /// +refs/heads/*:refs/remotes/NAME/*`, and `remote.NAME.lfsurl` when `lfsURL` is given),
     /// as `git remote add` does. A relative path is stored as an absolute one.
     ///
     /// - Throws: ``StacRepositoryError`` `.usage` for an invalid name, `.alreadyExists` when
     ///   the remote exists.
-    public func addRemote(name: String, url: String, lfsURL: String? = nil) throws {
-        let git = try gitBackend(for: "remote add")
+    func addRemote(name: String, url: String, lfsURL: String?) throws {
+        let git = self
         try Self.validateRemoteName(name)
         guard !url.isEmpty else { throw StacRepositoryError(.usage, "The remote URL is empty; give a URL or a path.") }
         if let lfsURL, !(lfsURL.hasPrefix("http://") || lfsURL.hasPrefix("https://") || lfsURL.hasPrefix("file://")) {
@@ -137,8 +137,8 @@ extension Repository {
     }
 
     /// The configured remotes, in name order.
-    public func listRemotes() throws -> [RemoteInfo] {
-        let git = try gitBackend(for: "remote list")
+    func listRemotes() throws -> [RemoteInfo] {
+        let git = self
         var names = Set<String>()
         for entry in try git.repository.configEntries(withPrefix: "remote.") where entry.name.hasSuffix(".url") {
             names.insert(String(entry.name.dropFirst("remote.".count).dropLast(".url".count)))
@@ -156,8 +156,8 @@ extension Repository {
     /// Removes the remote `name`: its configuration and its remote-tracking references.
     ///
     /// - Throws: ``StacRepositoryError`` `.notFound` when there is no such remote.
-    public func removeRemote(name: String) throws {
-        let git = try gitBackend(for: "remote remove")
+    func removeRemote(name: String) throws {
+        let git = self
         guard try git.repository.config("remote.\(name).url") != nil else {
             throw StacRepositoryError(
                 .notFound, "There is no remote \(name); `stac-repository remote list` shows the configured ones.")

@@ -1,0 +1,59 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The durability rule of docs/format.md, proven by counting the flush system calls a real
+/// `stac-repository ingest` makes (strace): batched per transaction, not per item.
+@Suite("Durability", .offPool, .enabled(if: which("strace") != nil, "strace is not installed"))
+struct DurabilityTests {
+    /// The flush calls of one `stac-repository ARGS` run, by name (fsync, fdatasync, syncfs, …).
+    static func flushCalls(_ ws: Workspace, _ args: [String]) async throws -> [String: Int] {
+        let report = ws.temp.sub("strace.txt")
+        let traced = [
+            "-f", "-qq", "-o", report.path, "-e", "trace=fsync,fdatasync,syncfs,sync,sync_file_range,msync",
+            Env.binary.path,
+        ]
+        let r = try await run(
+            which("strace") ?? "/usr/bin/strace", traced + args + ["--repository", ws.repo.path], cwd: ws.temp.url,
+            env: ws.env)
+        #expect(r.status == 0, "stac-repository \(args.joined(separator: " ")) under strace: \(r.stderr)")
+        var counts: [String: Int] = [:]
+        let text = try String(contentsOf: report, encoding: .utf8)
+        for line in text.split(separator: "\n") {
+            // "PID syncfs(3) = 0" (with -f and -o every line starts with the pid).
+            let call = line.split(separator: " ", maxSplits: 1).last.map(String.init) ?? ""
+            guard let name = call.split(separator: "(").first.map(String.init), !name.isEmpty,
+                !name.hasPrefix("+++"), !name.hasPrefix("---")
+            else { continue }
+            counts[name, default: 0] += 1
+        }
+        return counts
+    }
+
+    @Test("a file-backend ingest flushes a constant number of times, whatever the number of items")
+    func fileBackendBatchesItsFlushes() async throws {
+        var perSize: [Int: [String: Int]] = [:]
+        for items in [5, 60] {
+            let ws = Workspace("durability-\(items)")
+            try await ws.initRepo(backend: "file")
+            let source = ws.temp.sub("source")
+            _ = try makeCatalog(at: source, items: items, assetBytes: 4096)
+            perSize[items] = try await Self.flushCalls(
+                ws, ["ingest", source.appendingPathComponent("catalog.json").path])
+            // Exit 0 means committed: the stored catalog holds every item.
+            let list = try await ws.ok(["list", "--type", "item"])
+            #expect(list.stdout.split(separator: "\n").count == items)
+        }
+        let small = perSize[5] ?? [:]
+        let large = perSize[60] ?? [:]
+        // Two syncfs per transaction: the staged files before the journal, the renames before
+        // "committed".
+        #expect(small["syncfs"] == 2 && large["syncfs"] == 2, "\(perSize)")
+        // The journal (twice) and the log: the same few fsyncs at 5 and at 60 items (3 per item
+        // before the rule, i.e. > 180 here).
+        let smallTotal = small.values.reduce(0, +)
+        let largeTotal = large.values.reduce(0, +)
+        #expect(largeTotal == smallTotal, "\(perSize)")
+        #expect(largeTotal <= 12, "\(perSize)")
+    }
+}
