@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -8,7 +9,7 @@ import Testing
 /// `export s3://bucket/prefix/` against moto on 127.0.0.1 with signature checking (issue 14):
 /// the bucket holds what a folder export writes, a re-run uploads nothing, a kill never leaves
 /// a document whose link is missing, and every other destination is refused in one sentence.
-@Suite("Export to S3 (moto)", .serialized)
+@Suite("Export to S3 (moto)", .serialized, .offPool)
 struct ExportS3Tests {
     static var hasMoto: Bool { which("moto_server") != nil }
     static let fixtures = Env.packageRoot.appendingPathComponent("Tests/Fixtures/real-world")
