@@ -15,4 +15,6 @@ static inline CURLcode ccurl_getinfo_string(CURL *h, CURLINFO i, char **v) { ret
 static inline CURLcode ccurl_getinfo_off_t(CURL *h, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(h, i, v); }
 typedef int (*ccurl_xferinfo_callback)(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow);
 static inline CURLcode ccurl_setopt_xferinfo_function(CURL *h, ccurl_xferinfo_callback f) { return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, f); }
+/* Uploads (S3 PUT / UploadPart): the body comes from a read callback of the same shape. */
+static inline CURLcode ccurl_setopt_read_function(CURL *h, ccurl_write_callback f) { return curl_easy_setopt(h, CURLOPT_READFUNCTION, f); }
 #endif

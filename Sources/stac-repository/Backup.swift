@@ -18,6 +18,11 @@ struct Backup: AsyncParsableCommand {
     var wait = false
 
     func run() async throws {
+        _ = try Destination.localPath(
+            destination, command: "backup", accepts: "a local directory",
+            alternative:
+                "to keep a copy on a server, push to a remote: `stac-repository remote add NAME URL && stac-repository push NAME`"
+        )
         let repository = try global.openRepository()
         let display = PhaseProgressDisplay()
         let (destination, ref, wait, handler) = (destination, ref, wait, display.handler)

@@ -25,6 +25,13 @@ struct Clone: AsyncParsableCommand {
 
     func run() async throws {
         global.bootstrapLogging()
+        _ = try Destination.localPath(directory, command: "clone", accepts: "the new repository into a local directory")
+        if case .s3 = Destination(source) {
+            throw StacRepositoryError(
+                .usage,
+                "clone cannot read \(source): backups are not kept in S3; clone a git URL (a remote you pushed to) or a local backup directory."
+            )
+        }
         if CloneAssets.isURL(source) { return try await cloneURL() }
         let display = PhaseProgressDisplay()
         let (source, directory, handler) = (source, directory, display.handler)

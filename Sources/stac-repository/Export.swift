@@ -4,13 +4,15 @@ import StacRepository
 
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a self-contained static catalog (relative links, assets materialised) to DIR.")
+        abstract:
+            "Write a self-contained static catalog (relative links, assets materialised) to DIR, or publish it to s3://bucket/prefix/."
+    )
 
     @OptionGroup var global: GlobalOptions
 
     @Argument(
         help:
-            "The destination directory (must be empty or absent unless --force); a file for --format ndjson or geoparquet."
+            "The destination directory (must be empty or absent unless --force), or s3://bucket/prefix/; a file for --format ndjson or geoparquet."
     )
     var directory: String
 
@@ -19,7 +21,7 @@ struct Export: AsyncParsableCommand {
 
     @Option(
         help:
-            "copy: real files; link: hard links to the repository's files (never edit them in place); none: JSON only, asset hrefs pointing at the originals."
+            "copy: real files; link: hard links to the repository's files (never edit them in place); none (or reference): JSON only, asset hrefs pointing at the originals; an s3 export takes copy or reference."
     )
     var assets: ExportAssetMode = .copy
 
@@ -28,27 +30,37 @@ struct Export: AsyncParsableCommand {
 
     @Option(
         help:
-            "stac: a static catalog in a directory; ndjson: every item, one per line, in one file; geoparquet: a stac-geoparquet file (zstd). For ndjson and geoparquet the destination is a file."
+            "stac: a static catalog in a directory (or s3://); ndjson: every item, one per line, in one file; geoparquet: a stac-geoparquet file (zstd). For ndjson and geoparquet the destination is a file."
     )
     var format: ExportFormat = .stac
-
-    @Option(
-        help:
-            "ndjson/geoparquet: make every href inside the catalog absolute under this URL (where the catalog is published); without it asset hrefs are their original locations."
-    )
-    var hrefBase: String?
 
     @Option(help: "geoparquet: items per Parquet row group.")
     var rowGroupSize = 10_000
 
+    @OptionGroup var publish: PublishOptions
+
     func validate() throws {
-        if format == .stac, hrefBase != nil {
-            throw ValidationError("--href-base applies to --format ndjson or geoparquet.")
-        }
         if rowGroupSize < 1 { throw ValidationError("--row-group-size must be at least 1.") }
     }
 
     func run() async throws {
+        if case .s3(let location) = Destination(directory) {
+            guard format == .stac else {
+                throw StacRepositoryError(
+                    .usage,
+                    "--format \(format.rawValue) writes one local file; export it to a path (and upload that file), or drop --format to publish the catalog to \(directory)."
+                )
+            }
+            return try await runS3(location)
+        }
+        _ = try Destination.localPath(
+            directory, command: "export", accepts: "a local directory or an s3://bucket/prefix/ URL")
+        if let option = publish.usedForFolder, !(option == "--href-base" && format != .stac) {
+            throw StacRepositoryError(
+                .usage,
+                "\(option) applies to an s3:// export (and --href-base also to --format ndjson or geoparquet); remove it or export to s3://bucket/prefix/."
+            )
+        }
         let repository = try global.openRepository()
         if format != .stac { return try await exportItems(repository) }
         let display = PhaseProgressDisplay()
@@ -69,7 +81,7 @@ extension Export {
     /// `--format ndjson|geoparquet`: every item into one file.
     func exportItems(_ repository: Repository) async throws {
         let display = PhaseProgressDisplay()
-        let (file, format, ref, hrefBase, rows, force) = (directory, format, ref, hrefBase, rowGroupSize, force)
+        let (file, format, ref, hrefBase, rows, force) = (directory, format, ref, publish.hrefBase, rowGroupSize, force)
         let handler = display.handler
         let report = try await offPool {
             try repository.exportItems(

@@ -20,12 +20,13 @@ struct DurabilityTests {
         var counts: [String: Int] = [:]
         let text = try String(contentsOf: report, encoding: .utf8)
         for line in text.split(separator: "\n") {
-            // "PID syncfs(3) = 0" (with -f and -o every line starts with the pid).
-            let call = line.split(separator: " ", maxSplits: 1).last.map(String.init) ?? ""
-            guard let name = call.split(separator: "(").first.map(String.init), !name.isEmpty,
-                !name.hasPrefix("+++"), !name.hasPrefix("---")
-            else { continue }
-            counts[name, default: 0] += 1
+            // "PID  syncfs(3) = 0": the pid (padded), then the call; signals ("--- SIGCONT …")
+            // and exits ("+++ exited …") are not calls.
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard words.count >= 2, words[0].allSatisfy(\.isNumber), let paren = words[1].firstIndex(of: "(") else {
+                continue
+            }
+            counts[String(words[1][..<paren]), default: 0] += 1
         }
         return counts
     }

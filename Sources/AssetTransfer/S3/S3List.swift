@@ -84,48 +84,6 @@ enum S3Listing {
     }
 }
 
-/// Decodes the five XML entities and numeric character references.
-enum XMLText {
-    static func decode(_ text: String) -> String {
-        guard text.contains("&") else { return text }
-        var out = ""
-        var i = text.startIndex
-        while i < text.endIndex {
-            let c = text[i]
-            guard c == "&", let semi = text[i...].firstIndex(of: ";"), text.distance(from: i, to: semi) <= 10 else {
-                out.append(c)
-                i = text.index(after: i)
-                continue
-            }
-            let name = text[text.index(after: i)..<semi]
-            var replacement: String?
-            switch name {
-            case "amp": replacement = "&"
-            case "lt": replacement = "<"
-            case "gt": replacement = ">"
-            case "quot": replacement = "\""
-            case "apos": replacement = "'"
-            default:
-                if name.hasPrefix("#x") || name.hasPrefix("#X"), let v = UInt32(name.dropFirst(2), radix: 16),
-                    let s = Unicode.Scalar(v)
-                {
-                    replacement = String(Character(s))
-                } else if name.hasPrefix("#"), let v = UInt32(name.dropFirst()), let s = Unicode.Scalar(v) {
-                    replacement = String(Character(s))
-                }
-            }
-            if let replacement {
-                out += replacement
-                i = text.index(after: semi)
-            } else {
-                out.append(c)
-                i = text.index(after: i)
-            }
-        }
-        return out
-    }
-}
-
 extension AssetTransferEngine {
     /// Lists every object under `s3://bucket/prefix` with ListObjectsV2, page by page
     /// (continuation tokens), signed, unsigned or requester-pays as the configuration says.

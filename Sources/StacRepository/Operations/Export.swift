@@ -16,6 +16,9 @@ public enum ExportAssetMode: String, Sendable, CaseIterable {
     /// No asset files; only the JSON, with each asset's `href` set to its original location
     /// (`alternate.original.href`).
     case none
+    /// The same as ``none`` for a folder; for a bucket (`export s3://…`): JSON only, asset hrefs
+    /// pointing at the originals.
+    case reference
 }
 
 /// What `export` wrote.
@@ -49,6 +52,7 @@ extension Repository {
         progress: ProgressHandler? = nil
     ) throws -> ExportReport {
         try recoverIfIdle()
+        let assets: ExportAssetMode = assets == .reference ? .none : assets
         var dir = directory.standardizedFileURL.path
         if FS.isSymbolicLink(dir) {
             // The destination the user named is a link: export to what it points at.

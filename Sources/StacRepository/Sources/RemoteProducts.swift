@@ -214,15 +214,12 @@ extension Repository {
             }
             let output = scratch.appendingPathComponent("remote-output/\(n)")
             try FS.makeDirectories(output.path)
-            var ctx = context
-            ctx.workDirectory = output
-            let url = try await run("process") { try await processor.process(product, context: ctx) }
-            let resolved = url.standardizedFileURL.path
-            guard resolved.hasPrefix(output.standardizedFileURL.path + "/"), FS.isRegularFile(resolved) else {
-                throw StacRepositoryError(
-                    .processor,
-                    "Processor \"\(processor.name)\" returned a file outside its output directory for \(object.href); fix the processor."
-                )
+            // The same checks as every processor run (ProcessorStage); `run` names the remote href.
+            let stage = ProcessorStage(processor: processor, context: context)
+            let resolved = try await run("process") {
+                try await stage.process(
+                    DiscoveredProduct(product: product, id: id, version: version), into: output
+                ).path
             }
             let allowed = [output.path, folder.path].map(SourceConfinement.realPath)
             let produced: [SourceProduct]
