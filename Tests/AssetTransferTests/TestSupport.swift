@@ -54,13 +54,15 @@ func sha256Hex(ofFile url: URL) throws -> String {
     sha256Hex(try Data(contentsOf: url))
 }
 
-/// A configuration for tests: short delays, no ambient AWS settings.
+/// A configuration for tests: short retry delays, no ambient AWS settings, and timeouts long
+/// enough that a loaded machine never turns a slow answer into an extra retry (the tests count
+/// requests); the timeout tests pass their own short `lowSpeedTimeout`.
 func testConfiguration(
-    jobs: Int = 8, retries: Int = 4, environment: [String: String] = [:], lowSpeedTimeout: Double = 10
+    jobs: Int = 8, retries: Int = 4, environment: [String: String] = [:], lowSpeedTimeout: Double = 60
 ) -> TransferConfiguration {
     TransferConfiguration(
         jobs: jobs, retries: retries, retryBaseDelay: 0.01, maxRetryDelay: 5, environment: environment,
-        connectTimeout: 5, lowSpeedTimeout: lowSpeedTimeout)
+        connectTimeout: 30, lowSpeedTimeout: lowSpeedTimeout)
 }
 
 /// A thread-safe box for counters and recorded values shared with server handlers.
