@@ -132,9 +132,7 @@ extension Repository {
             // Skip products whose stored version is the same without processing them.
             let index = try self.index()
             for p in pending {
-                if let stored = storedProcessorItem(id: p.id, index: index, parentID: options.parentID),
-                    stored.version == p.version
-                {
+                if storedVersion(id: p.id, index: index, parentID: options.parentID) == p.version {
                     report.unchanged.append(ProductChange(id: p.id, kind: "item", change: .unchanged))
                     continue
                 }
@@ -161,7 +159,7 @@ extension Repository {
                 }
                 for item in produced {
                     item.processorVersion = p.version
-                    stamp(item, processor: processor, version: p.version)
+                    Self.stampProcessed(item, processor: processor, version: p.version)
                     for product in item.flattened { product.scratchDirectory = allowed[0] }
                 }
                 roots.append(contentsOf: produced)
@@ -214,18 +212,19 @@ extension Repository {
         return report
     }
 
-    private func storedProcessorItem(id: String, index: CatalogIndex, parentID: String?) -> (
-        path: String, version: String?
-    )? {
+    /// The stored `properties.version` of the item with this id (under `parentID`), if exactly one
+    /// such item is stored: what decides whether a processor product is unchanged.
+    func storedVersion(id: String, index: CatalogIndex, parentID: String?) -> String? {
         var candidates = index.items(withID: id)
         if let parentID { candidates = candidates.filter { index.containers[$0.parent]?.id == parentID } }
         guard candidates.count == 1, let bytes = try? backend.read(candidates[0].path),
             let value = try? JSONValue.parse(bytes: bytes)
         else { return nil }
-        return (candidates[0].path, value["properties"]?["version"]?.stringValue)
+        return value["properties"]?["version"]?.stringValue
     }
 
-    private func stamp(_ product: SourceProduct, processor: any Processor, version: String) {
+    /// `properties.version` and `processing:software` of an item a processor made (local or remote product).
+    static func stampProcessed(_ product: SourceProduct, processor: any Processor, version: String) {
         guard product.object.type == .item else { return }
         var props = product.object.json["properties"]?.objectValue ?? JSONObject()
         if props["version"] == nil { props["version"] = .string(version) }

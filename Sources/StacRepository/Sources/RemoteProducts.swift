@@ -305,26 +305,4 @@ extension Repository {
         }
         return out
     }
-
-    /// The stored `properties.version` of the item with this id (under `parentID`), if there is one.
-    private func storedVersion(id: String, index: CatalogIndex, parentID: String?) -> String? {
-        var candidates = index.items(withID: id)
-        if let parentID { candidates = candidates.filter { index.containers[$0.parent]?.id == parentID } }
-        guard candidates.count == 1, let bytes = try? backend.read(candidates[0].path),
-            let value = try? JSONValue.parse(bytes: bytes)
-        else { return nil }
-        return value["properties"]?["version"]?.stringValue
-    }
-
-    /// `properties.version` and `processing:software`, as for local products.
-    static func stampProcessed(_ product: SourceProduct, processor: any Processor, version: String) {
-        guard product.object.type == .item else { return }
-        var props = product.object.json["properties"]?.objectValue ?? JSONObject()
-        if props["version"] == nil { props["version"] = .string(version) }
-        var software = props["processing:software"]?.objectValue ?? JSONObject()
-        software[processor.name] = .string(processor.version)
-        props["processing:software"] = .object(software)
-        product.object.json["properties"] = .object(props)
-        product.object.addExtension(ExtensionURL.processing)
-    }
 }
