@@ -133,6 +133,56 @@ private struct CatalogFixture {
         #expect(status.stdout == "")
     }
 
+    /// `git ls-files -s` (mode, blob, stage, path of every entry) and `git write-tree`.
+    private func indexListing(_ scratch: Scratch, _ url: URL) async throws -> String {
+        let files = try await scratch.git(["ls-files", "-s"], in: url, lfsFilter: false)
+        let tree = try await scratch.git(["write-tree"], in: url, lfsFilter: false)
+        return files.stdout + tree.stdout
+    }
+
+    @Test func incrementalResetGivesTheSameIndexAsAFullOneAndFallsBackWhenGitChangedItsEntries() async throws {
+        let scratch = try Scratch()
+        let fixture = try CatalogFixture(scratch: scratch)
+        let repository = fixture.repository
+        try fixture.age(by: 30)
+        // No record of the index yet: a full reset.
+        #expect(try repository.resetIndex(toTree: fixture.tree, refreshingStatFor: nil, incremental: true) == false)
+
+        // Added, modified and deleted files, and a file that becomes a directory, in two commits.
+        let second = try repository.commitOnBranch(
+            ["c/j/j.json": "{\"id\":\"j\"}\n", "c/collection.json": "{\"type\":\"Collection\",\"id\":\"c2\"}\n"],
+            removing: ["c/i/i.json"], message: "second")
+        try writeFile("{\"id\":\"j\"}\n", to: "c/j/j.json", under: fixture.url)
+        try writeFile("{\"type\":\"Collection\",\"id\":\"c2\"}\n", to: "c/collection.json", under: fixture.url)
+        try FileManager.default.removeItem(at: fixture.url.appendingPathComponent("c/i/i.json"))
+        let secondTree = try repository.commit(second).tree
+        #expect(try repository.resetIndex(toTree: secondTree, refreshingStatFor: ["c/j/j.json"], incremental: true))
+        let incremental = try await indexListing(scratch, fixture.url)
+        #expect(incremental.hasSuffix(secondTree.hex + "\n"))
+        #expect(try await scratch.git(["status", "--porcelain"], in: fixture.url).stdout == "")
+
+        let third = try repository.commitOnBranch(
+            ["c/j/j.json/inner.json": "{}\n"], removing: ["c/j/j.json"], message: "file becomes a directory")
+        try FileManager.default.removeItem(at: fixture.url.appendingPathComponent("c/j/j.json"))
+        try writeFile("{}\n", to: "c/j/j.json/inner.json", under: fixture.url)
+        let thirdTree = try repository.commit(third).tree
+        #expect(try repository.resetIndex(toTree: thirdTree, refreshingStatFor: [], incremental: true))
+        let incrementalThird = try await indexListing(scratch, fixture.url)
+        try repository.resetIndex(toTree: thirdTree, refreshingStatFor: nil)
+        #expect(try await indexListing(scratch, fixture.url) == incrementalThird)
+        #expect(incrementalThird.hasSuffix(thirdTree.hex + "\n"))
+
+        // `git status` above refreshed the index, which keeps it valid; stock git staging a file
+        // changes its entries: the next reset is a full one, which
+        // makes the index the tree again.
+        try writeFile("staged\n", to: "staged.txt", under: fixture.url)
+        try await scratch.git(["add", "staged.txt"], in: fixture.url, lfsFilter: false)
+        #expect(try repository.resetIndex(toTree: thirdTree, refreshingStatFor: [], incremental: true) == false)
+        let listing = try await indexListing(scratch, fixture.url)
+        #expect(!listing.contains("staged.txt"))
+        #expect(listing.hasSuffix(thirdTree.hex + "\n"))
+    }
+
     @Test func resetIndexRespectsGitsIndexLock() throws {
         let scratch = try Scratch()
         let fixture = try CatalogFixture(scratch: scratch, assetSize: 10)

@@ -97,12 +97,12 @@ extension GitBackend {
     /// `.git/index.lock`: we hold the writer lock, so a lock file that stays put is left by a
     /// dead process (a killed `git`, or a crash). A live git (`git status` refreshing the
     /// index) holds it for milliseconds: wait up to 2 s for it, then take the lock over.
-    func resetIndex(toTree tree: ObjectID, refreshingStatFor paths: [String]?) throws {
+    func resetIndex(toTree tree: ObjectID, refreshingStatFor paths: [String]?, incremental: Bool = false) throws {
         let lock = repository.gitDirectory.path + "/index.lock"
         var waited = 0
         while true {
             do {
-                try repository.resetIndex(toTree: tree, refreshingStatFor: paths)
+                _ = try repository.resetIndex(toTree: tree, refreshingStatFor: paths, incremental: incremental)
                 return
             } catch let error as GitError where error.code == .locked {
                 let age = FS.modificationTime(lock).map { Date().timeIntervalSince1970 - Double($0) / 1e9 } ?? 0

@@ -322,7 +322,8 @@ final class GitBackend: StorageBackend {
             }
             try crashes.point("git-worktree-file")
         }
-        try resetIndex(toTree: tree, refreshingStatFor: paths)
+        // Only the entries that changed since the index was written (else a full rebuild).
+        try resetIndex(toTree: tree, refreshingStatFor: paths, incremental: true)
     }
 
     public func recover() throws {
