@@ -29,13 +29,27 @@ extension GitRepository {
     /// prove them unchanged). An absent index gives no entries.
     ///
     /// - Throws: ``GitError`` when the index cannot be read.
-    public func indexStats() throws -> (entries: [String: IndexStat], indexModified: Int64?) {
+    /// With `paths` (files, repository-relative), only the entries of those paths are
+    /// returned, looked up one by one instead of converting the whole index.
+    public func indexStats(only paths: [String]? = nil) throws -> (
+        entries: [String: IndexStat], indexModified: Int64?
+    ) {
         let indexPath = gitDirectory.appendingPathComponent("index").path
         var info = stat()
         guard lstat(indexPath, &info) == 0 else { return ([:], nil) }
         let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
         let index = try IndexHandle(standaloneAt: indexPath)
         var out: [String: IndexStat] = [:]
+        if let paths {
+            for path in paths {
+                guard let entry = git_index_get_bypath(index.pointer, path, 0)?.pointee else { continue }
+                out[path] = IndexStat(
+                    blob: ObjectID(entry.id), mtimeSeconds: entry.mtime.seconds,
+                    mtimeNanoseconds: entry.mtime.nanoseconds, ctimeSeconds: entry.ctime.seconds,
+                    ctimeNanoseconds: entry.ctime.nanoseconds, inode: entry.ino, size: entry.file_size)
+            }
+            return (out, modified)
+        }
         let count = git_index_entrycount(index.pointer)
         out.reserveCapacity(count)
         for position in 0..<count {

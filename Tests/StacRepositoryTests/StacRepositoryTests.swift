@@ -42,6 +42,11 @@ struct LayoutTests {
             ("../collection.json", "coll/i/i.json", "coll/collection.json"),
             ("../../catalog.json", "coll/i/i.json", "catalog.json"),
             ("./i/i.json", "coll/collection.json", "coll/i/i.json"),
+            ("i/i.json", "coll/collection.json", "coll/i/i.json"),
+            ("./.hidden/../i/i.json", "coll/collection.json", "coll/i/i.json"),
+            (".//i//i.json", "coll/collection.json", "coll/i/i.json"),
+            ("./a/./b.json", "catalog.json", "a/b.json"),
+            ("./café/é.json", "c/collection.json", "c/café/é.json"),
         ])
     func resolveInside(href: String, from: String, expected: String) {
         #expect(CatalogIndex.resolveInside(href, from: from) == expected)
@@ -49,9 +54,19 @@ struct LayoutTests {
 
     @Test(
         "hrefs leaving the repository or absolute are not inside it",
-        arguments: ["../x.json", "/abs/x.json", "https://h/x.json"])
+        arguments: ["../x.json", "/abs/x.json", "https://h/x.json", "./a/s3://b/x.json", "./../../x.json"])
     func outside(href: String) {
         #expect(CatalogIndex.resolveInside(href, from: "catalog.json") == nil)
+    }
+
+    @Test(
+        "an item's id is its file name without .json",
+        arguments: [
+            ("c/i/i.json", "i"), ("i.json", "i"), ("c/é/é.json", "é"), ("c/x/.json", ""),
+            ("c/x/x.geojson", "x.geojson"),
+        ])
+    func itemID(path: String, expected: String) {
+        #expect(CatalogIndex.itemID(fromPath: path) == expected)
     }
 
     @Test("paths follow DESIGN §3")

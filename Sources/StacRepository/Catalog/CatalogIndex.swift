@@ -146,17 +146,33 @@ public struct CatalogIndex: Sendable {
     }
 
     static func itemID(fromPath path: String) -> String {
-        let name = path.split(separator: "/").last.map(String.init) ?? path
-        return name.hasSuffix(".json") ? String(name.dropLast(5)) : name
+        let utf8 = path.utf8
+        let start = utf8.lastIndex(of: UInt8(ascii: "/")).map { utf8.index(after: $0) } ?? utf8.startIndex
+        let name = Substring(path[start...])
+        return name.hasSuffix(".json") ? String(name.dropLast(5)) : String(name)
     }
 
     /// Resolves a relative href found in the file at `from` to a repository-relative path;
     /// nil if it is absolute or leaves the repository.
     static func resolveInside(_ href: String, from: String) -> String? {
-        if href.contains("://") || href.hasPrefix("/") { return nil }
-        // The layout's own links ("./id/id.json"): no dot segments to resolve.
-        if href.hasPrefix("./"), !href.contains("/."), !href.contains("//") {
-            return join(parentDirectory(from), String(href.dropFirst(2)))
+        // One pass over the bytes (substring searches cost more than the rest of loading a
+        // catalog): "://" or a leading "/" is outside; the layout's own links ("./id/id.json",
+        // no "/." and no "//" after the first two bytes) need no dot segments resolved.
+        var simple = href.utf8.starts(with: "./".utf8)
+        var previous: UInt8 = 0
+        var beforePrevious: UInt8 = 0
+        for (offset, byte) in href.utf8.enumerated() {
+            if offset == 0, byte == UInt8(ascii: "/") { return nil }
+            if byte == UInt8(ascii: "/"), previous == UInt8(ascii: "/") {
+                if beforePrevious == UInt8(ascii: ":") { return nil }
+                simple = false
+            }
+            if byte == UInt8(ascii: "."), previous == UInt8(ascii: "/"), offset > 1 { simple = false }
+            beforePrevious = previous
+            previous = byte
+        }
+        if simple {
+            return join(parentDirectory(from), String(Substring(href.utf8.dropFirst(2))))
         }
         var parts = parentDirectory(from).split(separator: "/").map(String.init)
         for comp in href.split(separator: "/") {
@@ -173,8 +189,8 @@ public struct CatalogIndex: Sendable {
 }
 
 func parentDirectory(_ path: String) -> String {
-    guard let slash = path.lastIndex(of: "/") else { return "" }
-    return String(path[..<slash])
+    guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return "" }
+    return String(Substring(path.utf8[..<slash]))
 }
 
 func join(_ dir: String, _ name: String) -> String {

@@ -32,7 +32,9 @@ extension GitBackend {
                 try repository.walkTree(tree) { tracked[$0] = $1 }
             }
         }
-        let stats = trustStat ? try repository.indexStats() : ([:], nil)
+        // A few paths (the files a command is about to write): only their index entries.
+        let few = paths != nil && tracked.count < 4096
+        let stats = trustStat ? try repository.indexStats(only: few ? Array(tracked.keys) : nil) : ([:], nil)
         var attributes = tree.map { AttributesCache(repository: repository, tree: $0) }
         var changes: [WorkTreeChange] = []
         var checked = 0
