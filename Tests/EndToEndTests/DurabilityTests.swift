@@ -57,4 +57,29 @@ struct DurabilityTests {
         #expect(largeTotal == smallTotal, "\(perSize)")
         #expect(largeTotal <= 12, "\(perSize)")
     }
+
+    @Test(
+        "a git-backend ingest flushes objects before the journal and the ref before it returns, a constant number of times"
+    )
+    func gitBackendBatchesItsFlushes() async throws {
+        var perSize: [Int: [String: Int]] = [:]
+        for items in [5, 60] {
+            let ws = Workspace("durability-git-\(items)")
+            try await ws.initRepo(backend: "git")
+            let source = ws.temp.sub("source")
+            _ = try makeCatalog(at: source, items: items, assetBytes: 4096)
+            perSize[items] = try await Self.flushCalls(
+                ws, ["ingest", source.appendingPathComponent("catalog.json").path])
+            let list = try await ws.ok(["list", "--type", "item"])
+            #expect(list.stdout.split(separator: "\n").count == items)
+        }
+        let small = perSize[5] ?? [:]
+        let large = perSize[60] ?? [:]
+        // One syncfs for the objects (git and Git LFS) before the journal names the commit, one
+        // for the moved ref before the command reports success.
+        #expect(small["syncfs"] == 2 && large["syncfs"] == 2, "\(perSize)")
+        // The journal and its directory: the same few fsyncs at 5 and at 60 items.
+        #expect(small.values.reduce(0, +) == large.values.reduce(0, +), "\(perSize)")
+        #expect(large.values.reduce(0, +) <= 8, "\(perSize)")
+    }
 }

@@ -243,6 +243,12 @@ final class GitBackend: StorageBackend {
         from old: ObjectID?, to new: ObjectID, tree: ObjectID, paths: [String], reflog: String,
         known: [String: FileChange] = [:], progress: ProgressHandler? = nil
     ) throws {
+        // Durability (docs/format.md), batched: libgit2 flushes nothing, and transfers rename
+        // Git LFS objects into the store unflushed. One syncfs makes every object of the new
+        // commit (git objects, packs, LFS objects and their directory entries) durable before
+        // the journal names it; one more after the ref moved makes the ref durable before the
+        // command says "committed".
+        try FS.syncFileSystem(containing: repository.gitDirectory.path)
         let encoder = JSONEncoder()
         try FS.writeAtomically(
             Array(try encoder.encode(Journal(old: old?.hex, new: new.hex, paths: paths))), to: journalPath, sync: true)
@@ -264,6 +270,7 @@ final class GitBackend: StorageBackend {
             }
         }
         cachedHead = (new, tree)
+        try FS.syncFileSystem(containing: repository.gitDirectory.path)
         try crashes.point("git-ref-updated")
         try updateWorkTree(tree: tree, paths: paths, known: known, progress: progress)
         try FS.removeFile(journalPath)
