@@ -41,11 +41,13 @@ extension CatalogIndex {
     /// The collection's items, wherever its template put them: its own items, then those of its
     /// sub-catalogs, depth first in link order.
     public func layoutItems(of collectionPath: String) -> [String] {
-        guard let c = containers[collectionPath] else { return [] }
-        var out = c.items
-        for child in c.children where containers[child]?.layoutCollection == collectionPath {
-            out += layoutItems(of: child)
+        var out: [String] = []
+        func walk(_ path: String) {
+            guard let c = containers[path] else { return }
+            out += c.items
+            for child in c.children where containers[child]?.layoutCollection == collectionPath { walk(child) }
         }
+        walk(collectionPath)
         return out
     }
 
@@ -66,7 +68,8 @@ extension CatalogIndex {
     /// (their documents written into `tx`, their parents added to `touched` so that their
     /// `child` links are regenerated).
     mutating func ensureLayoutChain(
-        collection collectionPath: String, segments: [String], tx: Transaction, touched: inout Set<String>
+        collection collectionPath: String, segments: [String], tx: Transaction, touched: inout Set<String>,
+        collectionDocument: () -> STACObject? = { nil }
     ) throws -> String {
         guard let collection = containers[collectionPath] else { return collectionPath }
         var parent = collectionPath
@@ -95,8 +98,11 @@ extension CatalogIndex {
                     "The layout of collection \"\(collection.id)\" needs the folder \(directory), which another product or an asset of the collection uses; choose another template or prune that product."
                 )
             }
-            if collectionObject == nil, let bytes = try tx.read(collectionPath) {
-                collectionObject = try? STACObject(JSONValue.parse(bytes: bytes, source: collectionPath))
+            if collectionObject == nil {
+                // A collection ingested in this run is not written yet: the caller knows its source.
+                collectionObject =
+                    try tx.read(collectionPath).flatMap { try? STACObject(JSONValue.parse(bytes: $0)) }
+                    ?? collectionDocument()
             }
             guard
                 let document = LayoutTemplate.catalogDocument(

@@ -16,8 +16,10 @@ extension IngestPlanner {
             return parentPath
         }
         let segments = template.segments(forItem: object.json, id: object.id)
+        // A collection ingested in this run is written later: its sub-catalogs take its stac_version from the source.
         let leaf = try index.ensureLayoutChain(
-            collection: parentPath, segments: segments, tx: tx, touched: &touchedContainers)
+            collection: parentPath, segments: segments, tx: tx, touched: &touchedContainers,
+            collectionDocument: { [planned] in planned.last { $0.path == parentPath }?.source.object })
         let newPath = CatalogIndex.itemPath(id: object.id, parentDirectory: parentDirectory(leaf))
         for old in index.items(withID: object.id)
         where old.path != newPath && index.owningCollection(of: old.parent)?.path == parentPath {
