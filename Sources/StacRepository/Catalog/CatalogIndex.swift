@@ -136,6 +136,17 @@ public struct CatalogIndex: Sendable {
         containers[item.parent]?.items.removeAll { $0 == path }
     }
 
+    /// Removes many items at once: each parent's list is filtered once, not once per item.
+    mutating func removeItems(_ paths: [String]) {
+        var byParent: [String: Set<String>] = [:]
+        for path in paths {
+            guard let item = items.removeValue(forKey: path) else { continue }
+            forgetID(of: item)
+            byParent[item.parent, default: []].insert(path)
+        }
+        for (parent, gone) in byParent { containers[parent]?.items.removeAll { gone.contains($0) } }
+    }
+
     mutating func removeContainer(_ path: String) {
         guard let c = containers[path] else { return }
         for child in c.children { removeContainer(child) }

@@ -103,7 +103,7 @@ extension Repository {
             for file in item.files { tx.delete(file) }
         }
         for path in oldCatalogs { tx.delete(path) }
-        for item in moving { index.removeItem(item.oldPath) }
+        index.removeItems(moving.map(\.oldPath))
         for path in oldCatalogs.reversed() { index.removeContainer(path) }
         index.setLayout(template?.text, of: collectionPath)
         // 3. The new places, in the order the collection listed its items.
