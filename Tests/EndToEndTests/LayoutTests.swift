@@ -320,4 +320,39 @@ struct LayoutTests {
         #expect(r.status == 0, "validate_stac.py: \(r.stdout)\(r.stderr)")
         #expect(r.stdout.contains(" 0 failed"), "\(r.stdout)")
     }
+
+    /// 5,001 items through one NDJSON ingest: about 30 s on the loaded 2-core machine, so opt-in.
+    @Test(
+        "a flat collection past 5,000 items gets a warning naming relayout, which then spreads it over ${id:hash:2}",
+        .enabled(
+            if: ProcessInfo.processInfo.environment["STAC_REPOSITORY_LARGE_TESTS"] == "1",
+            "set STAC_REPOSITORY_LARGE_TESTS=1 to run it (5,001 items)"))
+    func flatThreshold() async throws {
+        let ws = Workspace("layout-threshold")
+        try await ws.initRepo(backend: "git")
+        let collection = ws.temp.sub("big.json")
+        try Data(
+            """
+            {"type": "Collection", "stac_version": "1.1.0", "id": "big", "description": "d", "license": "CC-BY-4.0",
+             "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[null, null]]}}, "links": []}
+            """.utf8
+        ).write(to: collection)
+        try await ws.ok(["ingest", collection.path])
+        var lines = ""
+        for i in 0...5_000 {
+            lines += """
+                {"type": "Feature", "stac_version": "1.1.0", "id": "i\(i)", "collection": "big", "geometry": null, \
+                "properties": {"datetime": "2024-01-01T00:00:00Z"}, "links": [], "assets": {}}
+
+                """
+        }
+        let r = try await ws.ok(["ingest", "-"], stdin: Data(lines.utf8))
+        #expect(
+            r.stderr.contains("collection \"big\" holds 5001 items in one folder")
+                && r.stderr.contains("stac-repository relayout big --layout '${id:hash:2}'"), "\(r.stderr)")
+        try await ws.ok(["relayout", "big", "--layout", "${id:hash:2}"])
+        let folders = try FileManager.default.contentsOfDirectory(atPath: ws.repo.appendingPathComponent("big").path)
+        #expect(folders.count == 257, "256 sub-catalogs and collection.json")
+        try await expectClean(ws, backend: "git")
+    }
 }
