@@ -38,6 +38,12 @@ struct Config: AsyncParsableCommand {
                 throw ValidationError(
                     "\"\(key)\" is not a valid setting name; use dotted names like processors.geotiff.path.")
             }
+            if key.hasPrefix("layout.") {
+                // Layouts are committed with the collection (docs/format.md "Layout templates").
+                throw ValidationError(
+                    "A collection's layout is part of the catalog, not a setting; use `stac-repository relayout \(key.dropFirst(7)) --layout TEMPLATE` (or `ingest --layout TEMPLATE` for a new collection)."
+                )
+            }
             if key == "backend" || key == "branch" {
                 throw ValidationError(
                     "\"\(key)\" is fixed when the repository is created; create a new repository to change it.")

@@ -53,6 +53,12 @@ struct Ingest: AsyncParsableCommand {
     )
     var allowPaths: [String] = []
 
+    @Option(
+        help: ArgumentHelp(
+            "Layout template for the collections this ingest creates or touches, e.g. '${year}/${month}' or '${id:hash:2}' (docs/format.md).",
+            valueName: "template"))
+    var layout: String?
+
     @Flag(help: "Wait for another writer to finish instead of failing.")
     var wait = false
 
@@ -82,6 +88,7 @@ struct Ingest: AsyncParsableCommand {
         options.allowedPaths = allowPaths
         options.wait = wait
         options.force = force
+        if let layout { options.layout = try LayoutTemplate(parsing: layout).text }
         options.processorOptions = try parseProcessorOptions(processorOptions)
         options.logger = global.logger
         options.sources = try sourceArguments.options(workingDirectory: options.workingDirectory)

@@ -28,6 +28,7 @@ struct StacRepositoryCommand: AsyncParsableCommand {
             Clone.self, Verify.self, Status.self, Restore.self, Diff.self, ShowBackends.self, ShowProcessors.self,
             Process.self, Version.self, Config.self, List.self, Show.self,
             Remote.self, Push.self, Fetch.self, Pull.self,
+            Relayout.self,
         ])
 
     static func main() async {

@@ -19,6 +19,10 @@ public struct CatalogIndex: Sendable {
         public var children: [String]
         /// Paths of items.
         public var items: [String]
+        /// A collection's layout template text (``LayoutTemplate/field``), nil when flat.
+        public var layout: String? = nil
+        /// For a sub-catalog of a layout: the path of the collection whose template made it.
+        public var layoutCollection: String? = nil
     }
 
     /// An item.
@@ -31,6 +35,8 @@ public struct CatalogIndex: Sendable {
 
     public private(set) var containers: [String: Container] = [:]
     public private(set) var items: [String: ItemEntry] = [:]
+    /// Item paths by (NFC) id, so that finding an item by id is not a walk over every item.
+    private(set) var itemPathsByID: [String: [String]] = [:]
     public static let rootPath = "catalog.json"
 
     /// Loads the index by reading `catalog.json` and following child links.
@@ -64,11 +70,19 @@ public struct CatalogIndex: Sendable {
                     queue.append((target, path))
                 } else if link.rel == "item" {
                     container.items.append(target)
+                    let known = index.items[target] != nil
                     index.items[target] = ItemEntry(id: itemID(fromPath: target), path: target, parent: path)
+                    if !known {
+                        index.itemPathsByID[ReservedNames.nfc(itemID(fromPath: target)), default: []].append(target)
+                    }
                 }
+            }
+            if object.type == .collection, let layout = object.json[LayoutTemplate.field]?.stringValue {
+                container.layout = layout
             }
             index.containers[path] = container
         }
+        index.markLayoutCatalogs()
         return index
     }
 
@@ -82,7 +96,8 @@ public struct CatalogIndex: Sendable {
 
     /// Items with this id.
     public func items(withID id: String) -> [ItemEntry] {
-        items.values.filter { $0.id == id }.sorted { $0.path < $1.path }
+        (itemPathsByID[ReservedNames.nfc(id)] ?? []).compactMap { items[$0] }.filter { $0.id == id }
+            .sorted { $0.path < $1.path }
     }
 
     /// The item with `id` directly under the container at `parent`.
@@ -109,6 +124,7 @@ public struct CatalogIndex: Sendable {
         // it (load, insert and remove keep both together), so a new item is appended without
         // the linear search that made a 100,000-item ingest quadratic.
         let isNew = items.updateValue(item, forKey: item.path) == nil
+        if isNew { itemPathsByID[ReservedNames.nfc(item.id), default: []].append(item.path) }
         if isNew || !(containers[item.parent]?.items.contains(item.path) ?? true) {
             containers[item.parent]?.items.append(item.path)
         }
@@ -116,15 +132,43 @@ public struct CatalogIndex: Sendable {
 
     mutating func removeItem(_ path: String) {
         guard let item = items.removeValue(forKey: path) else { return }
+        forgetID(of: item)
         containers[item.parent]?.items.removeAll { $0 == path }
+    }
+
+    /// Removes many items at once: each parent's list is filtered once, not once per item.
+    mutating func removeItems(_ paths: [String]) {
+        var byParent: [String: Set<String>] = [:]
+        for path in paths {
+            guard let item = items.removeValue(forKey: path) else { continue }
+            forgetID(of: item)
+            byParent[item.parent, default: []].insert(path)
+        }
+        for (parent, gone) in byParent { containers[parent]?.items.removeAll { gone.contains($0) } }
     }
 
     mutating func removeContainer(_ path: String) {
         guard let c = containers[path] else { return }
         for child in c.children { removeContainer(child) }
-        for item in c.items { items.removeValue(forKey: item) }
+        for item in c.items { if let entry = items.removeValue(forKey: item) { forgetID(of: entry) } }
         containers.removeValue(forKey: path)
         if let parent = c.parent { containers[parent]?.children.removeAll { $0 == path } }
+    }
+
+    private mutating func forgetID(of item: ItemEntry) {
+        let key = ReservedNames.nfc(item.id)
+        itemPathsByID[key]?.removeAll { $0 == item.path }
+        if itemPathsByID[key]?.isEmpty == true { itemPathsByID.removeValue(forKey: key) }
+    }
+
+    /// Sets a collection's layout template (nil: flat).
+    mutating func setLayout(_ layout: String?, of path: String) {
+        containers[path]?.layout = layout
+    }
+
+    /// Marks a sub-catalog as made by the template of the collection at `collection`.
+    mutating func setLayoutCollection(_ collection: String?, of path: String) {
+        containers[path]?.layoutCollection = collection
     }
 
     /// All item paths under a container, recursively.

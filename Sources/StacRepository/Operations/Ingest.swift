@@ -34,6 +34,9 @@ public struct IngestOptions: Sendable {
     public var transfer = TransferConfiguration()
     /// Folders any source document may reference besides its own source root (`--allow-path`).
     public var allowedPaths: [String] = []
+    /// Layout template for the collections the ingest creates or touches (`--layout`;
+    /// Catalog/LayoutTemplate.swift); nil keeps each collection's own.
+    public var layout: String?
     /// Wait for the writer lock instead of failing at once.
     public var wait = false
     /// Overwrite uncommitted work-tree changes to the paths the ingest writes (git backend).
@@ -193,6 +196,7 @@ extension Repository {
             lap("transfer")
             try planner.writeProducts()
             lap("write")
+            report.warnings += planner.layoutWarnings()  // layout templates
             report.added += planner.report.added
             report.updated += planner.report.updated
             report.unchanged += planner.report.unchanged
@@ -216,7 +220,12 @@ extension Repository {
     /// such item is stored: what decides whether a processor product is unchanged.
     func storedVersion(id: String, index: CatalogIndex, parentID: String?) -> String? {
         var candidates = index.items(withID: id)
-        if let parentID { candidates = candidates.filter { index.containers[$0.parent]?.id == parentID } }
+        if let parentID {
+            candidates = candidates.filter {
+                // Layout templates: an item's collection may be above its sub-catalog.
+                index.containers[$0.parent]?.id == parentID || index.owningCollection(of: $0.parent)?.id == parentID
+            }
+        }
         guard candidates.count == 1, let bytes = try? backend.read(candidates[0].path),
             let value = try? JSONValue.parse(bytes: bytes)
         else { return nil }

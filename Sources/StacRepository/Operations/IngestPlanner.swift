@@ -104,12 +104,14 @@ struct IngestPlanner {
             }
             try place(root, under: parent, seen: &seen)
         }
+        try removeEmptiedLayoutCatalogs()  // layout templates (Catalog/LayoutPlacement.swift)
     }
 
     private mutating func place(_ product: SourceProduct, under parentPath: String, seen: inout [String: String]) throws
     {
         let object = product.object
         try validateID(object, location: product.location)
+        let parentPath = try layoutParent(for: product, under: parentPath)  // layout templates
         guard let parent = index.containers[parentPath] else {
             throw StacRepositoryError(
                 .internal, "The parent container \(parentPath) vanished during the ingest; run the command again.")
@@ -171,6 +173,7 @@ struct IngestPlanner {
                     id: object.id, type: object.type, path: path, directory: parentDirectory(path), parent: parentPath,
                     children: [], items: []))
         }
+        if object.type != .item { try adoptLayout(ofContainer: product, at: path, isNew: existingContainer == nil) }
         if change != .unchanged {
             touchedContainers.insert(parentPath)
             if object.type != .item { touchedContainers.insert(path) }
@@ -224,6 +227,7 @@ struct IngestPlanner {
     static func normalized(_ object: STACObject, location: String?, stored: Bool) -> JSONValue {
         var o = object.json
         o.removeValue(forKey: "collection")
+        o.removeValue(forKey: LayoutTemplate.field)  // the repository's record of the layout
         if var links = o["links"]?.arrayValue {
             links = links.compactMap { link in
                 guard var l = link.objectValue, let rel = l["rel"]?.stringValue, !structuralRels.contains(rel) else {
@@ -418,11 +422,12 @@ struct IngestPlanner {
             links.append(
                 Link(rel: "parent", href: Href.relative(from: p.path, to: p.parentPath), type: "application/json"))
             if object.type == .item {
-                if let parent, parent.type == .collection {
+                // Layout templates: a sub-catalog's items belong to the collection above it.
+                if let parent = index.owningCollection(of: p.parentPath) ?? parent, parent.type == .collection {
                     object.collectionID = parent.id
                     links.append(
                         Link(
-                            rel: "collection", href: Href.relative(from: p.path, to: p.parentPath),
+                            rel: "collection", href: Href.relative(from: p.path, to: parent.path),
                             type: "application/json"))
                 } else {
                     object.json.removeValue(forKey: "collection")
@@ -505,6 +510,7 @@ struct IngestPlanner {
                 links.append(Link(rel: "item", href: Href.relative(from: path, to: item), type: "application/geo+json"))
             }
             object.links = links
+            LayoutTemplate.stamp(&object, layout: container.layout)  // layout templates
             let out = JSONValue.object(object.json).serialized()
             if out != bytes { tx.write(path, out) }
         }

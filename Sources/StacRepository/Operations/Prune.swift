@@ -21,7 +21,11 @@ extension Repository {
             matches.append((c.path, c.id, c.type))
         }
         for i in index.items(withID: id) {
-            if let parentID, index.containers[i.parent]?.id != parentID { continue }
+            if let parentID, index.containers[i.parent]?.id != parentID,
+                index.owningCollection(of: i.parent)?.id != parentID
+            {
+                continue
+            }
             matches.append((i.path, i.id, .item))
         }
         if let root = index.root, allowRoot, root.id == id, parentID == nil {
@@ -75,6 +79,10 @@ extension Repository {
                     index.removeContainer(product.path)
                     if let parent { parents.insert(parent) }
                 }
+            }
+            // A templated collection's sub-catalogs go with their last item (docs/format.md).
+            for parent in parents.sorted() {
+                if let survivor = try index.removeEmptyLayoutCatalogs(from: parent, tx: tx) { parents.insert(survivor) }
             }
             for parent in parents.sorted() where index.containers[parent] != nil {
                 try rewriteMemberLinks(parent, index: index, tx: tx)
