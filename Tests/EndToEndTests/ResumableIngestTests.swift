@@ -183,6 +183,53 @@ struct ResumableIngestTests {
         #expect(items.count == 120)
     }
 
+    @Test(
+        "--batch-size killed from outside while a batch downloads: committed batches stay, verify is clean, the re-run completes"
+    )
+    func batchSizeExternalKill() async throws {
+        let ws = Workspace("batches-kill")
+        try await ws.initRepo(backend: "git")
+        let site = ws.temp.sub("site")
+        try makeCatalog(at: site, items: 100)
+        let server = try await startServer(serving: site, delay: 0.02, in: ws)
+        defer { server.stop() }
+        let url = "http://127.0.0.1:\(server.port)/coll/collection.json"
+        let process = Process()
+        process.executableURL = Env.binary
+        process.arguments = ["ingest", "--repository", ws.repo.path, url, "--batch-size", "20", "--jobs", "4", "-q"]
+        process.environment = ws.env
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Kill once two batches are committed (init + 2 commits), while the third downloads.
+        func commits() async throws -> Int {
+            Int(
+                try await ws.git(["rev-list", "--count", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            )
+                ?? 0
+        }
+        while try await commits() < 3 && process.isRunning { await pause(microseconds: 20_000) }
+        kill(process.processIdentifier, SIGKILL)
+        await waitForExit(process)
+        #expect(process.terminationReason == .uncaughtSignal, "the ingest finished before it was killed")
+        let committed = try await commits() - 1
+        #expect(committed >= 2 && committed < 6, "\(committed) batches committed")
+        let history = try await ws.ok(["history"])
+        #expect(
+            history.stdout.contains("(batch 1 of 6)") && history.stdout.contains("(batch 2 of 6)"), "\(history.stdout)")
+        #expect(try await ws.ok(["verify"]).stdout.contains(", 0 problems"))
+
+        let rerun = try #require(
+            jsonObject(try await ws.ok(["ingest", url, "--batch-size", "20", "--jobs", "4", "--json"]).stdout)
+                as? [String: Any])
+        let added = (rerun["added"] as? [Any])?.count ?? 0
+        #expect(added == 101 - 20 * committed, "\(rerun)")
+        #expect(try await ws.ok(["verify"]).stdout.contains(", 0 problems"))
+        let collection = try #require(readJSON(ws.repo.appendingPathComponent("coll/collection.json")))
+        #expect(
+            ((collection["links"] as? [[String: Any]]) ?? []).filter { $0["rel"] as? String == "item" }.count == 100)
+    }
+
     @Test("partial failure: exit 2 listing every failed asset; --retry-failed completes once the server heals")
     func retryFailed() async throws {
         let ws = Workspace("retry")
