@@ -14,7 +14,7 @@ struct Ingest: AsyncParsableCommand {
 
     @Argument(
         help: "catalog.json, collection.json, item JSON, a folder holding one, an http(s)/s3 URL, or - for stdin.")
-    var sources: [String]
+    var sources: [String] = []
 
     @Option(help: "Put the ingested products under the catalog or collection with this id.")
     var parent: String?
@@ -65,8 +65,29 @@ struct Ingest: AsyncParsableCommand {
     @Flag(help: "Overwrite uncommitted work-tree changes to the files the ingest writes (git backend).")
     var force = false
 
+    @Option(
+        help:
+            "Commit every N changed products, each batch one commit, so that an interrupted ingest keeps the batches done."
+    )
+    var batchSize: Int?
+
+    @Flag(
+        help:
+            "Fetch again the assets earlier ingests kept as references because their copy failed (no SOURCE needed)."
+    )
+    var retryFailed = false
+
     func validate() throws {
-        if sources.isEmpty { throw ValidationError("Name at least one SOURCE to ingest.") }
+        if retryFailed {
+            if !sources.isEmpty {
+                throw ValidationError(
+                    "--retry-failed takes no SOURCE: it retries the failed assets already recorded (a re-ingest of SOURCE retries them too)."
+                )
+            }
+            return
+        }
+        if sources.isEmpty { throw ValidationError("Name at least one SOURCE to ingest (or pass --retry-failed).") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1.") }
         if sources.filter({ $0 == "-" }).count > 1 { throw ValidationError("'-' (stdin) can be given once.") }
         _ = try parseProcessorOptions(processorOptions)
     }
@@ -92,6 +113,7 @@ struct Ingest: AsyncParsableCommand {
         options.processorOptions = try parseProcessorOptions(processorOptions)
         options.logger = global.logger
         options.sources = try sourceArguments.options(workingDirectory: options.workingDirectory)
+        options.batchSize = batchSize
         var chosen: (any Processor)?
         if let processor, processor != "stac" {
             chosen = try await makeRegistry().processor(
@@ -114,9 +136,14 @@ struct Ingest: AsyncParsableCommand {
         }
         let report: IngestReport
         do {
-            report = try await repository.ingest(
-                sources, options: options, processor: chosen, events: { progress.handle($0) },
-                planned: planned, progress: phaseHandler)
+            if retryFailed {
+                report = try await repository.retryFailedAssets(
+                    options: options, events: { progress.handle($0) }, planned: planned, progress: phaseHandler)
+            } else {
+                report = try await repository.ingest(
+                    sources, options: options, processor: chosen, events: { progress.handle($0) },
+                    planned: planned, progress: phaseHandler)
+            }
             progress.finish()
             phases.finish()
         } catch {
@@ -147,9 +174,17 @@ struct Ingest: AsyncParsableCommand {
                 "warning: … and \(report.assetFailures.count - failureLimit) more assets kept as references (--json lists them all)."
             )
         }
+        if retryFailed && report.updated.isEmpty && report.assetFailures.isEmpty {
+            Output.line("ingest: no failed assets to retry")
+            return
+        }
         var summary = "ingest: \(report.summary)"
         if report.assetsCopied > 0 {
             summary += "; \(Output.count(report.assetsCopied, "asset")) copied (\(Output.bytes(report.bytesCopied)))"
+        }
+        if report.assetsReused > 0 {
+            summary +=
+                "; reused \(report.assetsReused) \(report.assetsReused == 1 ? "download" : "downloads") of an interrupted ingest"
         }
         if let v = report.version { summary += " [\(v.count > 12 ? String(v.prefix(12)) : v)]" }
         Output.line(summary)

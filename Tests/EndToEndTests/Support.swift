@@ -244,6 +244,8 @@ func treeState(_ dir: URL, skipGitInternals: Bool = false) -> [String: String] {
         guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
         let rel = String(url.standardizedFileURL.path.dropFirst(dir.standardizedFileURL.path.count + 1))
         if rel.hasSuffix("/lock") || rel == "lock" { continue }
+        // Downloads a failed ingest keeps for its re-run (the transfer journal) are a cache, not state.
+        if rel.contains("stac-repository/cache/transfers/") { continue }
         // The tool's own state (history log with timestamps, git objects) is compared elsewhere.
         if skipGitInternals && (rel.hasPrefix(".git/") || rel.hasPrefix(".stac-repository/")) { continue }
         guard let data = FileManager.default.contents(atPath: url.path) else { continue }

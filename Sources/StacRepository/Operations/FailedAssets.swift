@@ -55,6 +55,30 @@ struct FailedAssetLog {
     }
 }
 
+extension FailedAssetLog {
+    /// `ingest --retry-failed`: replaces the lines of the (product, asset) pairs it retried with
+    /// the failures of the retry.
+    func replace(retried: Set<[String]>, with failures: [IngestReport.AssetFailure]) {
+        let clean = { (s: String) in
+            s.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ")
+        }
+        var kept = entries().filter { !retried.contains([$0.product, $0.asset]) }
+        kept += failures.map { Entry(product: clean($0.product), asset: clean($0.asset), message: clean($0.message)) }
+        write(kept)
+    }
+
+    func write(_ kept: [Entry]) {
+        if kept.isEmpty {
+            try? FileManager.default.removeItem(atPath: file)
+            return
+        }
+        let text =
+            ([Self.header] + kept.map { "\($0.product)\t\($0.asset)\t\($0.message)" }).joined(separator: "\n") + "\n"
+        try? FS.makeDirectories((file as NSString).deletingLastPathComponent)
+        try? FS.writeAtomically(Array(text.utf8), to: file)
+    }
+}
+
 extension Repository {
     /// Products whose assets are references because their copy failed (see ``FailedAssetLog``).
     func failedAssetReferences() -> [VerifyProblem] {
@@ -64,7 +88,7 @@ extension Repository {
             return VerifyProblem(
                 path: $0.product,
                 message:
-                    "asset \"\($0.asset)\" is kept as a reference because its copy failed (\(reason)); ingest the product again to retry it"
+                    "asset \"\($0.asset)\" is kept as a reference because its copy failed (\(reason)); ingest the product again or run `ingest --retry-failed` to retry it"
             )
         }
     }

@@ -45,6 +45,9 @@ public struct IngestOptions: Sendable {
     public var processorOptions: [String: String] = [:]
     /// STAC API searches, bucket prefixes and directory listings (Sources/SourceOptions.swift).
     public var sources = SourceOptions()
+    /// Commit every this many changed products, each batch one transaction (`--batch-size`);
+    /// nil: the whole ingest is one transaction.
+    public var batchSize: Int?
     /// The directory relative source paths are resolved against.
     public var workingDirectory = FileManager.default.currentDirectoryPath
     public var logger = Logger(label: "stac-repository")
@@ -61,6 +64,9 @@ public struct IngestReport: Sendable, Codable {
     public var assetsCopied = 0
     /// Bytes of copied assets.
     public var bytesCopied: Int64 = 0
+    /// Copied assets whose bytes an interrupted or failed earlier ingest had already downloaded
+    /// (checked against their source and re-hashed; ``TransferJournal``), so not fetched again.
+    public var assetsReused = 0
     /// Assets kept as references because they could not be fetched (`--on-asset-error reference`).
     public var assetFailures: [AssetFailure] = []
     /// The new version (commit id or operation number), nil when nothing changed.
@@ -172,6 +178,14 @@ extension Repository {
         }
 
         report.warnings = loader.notes.warnings
+        if let batchSize = options.batchSize {
+            var batched = try await ingestInBatches(
+                roots, batchSize: batchSize, options: options, processor: processor, engine: engine, events: events,
+                planned: planned, progress: progress)
+            batched.unchanged = report.unchanged + batched.unchanged
+            batched.warnings = report.warnings
+            return batched
+        }
         var saveCaches: (() -> Void)?
         let outcome = try await withTransaction(
             wait: options.wait, purpose: "ingest", force: options.force, progress: progress
@@ -183,9 +197,12 @@ extension Repository {
             }
             var planner = try IngestPlanner(tx: tx, options: options, engine: engine, events: events)
             planner.onPlanned = planned
-            saveCaches = { [statCache = planner.statCache, remoteStamps = planner.remoteStamps] in
+            saveCaches = {
+                [statCache = planner.statCache, remoteStamps = planner.remoteStamps, journal = planner.transferJournal]
+                in
                 statCache.save()
                 remoteStamps.save()
+                journal.consumeUsed()
             }
             planner.changedRemoteOriginals = await planner.remoteStamps.changedOriginals(
                 of: roots.flatMap(\.flattened), engine: engine)
@@ -202,6 +219,7 @@ extension Repository {
             report.unchanged += planner.report.unchanged
             report.assetsCopied = planner.report.assetsCopied
             report.bytesCopied = planner.report.bytesCopied
+            report.assetsReused = planner.report.assetsReused
             report.assetFailures = planner.report.assetFailures
             if report.added.isEmpty && report.updated.isEmpty { return nil }
             var trailers: [String: String] = [:]

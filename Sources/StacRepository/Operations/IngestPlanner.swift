@@ -21,6 +21,8 @@ struct IngestPlanner {
     let remoteStamps: RemoteStampCache
     /// Remote originals (fetch URLs) whose server names another version now; set before placing.
     var changedRemoteOriginals: Set<String> = []
+    /// Completed downloads kept across killed or failed ingests (shared by the batches of one ingest).
+    var transferJournal: TransferJournal
 
     /// A product to write, at its place in the repository.
     final class Planned {
@@ -55,6 +57,7 @@ struct IngestPlanner {
         self.index = try CatalogIndex.load { try tx.read($0) }
         self.statCache = AssetStatCache(stateDirectory: tx.backend.stateDirectory)
         self.remoteStamps = RemoteStampCache(stateDirectory: tx.backend.stateDirectory)
+        self.transferJournal = TransferJournal(stateDirectory: tx.backend.stateDirectory)
     }
 
     // MARK: Placement
@@ -311,12 +314,34 @@ struct IngestPlanner {
         }
         // The engine answers each list in its own order; the results are keyed by ticket here,
         // once, and looked up by ticket from then on.
-        let copied = await engine.fetch(copies.map(\.request), into: tx.stagingDirectory, events: events)
+        // Downloads an interrupted ingest completed are reused (TransferJournal); each new one is
+        // journaled as it completes, so that a kill keeps it.
+        let journal = transferJournal
+        let reused = await journal.reuse(copies.map(\.request), staging: tx.stagingDirectory, engine: engine)
+        for asset in reused.values.sorted(by: { $0.request.name < $1.request.name }) {
+            events?(.started(asset.request, expectedBytes: asset.size))
+            events?(.finished(asset))
+        }
+        report.assetsReused += reused.count
+        let toFetch = copies.indices.filter { reused[$0] == nil }
+        let forward = events
+        let fetched = await engine.fetch(
+            toFetch.map { copies[$0].request }, into: tx.stagingDirectory,
+            events: { event in
+                if case .finished(let asset) = event { journal.record(asset) }
+                forward?(event)
+            })
+        await journal.drain()
+        var copied = copies.indices.map { n -> Result<TransferredAsset, TransferError> in
+            reused[n].map { .success($0) }
+                ?? .failure(TransferError(kind: .cancelled, message: "The transfer was cancelled.", source: ""))
+        }
+        for (n, result) in zip(toFetch, fetched) { copied[n] = result }
         let measured = await engine.measure(measures.map(\.request), events: events)
-        guard copied.count == copies.count, measured.count == measures.count else {
+        guard fetched.count == toFetch.count, measured.count == measures.count else {
             throw StacRepositoryError(
                 .internal,
-                "The transfer engine answered \(copied.count + measured.count) of \(copies.count + measures.count) requests; run the ingest again."
+                "The transfer engine answered \(fetched.count + measured.count) of \(toFetch.count + measures.count) requests; run the ingest again."
             )
         }
         var results: [AssetTicket: Result<TransferredAsset, TransferError>] = [:]

@@ -1,0 +1,76 @@
+import AssetTransfer
+import Foundation
+import Logging
+import STAC
+
+extension Repository {
+    /// `ingest --batch-size N`: the products that changed are committed N at a time, each batch
+    /// one transaction (one commit / operation), under one writer lock. Everything is placed
+    /// first, so an id clash or a missing collection fails before the first commit; products are
+    /// batched in placement order, so a container is in the first batch that needs it, and each
+    /// commit is a consistent catalog (its containers link only what is committed). A kill
+    /// between batches keeps the batches committed; the re-run finds them unchanged.
+    func ingestInBatches(
+        _ roots: [SourceProduct], batchSize: Int, options: IngestOptions, processor: (any Processor)?,
+        engine: AssetTransferEngine, events: (@Sendable (TransferEvent) -> Void)?,
+        planned: (@Sendable (_ assets: Int, _ bytes: Int64) -> Void)?, progress: ProgressHandler?
+    ) async throws -> IngestReport {
+        try await withLock(wait: options.wait, purpose: "ingest") {
+            var report = IngestReport()
+            let planTx = Transaction(backend: backend)
+            var whole = try IngestPlanner(tx: planTx, options: options, engine: engine, events: events)
+            whole.changedRemoteOriginals = await whole.remoteStamps.changedOriginals(
+                of: roots.flatMap(\.flattened), engine: engine)
+            try whole.place(roots)
+            report.unchanged = whole.report.unchanged
+            let changed = whole.planned.filter { $0.change != .unchanged }
+            let size = max(1, batchSize)
+            let count = (changed.count + size - 1) / size
+            let journal = whole.transferJournal
+            var trailers: [String: String] = [:]
+            if let processor { trailers["Stac-Repository-Processor"] = "\(processor.name) \(processor.version)" }
+            for k in 0..<count {
+                let batch = Array(changed[(k * size)..<min((k + 1) * size, changed.count)])
+                let tx = Transaction(backend: backend)
+                defer { tx.discardStaged() }
+                var planner = try IngestPlanner(tx: tx, options: options, engine: engine, events: events)
+                planner.transferJournal = journal
+                planner.onPlanned = planned
+                planner.changedRemoteOriginals = whole.changedRemoteOriginals
+                planner.adopt(batch)
+                try await planner.transferAssets()
+                try planner.writeProducts()
+                let part = planner.report
+                report.added += part.added
+                report.updated += part.updated
+                report.assetsCopied += part.assetsCopied
+                report.bytesCopied += part.bytesCopied
+                report.assetsReused += part.assetsReused
+                report.assetFailures += part.assetFailures
+                let summary =
+                    "\(part.added.count) added, \(part.updated.count) updated"
+                    + (count > 1 ? " (batch \(k + 1) of \(count))" : "")
+                let record = OperationRecord(
+                    operation: "ingest", summary: summary, products: part.added + part.updated, trailers: trailers)
+                if !tx.changes.isEmpty {
+                    let changes = tx.changes
+                    let force = options.force
+                    let version = try await DedicatedThread.run("stac-repository commit") {
+                        try self.refuseLocalChanges(to: changes.keys, force: force, command: "ingest")
+                        return try self.backend.commit(changes, record: record, progress: progress)
+                    }
+                    tx.committed = true
+                    report.version = version
+                }
+                planner.statCache.save()
+                planner.remoteStamps.save()
+                journal.consumeUsed()
+                FailedAssetLog(stateDirectory: backend.stateDirectory).update(with: part)
+                options.logger.debug("ingest: batch \(k + 1) of \(count) committed (\(batch.count) products)")
+                TestHooks.crashPoint("ingest-batch-committed")
+            }
+            report.warnings = []
+            return report
+        }
+    }
+}
