@@ -168,6 +168,29 @@ struct LayoutTests {
     }
 
     @Test(
+        "a templated ingest in batches (--batch-size) gives each batch its sub-catalogs and the export an ingest in one commit gives",
+        arguments: backends)
+    func batchedTemplatedIngest(backend: String) async throws {
+        let whole = Workspace("layout-whole")
+        try await whole.initRepo(backend: backend)
+        let source = try makeSource(whole)
+        try await whole.ok(["ingest", source.path, "--layout", Self.monthly])
+        let exportA = whole.temp.sub("export")
+        try await whole.ok(["export", exportA.path])
+
+        let ws = Workspace("layout-batches")
+        try await ws.initRepo(backend: backend)
+        try await ws.ok(["ingest", source.path, "--layout", Self.monthly, "--batch-size", "2"])
+        let history = try await ws.ok(["history"])
+        #expect(history.stdout.contains("(batch 4 of 4)"), "\(history.stdout)")
+        try await expectClean(ws, backend: backend)
+        let exportB = ws.temp.sub("export")
+        try await ws.ok(["export", exportB.path])
+        #expect(
+            treeState(exportA) == treeState(exportB), "batched and one-commit templated ingests export the same tree")
+    }
+
+    @Test(
         "relayout of a flat collection is one commit and gives the export a templated ingest gives; rollback restores flat",
         arguments: backends)
     func relayoutMatchesTemplatedIngest(backend: String) async throws {

@@ -37,7 +37,7 @@ extension Repository {
                 planner.transferJournal = journal
                 planner.onPlanned = planned
                 planner.changedRemoteOriginals = whole.changedRemoteOriginals
-                planner.adopt(batch)
+                try planner.adopt(batch, placedIn: whole.index)
                 try await planner.transferAssets()
                 try planner.writeProducts()
                 let part = planner.report
