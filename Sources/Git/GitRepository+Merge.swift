@@ -9,11 +9,9 @@ extension GitRepository {
         var out = git_oid()
         var a = one.oid
         var b = two.oid
-        do {
-            try git("git_merge_base") { git_merge_base(&out, pointer, &a, &b) }
-        } catch where error.code == .notFound {
-            return nil
-        }
+        let result = git_merge_base(&out, pointer, &a, &b)
+        if result == GIT_ENOTFOUND.rawValue { return nil }
+        try git("git_merge_base") { result }
         return ObjectID(out)
     }
 }
