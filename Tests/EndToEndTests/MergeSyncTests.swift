@@ -21,7 +21,9 @@ struct MergeSyncTests {
         try await ws.initRepo(backend: "git")
         let base = try writeItems(ws.temp.sub("base"), ids: ["b0", "b1"], seed: 1)
         try await ws.ok(["ingest", base])
-        try await ws.ok(["remote", "add", "--repository", ws.repo.path, "origin", "file://" + bare.path, "--lfs-url", lfsURL])
+        try await ws.ok([
+            "remote", "add", "--repository", ws.repo.path, "origin", "file://" + bare.path, "--lfs-url", lfsURL,
+        ])
         try await ws.ok(["push"])
         let b = ws.temp.sub("b")
         try await ws.ok(["clone", "file://" + bare.path, b.path, "--lfs-url", lfsURL])
@@ -118,7 +120,10 @@ struct MergeSyncTests {
         try await ws.ok(["pull"])
         let collection = readJSON(ws.repo.appendingPathComponent("coll/collection.json"))
         let items = (collection?["links"] as? [[String: Any]] ?? []).filter { $0["rel"] as? String == "item" }
-        #expect(items.compactMap { $0["href"] as? String } == ["./b0/b0.json", "./b1/b1.json", "./b2/b2.json", "./n0/n0.json"])
+        #expect(
+            items.compactMap { $0["href"] as? String } == [
+                "./b0/b0.json", "./b1/b1.json", "./b2/b2.json", "./n0/n0.json",
+            ])
 
         // --ours: both change b1 differently; B keeps its version, and A gets it by pulling.
         try await ws.ok(["ingest", try writeItems(ws.temp.sub("a-b1"), ids: ["b1"], seed: 30)])
@@ -132,7 +137,8 @@ struct MergeSyncTests {
         #expect(FileManager.default.contents(atPath: b.appendingPathComponent("coll/b1/b1.json").path) == bVersion)
         try await ws.ok(["push"], repo: b)
         try await ws.ok(["pull"])
-        #expect(FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/b1/b1.json").path) == bVersion)
+        #expect(
+            FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/b1/b1.json").path) == bVersion)
         try await ws.ok(["verify"])
         let both = try await ws.tool(["pull", "--ours", "--theirs"], repo: b)
         #expect(both.status == 64, "\(both.stderr)")
@@ -163,7 +169,8 @@ struct MergeSyncTests {
             let results = try await withThrowingTaskGroup(of: RunResult.self) { group in
                 for clone in clones {
                     group.addTask {
-                        try await run(Env.binary.path, ["sync", "--repository", clone.path, "--json"], cwd: cwd, env: env)
+                        try await run(
+                            Env.binary.path, ["sync", "--repository", clone.path, "--json"], cwd: cwd, env: env)
                     }
                 }
                 var out: [RunResult] = []

@@ -90,7 +90,9 @@ struct ProductMerge {
         }
         func grouped(_ changes: [PathChange]) -> [String: [String]] {
             var out: [String: [String]] = [:]
-            for c in changes where !GitBackend.isAttributesFile(c.path) { out[owner(c.path), default: []].append(c.path) }
+            for c in changes where !GitBackend.isAttributesFile(c.path) {
+                out[owner(c.path), default: []].append(c.path)
+            }
             return out
         }
         let oursChanges = try repo.changedPaths(from: baseTree, to: ours.tree)
@@ -197,7 +199,9 @@ struct ProductMerge {
             }
         }
         let tx = Transaction(backend: git)
-        guard conflicts.isEmpty else { return Outcome(tx: tx, taken: [], pointers: [], conflicts: conflicts, base: base) }
+        guard conflicts.isEmpty else {
+            return Outcome(tx: tx, taken: [], pointers: [], conflicts: conflicts, base: base)
+        }
 
         // The remote's bytes for every path taken from it.
         var pointers: [String: LFSPointer] = [:]

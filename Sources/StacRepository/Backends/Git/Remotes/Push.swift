@@ -64,7 +64,8 @@ extension GitBackend {
 
                 // 2. The branch, last (git objects travel with it).
                 if let path = localPath(ofRemoteURL: url, relativeTo: root) {
-                    try pushToLocalRepository(at: path, remote: name, ref: ref, tip: tip, expected: remoteTip, auth: auth)
+                    try pushToLocalRepository(
+                        at: path, remote: name, ref: ref, tip: tip, expected: remoteTip, auth: auth)
                 } else {
                     try git.repository.push(remote: name, source: ref, destination: ref, credentials: auth.git)
                 }
