@@ -39,6 +39,16 @@ struct MergeSyncTests {
         try await ws.ok(["ingest", zs], repo: b)
         let bTip = try await rev(ws, "main", in: b)
 
+        // An uncommitted edit of a file the merge rewrites (the collection's links): refused,
+        // nothing changes.
+        let collectionFile = b.appendingPathComponent("coll/collection.json")
+        let original = try Data(contentsOf: collectionFile)
+        try Data("{}".utf8).write(to: collectionFile)
+        let blocked = try await ws.tool(["pull"], repo: b)
+        #expect(blocked.status == 1 && blocked.stderr.contains("coll/collection.json"), "\(blocked.stderr)")
+        #expect(try await rev(ws, "main", in: b) == bTip)
+        try original.write(to: collectionFile)
+
         let pulled = try await ws.ok(["pull", "--json"], repo: b)
         let report = jsonObject(pulled.stdout) as? [String: Any] ?? [:]
         #expect(report["outcome"] as? String == "merge", "\(pulled.stdout)")
@@ -132,6 +142,12 @@ struct MergeSyncTests {
         let bVersion = FileManager.default.contents(atPath: b.appendingPathComponent("coll/b1/b1.json").path)
         let conflicted = try await ws.tool(["pull"], repo: b)
         #expect(conflicted.status == 1 && conflicted.stderr.contains("item \"b1\""), "\(conflicted.stderr)")
+        // sync stops at the same conflict, with the same sentence, and pushes nothing.
+        let remoteBefore = try await ws.git(["--git-dir", bare.path, "rev-parse", "main"], in: ws.temp.url).stdout
+        let synced = try await ws.tool(["sync"], repo: b)
+        #expect(synced.status == 1 && synced.stderr.contains("item \"b1\"") && synced.stderr.contains("--theirs"))
+        #expect(
+            try await ws.git(["--git-dir", bare.path, "rev-parse", "main"], in: ws.temp.url).stdout == remoteBefore)
         let ours = try await ws.ok(["pull", "--ours", "--json"], repo: b)
         #expect((jsonObject(ours.stdout) as? [String: Any])?["outcome"] as? String == "merge", "\(ours.stdout)")
         #expect(FileManager.default.contents(atPath: b.appendingPathComponent("coll/b1/b1.json").path) == bVersion)
