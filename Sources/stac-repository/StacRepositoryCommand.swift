@@ -27,7 +27,7 @@ struct StacRepositoryCommand: AsyncParsableCommand {
             Init.self, Ingest.self, Prune.self, History.self, Rollback.self, Export.self, Backup.self,
             Clone.self, Verify.self, Status.self, Restore.self, Diff.self, ShowBackends.self, ShowProcessors.self,
             Process.self, Version.self, Config.self, List.self, Show.self,
-            Remote.self, Push.self, Fetch.self, Pull.self,
+            Remote.self, Push.self, Fetch.self, Pull.self, Sync.self,
             Relayout.self,
         ])
 

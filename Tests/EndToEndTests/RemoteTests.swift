@@ -247,15 +247,20 @@ struct RemoteTests {
         #expect(stale.stderr.contains("fast-forward") && stale.stderr.contains("pull"), "\(stale.stderr)")
         #expect(stale.stderr.split(separator: "\n").count == 1, "one sentence")
         #expect(try await ws.git(["--git-dir", bare.path, "rev-parse", "main"], in: ws.temp.url).stdout == stockTip)
-        // And pull refuses a diverged history without changing anything.
-        let aTip = try await ws.git(["rev-parse", "main"]).stdout
-        let diverged = try await ws.tool(["pull"])
-        #expect(diverged.status == 1 && diverged.stderr.contains("not built yet"), "\(diverged.stderr)")
-        #expect(try await ws.git(["rev-parse", "main"]).stdout == aTip)
+        // pull merges the diverged histories at the product level (B's item-0 and the stock
+        // edit of item-1 come in, A's coll2 stays), and the push then goes through.
+        let aTip = try await ws.git(["rev-parse", "main"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let diverged = try await ws.ok(["pull"])
+        #expect(diverged.stdout.contains("pull: merge of 2 products"), "\(diverged.stdout)")
+        let parents = try await ws.git(["log", "-1", "--format=%P", "main"]).stdout
+        #expect(parents == "\(aTip) \(stockTip)", "\(parents)")
+        try await ws.ok(["verify"])
+        try await ws.ok(["push"])
+        try await expectRemoteComplete(ws, bare: bare, storage: storage)
     }
 
     @Test(
-        "SIGKILL during push never leaves the remote branch naming an LFS object giftless lacks",
+        "SIGKILL during push at 10 instants never leaves the remote branch naming an LFS object giftless lacks",
         .enabled(if: haveGiftless, "needs giftless (scripts/setup.sh --test-tools) and git-lfs"))
     func killDuringPush() async throws {
         let ws = Workspace("remote-kill")
@@ -271,9 +276,9 @@ struct RemoteTests {
         ])
         var generator = SystemRandomNumberGenerator()
         var outcomes = [String]()
-        for round in 0..<5 {
+        for round in 0..<10 {
             let source = ws.temp.sub("src-\(round)")
-            _ = try makeCatalog(at: source, collection: "c\(round)", items: 8, seed: round + 1, assetBytes: 400_000)
+            _ = try makeCatalog(at: source, collection: "c\(round)", items: 6, seed: round + 1, assetBytes: 400_000)
             try await ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
             let process = Process()
             process.executableURL = Env.binary

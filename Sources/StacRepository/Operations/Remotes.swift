@@ -50,12 +50,81 @@ extension Repository {
         try versioned(for: "fetch").fetch(remote: remote, assets: assets, owner: self, wait: wait, progress: progress)
     }
 
-    /// Fetches `remote` and fast-forwards this repository's branch to the remote's, with the Git
-    /// LFS objects of the new commit downloaded first. Histories that diverged are refused
-    /// (product-level merge is not built yet) and nothing changes but the remote-tracking refs.
-    public func pull(remote: String? = nil, wait: Bool = false, progress: ProgressHandler? = nil) throws
-        -> FetchReport
-    {
-        try versioned(for: "pull").pull(remote: remote, owner: self, wait: wait, progress: progress)
+    /// Fetches `remote` and brings its branch in, the Git LFS objects needed downloaded first:
+    /// a fast-forward when only the remote committed, else a product-level merge (one commit
+    /// with both parents, this branch first; container JSON recomputed, never text-merged).
+    ///
+    /// - Parameter prefer: which side wins products both sides changed differently; nil refuses
+    ///   such a merge.
+    /// - Throws: ``StacRepositoryError`` `.conflict` naming each product changed differently on
+    ///   both sides (with `prefer` nil) or the work-tree files the pull would overwrite; nothing
+    ///   then changes but the remote-tracking refs.
+    public func pull(
+        remote: String? = nil, prefer: MergePreference? = nil, wait: Bool = false, progress: ProgressHandler? = nil
+    ) throws -> FetchReport {
+        try versioned(for: "pull").pull(remote: remote, prefer: prefer, owner: self, wait: wait, progress: progress)
     }
+
+    /// Fetch, fast-forward or merge (``pull(remote:prefer:wait:progress:)``), then push, repeated
+    /// while the push is refused because someone else pushed in between, at most `attempts`
+    /// times with a short jittered pause, so writers of different products to one remote all
+    /// get their commits in and none is lost.
+    ///
+    /// Blocking (network, libgit2, the pauses): call it off Swift's cooperative pool.
+    ///
+    /// - Throws: ``StacRepositoryError`` `.conflict` from the pull (products changed differently
+    ///   on both sides: nothing changed) or when every attempt met a concurrent push.
+    public func sync(
+        remote: String? = nil, prefer: MergePreference? = nil, attempts: Int = 5, wait: Bool = false,
+        progress: ProgressHandler? = nil
+    ) throws -> SyncReport {
+        let versioned = try versioned(for: "sync")
+        var report = SyncReport(remote: remote ?? "origin", branch: versioned.branch)
+        var generator = SystemRandomNumberGenerator()
+        for attempt in 1...max(1, attempts) {
+            report.attempts = attempt
+            do {
+                let pulled = try versioned.pull(
+                    remote: remote, prefer: prefer, owner: self, wait: wait, progress: progress)
+                report.remote = pulled.remote
+                report.pulls.append(pulled)
+            } catch let error as StacRepositoryError where error.code == .notFound {
+                // A remote without the branch yet: the push creates it.
+                let fetched = try versioned.fetch(
+                    remote: remote, assets: false, owner: self, wait: wait, progress: progress)
+                guard fetched.remoteCommit == nil else { throw error }
+            }
+            do {
+                let pushed = try versioned.push(
+                    remote: remote, branch: nil, owner: self, wait: wait, progress: progress)
+                report.remote = pushed.remote
+                report.push = pushed
+                report.commit = pushed.commit
+                return report
+            } catch let error as StacRepositoryError where error.code == .conflict {
+                // Someone pushed between our fetch and our push: fetch and merge again.
+                guard attempt < attempts else {
+                    throw StacRepositoryError(
+                        .conflict,
+                        "The remote \(report.remote) received other pushes to \(versioned.branch) during each of \(plural(attempts, "attempt")) to sync, so this repository's commits are not pushed yet (they are kept here, merged with the remote's); run `stac-repository sync` again.",
+                        underlying: error)
+                }
+                let pause = 0.05 * Double(1 << min(attempt, 5)) + Double.random(in: 0...0.2, using: &generator)
+                Thread.sleep(forTimeInterval: pause)
+            }
+        }
+        return report
+    }
+}
+
+/// What `sync` did: each pull (fetch, then fast-forward or merge) and the push that succeeded.
+public struct SyncReport: Codable, Sendable {
+    public var remote: String
+    public var branch: String
+    /// How many fetch-merge-push rounds it took (more than one when others pushed meanwhile).
+    public var attempts = 0
+    public var pulls: [FetchReport] = []
+    public var push: PushReport?
+    /// The commit the remote branch is at afterwards.
+    public var commit: String?
 }

@@ -75,6 +75,9 @@ public struct OperationRecord: Sendable, Codable {
     public var products: [ProductChange]
     public var trailers: [String: String]
     public var date: Date
+    /// Versions besides the current one that the new version continues (a merge: the remote
+    /// commit, second parent); nil for every other operation. Versioned backends only.
+    public var mergeParents: [String]?
 
     public init(
         operation: String, summary: String, products: [ProductChange], trailers: [String: String] = [:],

@@ -58,7 +58,8 @@ public protocol VersionedBackend: StorageBackend {
         -> PushReport
     func fetch(remote: String?, assets: Bool, owner: Repository, wait: Bool, progress: ProgressHandler?) throws
         -> FetchReport
-    func pull(remote: String?, owner: Repository, wait: Bool, progress: ProgressHandler?) throws -> FetchReport
+    func pull(remote: String?, prefer: MergePreference?, owner: Repository, wait: Bool, progress: ProgressHandler?)
+        throws -> FetchReport
 }
 
 extension Repository {

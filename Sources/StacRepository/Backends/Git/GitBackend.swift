@@ -186,9 +186,12 @@ final class GitBackend: StorageBackend {
             counter.step()
         }
         let tree = try writer.updateTree(base: head?.tree, updates)
-        if let head, tree == head.tree { return head.commit.hex }
+        // A merge commit is written even when its tree is ours: it records the other parent.
+        let mergeParents = (record.mergeParents ?? []).compactMap { ObjectID(hex: $0) }
+        if let head, tree == head.tree, mergeParents.isEmpty { return head.commit.hex }
         let commit = try makeCommit(
-            tree: tree, parents: head.map { [$0.commit] } ?? [], message: record.message, date: record.date, in: writer)
+            tree: tree, parents: (head.map { [$0.commit] } ?? []) + mergeParents, message: record.message,
+            date: record.date, in: writer)
         if writer !== repository {
             try writer.writePack(reachableFrom: commit, excluding: head?.commit)
         }

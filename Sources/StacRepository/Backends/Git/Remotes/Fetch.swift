@@ -14,8 +14,11 @@ public struct FetchReport: Codable, Sendable {
     public var lfsObjectsDownloaded = 0
     public var lfsBytesDownloaded: Int64 = 0
     public var lfsObjectsPresent = 0
-    /// `pull`: "fast-forward", "up to date"; `fetch`/`clone`: nil.
+    /// `pull`: "fast-forward", "up to date", "merge"; `fetch`/`clone`: nil.
     public var outcome: String?
+    /// A merge: the products taken from the remote and the merge base.
+    public var productsMerged: [ProductChange]?
+    public var mergeBase: String?
 }
 
 extension GitBackend {
@@ -62,9 +65,13 @@ extension GitBackend {
     }
 
     /// Fetches `remote` and fast-forwards this repository's branch to the remote's, with the Git
-    /// LFS objects of the new commit downloaded first. Histories that diverged are refused
-    /// (product-level merge is not built yet) and nothing changes but the remote-tracking refs.
-    func pull(remote: String?, owner: Repository, wait: Bool, progress: ProgressHandler?) throws -> FetchReport {
+    /// LFS objects of the new commit downloaded first. When both sides committed, merges at the
+    /// product level (``ProductMerge``): one commit with both parents, or, for products changed
+    /// differently on both sides and no `prefer`, a conflict that changes nothing but the
+    /// remote-tracking refs.
+    func pull(
+        remote: String?, prefer: MergePreference?, owner: Repository, wait: Bool, progress: ProgressHandler?
+    ) throws -> FetchReport {
         let git = self
         let (name, url) = try resolveRemoteName(git, remote)
         let auth = RemoteAuthentication(repository: git.repository, remoteURL: url)
@@ -90,21 +97,14 @@ extension GitBackend {
                 return report
             }
             if let local, !(try git.repository.isAncestor(local.commit, of: remoteTip)) {
-                throw StacRepositoryError(
-                    .conflict,
-                    "This repository and \(name) both have new commits on \(git.branch) (\(local.commit.shortHex) and \(remoteTip.shortHex)); merging them at the product level is not built yet, so nothing changed: push from one side only, or clone again."
-                )
+                return try git.mergeRemote(
+                    remoteTip, local: local, remote: name, url: url, auth: auth, prefer: prefer, report: report,
+                    progress: progress)
             }
             // Local edits to the files the fast-forward rewrites would be lost: refuse first.
             let newTree = try git.repository.commit(remoteTip).tree
             let changed = try git.repository.changedPaths(from: local?.tree, to: newTree).map(\.path)
-            let edits = try git.workTreeChanges(paths: changed, trustStat: true).changes
-            if let first = edits.first {
-                throw StacRepositoryError(
-                    .conflict,
-                    "Pulling would overwrite \(plural(edits.count, "changed file")) in the work tree (\(first.path)\(edits.count > 1 ? ", …" : "")); undo them with `stac-repository restore` (or ingest them and push), then pull again."
-                )
-            }
+            try git.refuseWorkTreeEdits(changed)
             // Objects before refs: the new commit's assets first.
             do {
                 let pointers = try lfsPointers(inCommits: [remoteTip], of: git.repository)
@@ -126,6 +126,56 @@ extension GitBackend {
             report.outcome = "fast-forward"
             return report
         }
+    }
+
+    /// Local edits to the files a pull rewrites would be lost: refused with one sentence.
+    func refuseWorkTreeEdits(_ paths: [String]) throws {
+        let edits = try workTreeChanges(paths: paths, trustStat: true).changes
+        if let first = edits.first {
+            throw StacRepositoryError(
+                .conflict,
+                "Pulling would overwrite \(plural(edits.count, "changed file")) in the work tree (\(first.path)\(edits.count > 1 ? ", …" : "")); undo them with `stac-repository restore` (or ingest them and push), then pull again."
+            )
+        }
+    }
+
+    /// The product-level merge of `remoteTip` into the branch (both sides committed): conflicts
+    /// and local edits are refused before anything is written; the Git LFS objects of what is
+    /// taken from the remote are downloaded first (objects before refs); then one commit with
+    /// both parents (this branch first) through the backend's atomic commit.
+    private func mergeRemote(
+        _ remoteTip: ObjectID, local: (commit: ObjectID, tree: ObjectID), remote name: String, url: String,
+        auth: RemoteAuthentication, prefer: MergePreference?, report: FetchReport, progress: ProgressHandler?
+    ) throws -> FetchReport {
+        var report = report
+        let outcome = try ProductMerge(git: self, ours: local, theirs: remoteTip, prefer: prefer).plan()
+        if !outcome.conflicts.isEmpty {
+            throw mergeConflictError(outcome.conflicts, ours: local.commit, theirs: remoteTip, remote: name)
+        }
+        let changes = outcome.tx.changes
+        try refuseWorkTreeEdits(changes.keys.filter { !Self.isAttributesFile($0) }.sorted())
+        do {
+            let endpoint = try lfsEndpoint(
+                self, remote: name, operation: "download", tree: try repository.commit(remoteTip).tree)
+            let tally = try downloadLFSObjects(
+                outcome.pointers, into: lfs, from: endpoint, auth: auth, ref: "refs/heads/\(branch)",
+                progress: progress)
+            report.lfsObjectsDownloaded = tally.transferred
+            report.lfsBytesDownloaded = tally.bytes
+            report.lfsObjectsPresent = tally.present
+        } catch {
+            throw remoteFailure(error, remote: name, url: url, auth: auth)
+        }
+        var record = OperationRecord(
+            operation: "merge", summary: "\(plural(outcome.taken.count, "product")) from \(name)/\(branch)",
+            products: outcome.taken, trailers: ["Stac-Repository-Merged": remoteTip.hex])
+        record.mergeParents = [remoteTip.hex]
+        let commit = try self.commit(changes, record: record, progress: progress)
+        report.after = commit
+        report.outcome = "merge"
+        report.productsMerged = outcome.taken
+        report.mergeBase = outcome.base.hex
+        return report
     }
 
     /// Rewrites the work-tree files of `tree` whose Git LFS object is one of `oids` (they held

@@ -63,7 +63,12 @@ extension GitBackend {
                 try crashes.point("push-objects-uploaded")
 
                 // 2. The branch, last (git objects travel with it).
-                try git.repository.push(remote: name, source: ref, destination: ref, credentials: auth.git)
+                if let path = localPath(ofRemoteURL: url, relativeTo: root) {
+                    try pushToLocalRepository(
+                        at: path, remote: name, ref: ref, tip: tip, expected: remoteTip, auth: auth)
+                } else {
+                    try git.repository.push(remote: name, source: ref, destination: ref, credentials: auth.git)
+                }
                 report.updated = true
             } catch let error as GitError where error.code == .nonFastForward {
                 _ = error
@@ -79,6 +84,27 @@ extension GitBackend {
                     tracking, to: tip, expected: current, reflogMessage: "stac-repository push")
             }
             return report
+        }
+    }
+
+    /// libgit2's local transport moves the remote branch without comparing it with the commit it
+    /// listed, so two writers pushing at once could each overwrite the other's commit. Here the
+    /// objects travel with a push to a new, unique reference, and the branch is then moved by a
+    /// compare-and-swap in the remote repository itself: a writer that lost the race is told
+    /// the push is not a fast-forward. The unique reference is removed afterwards (one left by a
+    /// kill only keeps objects alive).
+    private func pushToLocalRepository(
+        at path: String, remote: String, ref: String, tip: ObjectID, expected: ObjectID?, auth: RemoteAuthentication
+    ) throws {
+        let incoming = "refs/stac-repository/incoming/\(UUID().uuidString.lowercased())"
+        try repository.push(remote: remote, source: ref, destination: incoming, credentials: auth.git)
+        let target = try GitRepository.open(at: URL(fileURLWithPath: path))
+        defer { try? target.deleteReference(incoming) }
+        do {
+            try target.updateReference(
+                ref, to: tip, expected: expected, reflogMessage: "push: stac-repository \(tip.shortHex)")
+        } catch let error as GitError where [.modified, .exists, .locked].contains(error.code) {
+            throw GitError(code: .nonFastForward, function: "git_reference_create_matching", message: error.message)
         }
     }
 
