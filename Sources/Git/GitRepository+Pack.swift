@@ -27,11 +27,17 @@ extension GitRepository {
     ///
     /// - Throws: ``GitError`` when an object cannot be read or the pack written.
     public func writePack(reachableFrom new: ObjectID, excluding old: ObjectID?) throws {
+        try writePack(reachableFrom: new, excludingAll: old.map { [$0] } ?? [])
+    }
+
+    /// ``writePack(reachableFrom:excluding:)`` for a commit with several parents the
+    /// repository already stores (a merge): none of their history goes into the pack.
+    public func writePack(reachableFrom new: ObjectID, excludingAll old: [ObjectID]) throws {
         let walk = try RevwalkHandle(in: self)
         var newOID = new.oid
         try git("git_revwalk_push") { git_revwalk_push(walk.pointer, &newOID) }
-        if let old {
-            var oldOID = old.oid
+        for parent in old {
+            var oldOID = parent.oid
             try git("git_revwalk_hide") { git_revwalk_hide(walk.pointer, &oldOID) }
         }
         let builder = try PackBuilderHandle(in: self)

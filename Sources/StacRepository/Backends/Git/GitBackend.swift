@@ -193,7 +193,7 @@ final class GitBackend: StorageBackend {
             tree: tree, parents: (head.map { [$0.commit] } ?? []) + mergeParents, message: record.message,
             date: record.date, in: writer)
         if writer !== repository {
-            try writer.writePack(reachableFrom: commit, excluding: head?.commit)
+            try writer.writePack(reachableFrom: commit, excludingAll: (head.map { [$0.commit] } ?? []) + mergeParents)
         }
         try moveBranch(
             from: head?.commit, to: commit, tree: tree, paths: changes.keys.sorted(),
