@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -90,21 +91,16 @@ final class MotoServer: Sendable {
     }
 
     private static func pythonBlocking(_ script: String, endpoint: String, arguments: [String]) throws -> String {
-        let python = Process()
-        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let venvPython = Self.toolsBin + "/python3"
-        python.arguments =
+        // posix_spawn, not Foundation.Process (TestSupport/Spawn.swift says why).
+        let run = try spawnAndCollect(
+            "/usr/bin/env",
             [FileManager.default.isExecutableFile(atPath: venvPython) ? venvPython : "python3", "-c", script, endpoint]
-            + arguments
-        let output = Pipe()
-        let errors = Pipe()
-        python.standardOutput = output
-        python.standardError = errors
-        try python.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let problems = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        python.waitUntilExit()
-        guard python.terminationStatus == 0 else { throw TestFailure("S3 setup failed: \(problems)") }
+                + arguments)
+        let text = String(decoding: run.stdout, as: UTF8.self)
+        guard run.status == 0 else {
+            throw TestFailure("S3 setup failed: \(String(decoding: run.stderr, as: UTF8.self))")
+        }
         return text
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -39,20 +40,23 @@ func portIsOpen(_ port: Int) -> Bool {
 
 /// A server process on loopback, stopped when this object goes away.
 final class ServerProcess {
-    let process = Process()
+    let process: SpawnedProcess
     let port: Int
 
     /// Starts the server and waits (suspended, polling every 100 ms) until it accepts connections.
     init(executable: String, arguments: [String], environment: [String: String], port: Int, log: URL) async throws {
         self.port = port
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        // posix_spawn, not Foundation.Process (TestSupport/Spawn.swift says why).
+        let logFD = open(log.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard logFD >= 0 else { throw ServerError(message: "cannot create \(log.path)") }
+        let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        defer {
+            close(logFD)
+            close(null)
+        }
+        process = try SpawnedProcess(
+            executable: executable, arguments: arguments, environment: environment, directory: nil, stdin: null,
+            stdout: logFD, stderr: logFD)
         // Generous: a Python server (moto, giftless) imports for seconds, and far longer on a
         // loaded machine; a server that works is waited for only as long as it takes.
         let deadline = Date().addingTimeInterval(180)
@@ -66,13 +70,13 @@ final class ServerProcess {
         }
     }
 
-    /// SIGKILL, not SIGTERM: a child started from a libdispatch worker thread inherits its
-    /// blocked signal mask, and would never see SIGTERM.
-    /// Does not wait: the killed child is reaped by Foundation's own monitoring, and the tests
-    /// use fresh random ports, so nothing needs the port back.
+    /// SIGKILL by PID (not SIGTERM, which a Python server may handle slowly); the child is
+    /// reaped on a thread of its own, so no task waits.
     func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
+            let child = process
+            Thread.detachNewThread { child.waitUntilExit() }
         }
     }
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -136,36 +137,11 @@ struct Unchecked<Value>: @unchecked Sendable {
 func runBlocking(
     _ executable: String, _ arguments: [String], cwd: URL? = nil, env: [String: String]? = nil, stdin: Data? = nil
 ) throws -> RunResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let cwd { process.currentDirectoryURL = cwd }
-    if let env { process.environment = env }
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    let input = Pipe()
-    process.standardInput = stdin == nil ? FileHandle.nullDevice : input
-    try process.run()
-    if let stdin {
-        Thread.detachNewThread {
-            input.fileHandleForWriting.write(stdin)
-            try? input.fileHandleForWriting.close()
-        }
-    }
-    nonisolated(unsafe) var errData = Data()
-    let done = DispatchSemaphore(value: 0)
-    Thread.detachNewThread {
-        errData = err.fileHandleForReading.readDataToEndOfFile()
-        done.signal()
-    }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    done.wait()
-    process.waitUntilExit()
+    // posix_spawn, not Foundation.Process (TestSupport/Spawn.swift says why).
+    let result = try spawnAndCollect(executable, arguments, directory: cwd?.path, environment: env, stdin: stdin)
     return RunResult(
-        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-        stderr: String(decoding: errData, as: UTF8.self))
+        status: result.status, stdout: String(decoding: result.stdout, as: UTF8.self),
+        stderr: String(decoding: result.stderr, as: UTF8.self))
 }
 
 /// Finds a program in the project's tool venv (python3, moto_server: see scripts/setup.sh), else on PATH.

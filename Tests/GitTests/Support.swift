@@ -1,5 +1,6 @@
 import Foundation
 import Git
+import TestSupport
 import Testing
 
 /// A temporary directory owned by one test, removed when the test lets go of it, with a
@@ -76,38 +77,19 @@ final class Scratch {
     private func gitBlocking(
         _ arguments: [String], in directory: URL, lfsFilter: Bool, environment extra: [String: String], stdin: URL?
     ) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GIT_") }
         environment["HOME"] = home.path
         environment["GIT_CONFIG_GLOBAL"] = home.appendingPathComponent(lfsFilter ? "gitconfig" : "gitconfig-nolfs").path
         environment["GIT_CONFIG_NOSYSTEM"] = "1"
         environment["LC_ALL"] = "C"
         for (key, value) in extra { environment[key] = value }
-        process.environment = environment
-        let outURL = url.appendingPathComponent("out-\(UUID().uuidString)")
-        let errURL = url.appendingPathComponent("err-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(at: outURL)
-            try? FileManager.default.removeItem(at: errURL)
-        }
-        let out = try FileHandle(forWritingTo: outURL)
-        let err = try FileHandle(forWritingTo: errURL)
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = try stdin.map { try FileHandle(forReadingFrom: $0) } ?? FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try out.close()
-        try err.close()
+        // posix_spawn, not Foundation.Process (TestSupport/Spawn.swift says why).
+        let input = try stdin.map { try Data(contentsOf: $0) }
+        let run = try spawnAndCollect(
+            "/usr/bin/git", arguments, directory: directory.path, environment: environment, stdin: input)
         let result = Result(
-            status: process.terminationStatus,
-            stdout: try String(contentsOf: outURL, encoding: .utf8),
-            stderr: try String(contentsOf: errURL, encoding: .utf8))
+            status: run.status, stdout: String(decoding: run.stdout, as: UTF8.self),
+            stderr: String(decoding: run.stderr, as: UTF8.self))
         return result
     }
 }
