@@ -37,13 +37,10 @@ struct BackupIntegrityTests {
             // Even rounds: a new backup; odd rounds: an update of a backup of the older commit.
             let dest = ws.temp.sub("backup-\(round)")
             if round % 2 == 1 { _ = try await run("/bin/cp", ["-a", old.path, dest.path]) }
-            let process = Process()
-            process.executableURL = Env.binary
-            process.arguments = ["backup", "--repository", ws.repo.path, dest.path, "-q"]
-            process.environment = ws.env
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try startInBackground(
+                Env.binary,
+                ["backup", "--repository", ws.repo.path, dest.path, "-q"],
+                env: ws.env)
             await pause(microseconds: UInt32(Double(rng.next() % 1000) / 1000 * duration * 1.1 * 1_000_000))
             kill(process.processIdentifier, SIGKILL)
             await waitForExit(process)

@@ -96,15 +96,12 @@ struct CrashTests {
         for round in 0..<8 {
             let repo = s.ws.temp.sub("random-\(round)")
             try await copyTree(s.base, repo)
-            let process = Process()
-            process.executableURL = Env.binary
-            process.arguments = [
-                "ingest", "--repository", repo.path, s.source.appendingPathComponent("catalog.json").path, "-q",
-            ]
-            process.environment = s.ws.env
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try startInBackground(
+                Env.binary,
+                [
+                    "ingest", "--repository", repo.path, s.source.appendingPathComponent("catalog.json").path, "-q",
+                ],
+                env: s.ws.env)
             await pause(microseconds: UInt32(10_000 + Int(rng.next() % 400_000)))
             kill(process.processIdentifier, SIGKILL)
             await waitForExit(process)

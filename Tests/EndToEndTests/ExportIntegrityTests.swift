@@ -121,13 +121,10 @@ struct ExportIntegrityTests {
             let force = round % 2 == 1
             if force { try await ws.ok(["export", out.path, "--assets", "none"]) }
             let oldState = force ? treeState(out) : [:]
-            let process = Process()
-            process.executableURL = Env.binary
-            process.arguments = ["export", "--repository", ws.repo.path, out.path, "-q"] + (force ? ["--force"] : [])
-            process.environment = ws.env
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try startInBackground(
+                Env.binary,
+                ["export", "--repository", ws.repo.path, out.path, "-q"] + (force ? ["--force"] : []),
+                env: ws.env)
             await pause(microseconds: UInt32(Double(rng.next() % 1000) / 1000 * duration * 1.2 * 1_000_000))
             kill(process.processIdentifier, SIGKILL)
             await waitForExit(process)

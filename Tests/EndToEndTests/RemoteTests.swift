@@ -280,16 +280,13 @@ struct RemoteTests {
             let source = ws.temp.sub("src-\(round)")
             _ = try makeCatalog(at: source, collection: "c\(round)", items: 6, seed: round + 1, assetBytes: 400_000)
             try await ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
-            let process = Process()
-            process.executableURL = Env.binary
-            process.arguments = ["push", "--repository", ws.repo.path]
-            process.environment = ws.env
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            usleep(UInt32.random(in: 20_000...600_000, using: &generator))
+            let process = try startInBackground(
+                Env.binary,
+                ["push", "--repository", ws.repo.path],
+                env: ws.env)
+            await pause(microseconds: UInt32.random(in: 20_000...600_000, using: &generator))
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            await waitForExit(process)
             try await expectRemoteComplete(ws, bare: bare, storage: storage)
             let remoteTip = try await ws.git(
                 ["--git-dir", bare.path, "rev-parse", "-q", "--verify", "main"], in: ws.temp.url)

@@ -77,18 +77,15 @@ struct ResumableIngestTests {
         defer { server.stop() }
         let url = "http://127.0.0.1:\(server.port)/coll/collection.json"
 
-        let process = Process()
-        process.executableURL = Env.binary
-        process.arguments = ["ingest", "--repository", ws.repo.path, url, "--jobs", "4", "-q"]
-        process.environment = ws.env
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try startInBackground(
+            Env.binary,
+            ["ingest", "--repository", ws.repo.path, url, "--jobs", "4", "-q"],
+            env: ws.env)
         // Wait (without a clock in any assertion) until about half the downloads are journaled.
         while journalLines(ws) < 100 && process.isRunning { await pause(microseconds: 20_000) }
         kill(process.processIdentifier, SIGKILL)
         await waitForExit(process)
-        #expect(process.terminationReason == .uncaughtSignal, "the ingest finished before it was killed")
+        #expect(process.wasSignaled, "the ingest finished before it was killed")
         let journaled = journalLines(ws)
         #expect(journaled >= 100 && journaled < 200, "\(journaled) downloads journaled at the kill")
         // Nothing was committed: only the init commit.
@@ -194,13 +191,10 @@ struct ResumableIngestTests {
         let server = try await startServer(serving: site, delay: 0.02, in: ws)
         defer { server.stop() }
         let url = "http://127.0.0.1:\(server.port)/coll/collection.json"
-        let process = Process()
-        process.executableURL = Env.binary
-        process.arguments = ["ingest", "--repository", ws.repo.path, url, "--batch-size", "20", "--jobs", "4", "-q"]
-        process.environment = ws.env
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try startInBackground(
+            Env.binary,
+            ["ingest", "--repository", ws.repo.path, url, "--batch-size", "20", "--jobs", "4", "-q"],
+            env: ws.env)
         // Kill once two batches are committed (init + 2 commits), while the third downloads.
         func commits() async throws -> Int {
             Int(
@@ -211,7 +205,7 @@ struct ResumableIngestTests {
         while try await commits() < 3 && process.isRunning { await pause(microseconds: 20_000) }
         kill(process.processIdentifier, SIGKILL)
         await waitForExit(process)
-        #expect(process.terminationReason == .uncaughtSignal, "the ingest finished before it was killed")
+        #expect(process.wasSignaled, "the ingest finished before it was killed")
         let committed = try await commits() - 1
         #expect(committed >= 2 && committed < 6, "\(committed) batches committed")
         let history = try await ws.ok(["history"])

@@ -100,6 +100,27 @@ func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async 
     }
 }
 
+/// Starts a program in the background with its standard streams on /dev/null, with
+/// `posix_spawn` (TestSupport/Spawn.swift says why not Foundation.Process).
+func startInBackground(_ executable: URL, _ arguments: [String], env: [String: String]?) throws -> SpawnedProcess {
+    let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+    defer { close(null) }
+    return try SpawnedProcess(
+        executable: executable.path, arguments: arguments, environment: env, directory: nil, stdin: null,
+        stdout: null, stderr: null)
+}
+
+/// Waits for `process` to exit on a thread of its own.
+func waitForExit(_ process: SpawnedProcess) async {
+    let box = Unchecked(process)
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        Thread.detachNewThread {
+            box.value.waitUntilExit()
+            continuation.resume()
+        }
+    }
+}
+
 /// Waits for `process` to exit on a thread of its own.
 func waitForExit(_ process: Process) async {
     let box = Unchecked(process)
