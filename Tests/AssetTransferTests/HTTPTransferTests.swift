@@ -160,23 +160,24 @@ struct HTTPTransferTests {
         try await withHTTPServer({ server in
             await server.appendRoute("GET /slow") { _ in
                 requests.withLock { $0["slow", default: 0] += 1 }
-                try await Task.sleep(nanoseconds: 10_000_000_000)
+                try await Task.sleep(nanoseconds: 30_000_000_000)
                 return HTTPResponse(statusCode: .ok, body: Data("late".utf8))
             }
             await server.appendRoute("GET /slow-once") { _ in
                 let n = requests.withLock {
                     $0["once", default: 0] += 1; return $0["once", default: 0]
                 }
-                if n == 1 { try await Task.sleep(nanoseconds: 10_000_000_000) }
+                if n == 1 { try await Task.sleep(nanoseconds: 30_000_000_000) }
                 return HTTPResponse(statusCode: .ok, body: Data("on time".utf8))
             }
         }) { server in
-            // 3 s of silence is a timeout; every stall lasts 10 s. Without working timeouts, /slow
+            // 5 s of silence is a timeout; every stall lasts 30 s. Six retries: on a loaded machine
+            // the in-process server can itself be slower than a timeout for a retry or two. Without working timeouts, /slow
             // would answer "late" and /slow-once "on time" to their first request; with them,
             // /slow fails as a timeout on every attempt and /slow-once succeeds only on a retry.
             // (No exact request counts: on a loaded machine a retry may itself time out before
             // the server ran its handler.)
-            var configuration = testConfiguration(retries: 3, lowSpeedTimeout: 3)
+            var configuration = testConfiguration(retries: 6, lowSpeedTimeout: 5)
             configuration.retryBaseDelay = 0.01
             let engine = AssetTransferEngine(configuration: configuration)
             let results = await engine.measure([
@@ -185,12 +186,12 @@ struct HTTPTransferTests {
             ])
             let error = try #require(results[0].error())
             #expect(error.kind == .timeout)
-            #expect(error.attempts == 4)
+            #expect(error.attempts == 7)
             #expect(error.message.contains("timed out"))
-            #expect(error.message.contains("on all 4 attempts"))
+            #expect(error.message.contains("on all 7 attempts"))
             #expect(results[1].value()?.sha256 == sha256Hex(Data("on time".utf8)))
             let seen = requests.current
-            #expect((1...4).contains(seen["slow"] ?? 0), "\(seen)")
+            #expect((1...7).contains(seen["slow"] ?? 0), "\(seen)")
             #expect((seen["once"] ?? 0) >= 2, "the first, stalled request to /slow-once was cut and retried: \(seen)")
         }
     }
