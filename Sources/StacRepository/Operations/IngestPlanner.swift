@@ -515,29 +515,10 @@ struct IngestPlanner {
     private mutating func writeContainers() throws {
         for path in touchedContainers.sorted() {
             guard let container = index.containers[path], let bytes = try tx.read(path) else { continue }
-            let value = try JSONValue.parse(bytes: bytes, source: path)
-            var object = try STACObject(value, source: path)
-            let wanted = Set(container.children + container.items)
-            var present: Set<String> = []
-            var links: [Link] = []
-            for link in object.links {
-                if link.rel == "child" || link.rel == "item" {
-                    guard let target = CatalogIndex.resolveInside(link.href, from: path), wanted.contains(target),
-                        present.insert(target).inserted
-                    else { continue }
-                }
-                links.append(link)
+            // The member links the index holds, with the collection's layout recorded (layout templates).
+            if let out = try index.documentWithMemberLinks(path, bytes: bytes, layout: .some(container.layout)) {
+                tx.write(path, out)
             }
-            for child in container.children where !present.contains(child) {
-                links.append(Link(rel: "child", href: Href.relative(from: path, to: child), type: "application/json"))
-            }
-            for item in container.items where !present.contains(item) {
-                links.append(Link(rel: "item", href: Href.relative(from: path, to: item), type: "application/geo+json"))
-            }
-            object.links = links
-            LayoutTemplate.stamp(&object, layout: container.layout)  // layout templates
-            let out = JSONValue.object(object.json).serialized()
-            if out != bytes { tx.write(path, out) }
         }
     }
 }
