@@ -112,6 +112,80 @@ struct ResumableIngestTests {
         #expect(journalLines(ws) == 0)
     }
 
+    @Test(
+        "kill -9 halfway through a processor ingest of 40 slow GeoTIFFs in an http listing: the re-run downloads only the rest"
+    )
+    func killedRemoteProductIngestResumes() async throws {
+        let ws = Workspace("resume-products")
+        try await ws.initRepo(backend: "git")
+        let site = ws.temp.sub("site")
+        let folder = site.appendingPathComponent("products")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let sample = try Data(
+            contentsOf: Env.packageRoot.appendingPathComponent("docs/sample-products/P-001.tif"))
+        var products: [String: Data] = [:]
+        for n in 0..<40 {
+            // Distinct bytes per product: a trailer after the TIFF's last structure.
+            let name = String(format: "p-%03d", n)
+            let bytes = sample + Data("trailer \(n)".utf8)
+            try bytes.write(to: folder.appendingPathComponent("\(name).tif"))
+            products[name] = bytes
+        }
+        let server = try await startServer(serving: site, delay: 0.1, in: ws)
+        defer { server.stop() }
+        let url = "http://127.0.0.1:\(server.port)/products/"
+        let args = ["--processor", "geotiff", url, "--option", "datetime=2024-05-01T00:00:00Z", "--jobs", "2"]
+        func productGets() -> Int {
+            let text = (try? String(contentsOf: ws.temp.sub("http.log"), encoding: .utf8)) ?? ""
+            return text.split(separator: "\n").filter { $0.contains("\"GET /products/p-") && $0.contains(".tif ") }
+                .count
+        }
+        func settledProductGets() async -> Int {
+            var last = productGets()
+            while true {
+                await pause(microseconds: 400_000)
+                let now = productGets()
+                if now == last { return now }
+                last = now
+            }
+        }
+
+        let process = try startInBackground(
+            Env.binary, ["ingest", "--repository", ws.repo.path] + args + ["-q"], env: ws.env)
+        while journalLines(ws) < 20 && process.isRunning { await pause(microseconds: 20_000) }
+        kill(process.processIdentifier, SIGKILL)
+        await waitForExit(process)
+        #expect(process.wasSignaled, "the ingest finished before it was killed")
+        let journaled = journalLines(ws)
+        #expect(journaled >= 20 && journaled < 40, "\(journaled) downloads journaled at the kill")
+        #expect(readJSON(ws.repo.appendingPathComponent("p-000/p-000.json")) == nil, "something was committed")
+
+        let before = await settledProductGets()
+        let r = try await ws.ok(["ingest"] + args + ["--json"])
+        let report = try #require(jsonObject(r.stdout) as? [String: Any])
+        #expect((report["added"] as? [Any])?.count == 40, "\(r.stdout)")
+        let fetched = productGets() - before
+        // A torn last journal line (the kill came while appending) is one more download.
+        #expect(
+            fetched >= 40 - journaled && fetched <= 40 - journaled + 1,
+            "the re-run downloaded \(fetched) products; \(journaled) of 40 were journaled")
+        for name in ["p-000", "p-017", "p-039"] {
+            let item = try #require(readJSON(ws.repo.appendingPathComponent("\(name)/\(name).json")))
+            let data = try #require((item["assets"] as? [String: Any])?["data"] as? [String: Any])
+            let bytes = try #require(products[name])
+            #expect(data["file:checksum"] as? String == "1220" + sha256Hex(bytes), name)
+            let original = (data["alternate"] as? [String: Any])?["original"] as? [String: Any]
+            #expect(original?["href"] as? String == "\(url)\(name).tif", name)
+        }
+        #expect(try await ws.ok(["verify"]).stdout.contains(", 0 problems"))
+        // The commit consumed the journaled downloads: their bytes are in the store.
+        #expect(journalLines(ws) == 0)
+        #expect(
+            ((try? FileManager.default.contentsOfDirectory(
+                atPath: ws.repo.appendingPathComponent(".git/stac-repository/cache/transfers/objects").path)) ?? [])
+                .isEmpty)
+    }
+
     @Test("the human summary says reused N, and a changed source is downloaded again, not reused")
     func reusedSummaryAndChangedSource() async throws {
         let ws = Workspace("resume-summary")

@@ -67,6 +67,98 @@ struct VerifyOriginTests {
         #expect(count("GET", "/coll/item-1/data.tif") == 1, "an unchanged original was re-read: \(all)")
     }
 
+    /// A server that sends a strong ETag (of the bytes) and one fixed Last-Modified date for every
+    /// file, and logs each request line: only the ETag tells versions apart.
+    static let etagServer = """
+        import hashlib, http.server, os, sys
+        root = sys.argv[2]
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+            def answer(self, body):
+                path = os.path.join(root, self.path.lstrip("/"))
+                sys.stderr.write('"%s %s "\\n' % (self.command, self.path))
+                sys.stderr.flush()
+                if not os.path.isfile(path):
+                    self.send_error(404)
+                    return
+                data = open(path, "rb").read()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("ETag", '"%s"' % hashlib.sha256(data).hexdigest()[:20])
+                self.send_header("Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT")
+                self.end_headers()
+                if body:
+                    self.wfile.write(data)
+            def do_GET(self):
+                self.answer(True)
+            def do_HEAD(self):
+                self.answer(False)
+        http.server.ThreadingHTTPServer.daemon_threads = True
+        http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+        """
+
+    @Test(
+        "--origin --quick catches a same-size change that only the ETag shows, and checks every alternate with HEAD once learnt"
+    )
+    func quickByETagAndEveryAlternate() async throws {
+        let ws = Workspace("quick-etag")
+        let site = ws.temp.sub("site")
+        let assets = try makeCatalog(at: site, items: 2)
+        let mirror = Data("mirror bytes".utf8)
+        try mirror.write(to: site.appendingPathComponent("mirror.bin"))
+        let script = ws.temp.sub("etag_server.py")
+        try Data(Self.etagServer.utf8).write(to: script)
+        let port = freePort()
+        let server = try await ServerProcess(
+            executable: which("python3") ?? "/usr/bin/python3", arguments: [script.path, String(port), site.path],
+            environment: ws.env, port: port, log: ws.temp.sub("http.log"))
+        defer { server.stop() }
+        let base = "http://127.0.0.1:\(port)"
+        let itemURL = site.appendingPathComponent("coll/item-1/item-1.json")
+        let text = try String(contentsOf: itemURL, encoding: .utf8).replacingOccurrences(
+            of: "\"roles\": [\"thumbnail\"]}",
+            with:
+                "\"roles\": [\"thumbnail\"], \"alternate\": {\"mirror\": {\"href\": \"\(base)/mirror.bin\", \"file:checksum\": \"1220\(sha256Hex(mirror))\"}}}"
+        )
+        try text.write(to: itemURL, atomically: true, encoding: .utf8)
+        try await ws.initRepo(backend: "git")
+        try await ws.ok(["ingest", "\(base)/coll/collection.json"])
+        let log = ws.temp.sub("http.log")
+        func count(_ method: String, _ path: String) -> Int {
+            ((try? String(contentsOf: log, encoding: .utf8)) ?? "").components(separatedBy: "\"\(method) \(path) ")
+                .count - 1
+        }
+        #expect(count("GET", "/mirror.bin") == 0, "the ingest fetched an alternate it only records")
+
+        // The first quick verify reads the mirror (no stamp yet) and learns its stamp; the second
+        // asks it with a HEAD only. Every alternate is checked each time: 4 originals + the mirror.
+        for round in 1...2 {
+            let r = try await ws.tool(["verify", "--origin", "--quick", "--json"])
+            #expect(r.status == 0, "round \(round): \(r.stdout)\(r.stderr)")
+            let report = try #require(jsonObject(r.stdout) as? [String: Any])
+            #expect(report["originsChecked"] as? Int == 5, "round \(round): \(r.stdout)")
+        }
+        #expect(count("GET", "/mirror.bin") == 1, "the mirror was read again although its ETag did not change")
+        #expect(count("HEAD", "/mirror.bin") >= 1, "the second quick verify did not ask the mirror")
+        #expect(count("GET", "/coll/item-0/data.tif") == 1, "an unchanged original was re-read")
+
+        // Same size, same Last-Modified, other bytes: only the ETag differs. Caught, and named.
+        var bytes = try #require(assets["item-0/data.tif"])
+        bytes[bytes.startIndex] ^= 0xFF
+        try bytes.write(to: site.appendingPathComponent("coll/item-0/data.tif"))
+        var other = mirror
+        other[other.startIndex] ^= 0x01
+        try other.write(to: site.appendingPathComponent("mirror.bin"))
+        let changed = try await ws.tool(["verify", "--origin", "--quick"])
+        #expect(changed.status == 1, "\(changed.stdout)\(changed.stderr)")
+        let all = changed.stdout + changed.stderr
+        #expect(all.contains("coll/item-0/data.tif") && all.contains("has changed"), "\(all)")
+        #expect(all.contains("alternate \"mirror\"") && all.contains("\(base)/mirror.bin"), "\(all)")
+        #expect(!all.contains("item-1/data.tif"), "an unchanged original was reported: \(all)")
+        #expect(count("GET", "/coll/item-1/data.tif") == 1, "an unchanged original was re-read")
+    }
+
     @Test(
         "--origin --quick catches an S3 object replaced behind its key (ETag)",
         .enabled(if: which("moto_server") != nil, "moto_server is not installed (scripts/setup.sh --test-tools)"))

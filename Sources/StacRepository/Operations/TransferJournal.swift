@@ -88,6 +88,9 @@ final class TransferJournal: @unchecked Sendable {
         guard let staged = asset.file, !asset.request.source.contains("\t"), !asset.request.source.contains("\n")
         else { return }
         let source = asset.request.source
+        // Whatever the commit stores is consumed from the journal then, whichever source it came
+        // from: a remote product's download (RemoteProducts) reaches the store as the scratch copy.
+        lock.withLock { _ = used.insert(asset.sha256) }
         // A processor's scratch output is gone after the run: nothing to resume from there.
         if source.hasPrefix(FileManager.default.temporaryDirectory.path + "/stac-repository-") { return }
         var statKey: String?
@@ -97,7 +100,6 @@ final class TransferJournal: @unchecked Sendable {
             RemoteStamp(size: $0.size, etag: clean($0.etag), lastModified: clean($0.lastModified))
         }
         let entry = Entry(sha256: asset.sha256, size: asset.size, stamp: stamp, statKey: statKey, source: source)
-        lock.withLock { _ = used.insert(asset.sha256) }
         queue.async { [self] in write(entry, staged: staged.path) }
     }
 
@@ -112,7 +114,9 @@ final class TransferJournal: @unchecked Sendable {
         FS.syncFile(staged)
         if !FS.exists(object) {
             try? FS.makeDirectories(objects)
-            guard link(staged, object) == 0 || errno == EEXIST else { return }
+            // A download outside the repository's file system (a processor's scratch folder in
+            // TMPDIR) cannot be linked: it is cloned (or copied) instead.
+            guard Self.linkOrClone(staged, object) else { return }
             FS.syncDirectory(objects)
         }
         let s = entry.stamp
@@ -168,14 +172,25 @@ final class TransferJournal: @unchecked Sendable {
         }
     }
 
+    /// Hard-links `from` to `to`; across file systems, clones or copies it (then fsynced).
+    static func linkOrClone(_ from: String, _ to: String) -> Bool {
+        if link(from, to) == 0 || errno == EEXIST { return true }
+        guard errno == EXDEV, (try? FS.cloneFile(from, to)) != nil else { return false }
+        FS.syncFile(to)
+        return true
+    }
+
     // MARK: Reuse
 
     /// The copy requests whose bytes an earlier, interrupted transfer already holds, answered
     /// from the journal (each as a new staged file in `staging`); the others are left to fetch.
     /// Remote sources are asked with one `HEAD` each (at most `jobs` at once), and every object
     /// is hashed again before it is trusted.
+    ///
+    /// `known` holds stamps the caller already has for some requests (by index: an S3 listing's
+    /// ETag, a `HEAD` it just made); those are compared without asking again.
     func reuse(
-        _ requests: [AssetRequest], staging: URL, engine: AssetTransferEngine
+        _ requests: [AssetRequest], staging: URL, engine: AssetTransferEngine, known: [Int: RemoteStamp] = [:]
     ) async -> [Int: TransferredAsset] {
         var candidates: [(index: Int, entry: Entry)] = []
         for (n, request) in requests.enumerated() {
@@ -195,12 +210,14 @@ final class TransferJournal: @unchecked Sendable {
             func add() {
                 let (n, e) = candidates[next]
                 let request = requests[n]
+                let stamp = known[n]
                 next += 1
                 group.addTask {
                     if request.source.hasPrefix("/") {
                         return e.statKey != nil && Self.statKey(request.source) == e.statKey ? n : nil
                     }
                     if let recorded = e.stamp {
+                        if let stamp { return recorded.sameVersion(as: stamp) ? n : nil }
                         guard case .success(let now)? = await engine.probe(request.source),
                             recorded.sameVersion(as: now)
                         else { return nil }
@@ -238,7 +255,7 @@ final class TransferJournal: @unchecked Sendable {
                     verified[e.sha256] = good
                     guard good else { continue }
                     let staged = staging.appendingPathComponent("reused-\(UUID().uuidString)")
-                    guard link(object, staged.path) == 0 else { continue }
+                    guard Self.linkOrClone(object, staged.path) else { continue }
                     var asset = TransferredAsset(request: requests[n], file: staged, sha256: e.sha256, size: e.size)
                     asset.remoteStamp = e.stamp
                     out[n] = asset
@@ -261,16 +278,34 @@ final class TransferJournal: @unchecked Sendable {
             return u
         }
         guard !consumed.isEmpty else { return }
+        rewrite(removing: { consumed.contains($0.sha256) }, unlinking: { _, _ in consumed })
+    }
+
+    /// Drops the entries of `sources` (remote products found unchanged: their bytes are not
+    /// needed any more) and the objects that no other entry names.
+    func forget(sources: Set<String>) {
+        guard lock.withLock({ sources.contains { entries[$0] != nil } }) else { return }
+        rewrite(removing: { sources.contains($0.source) }) { removed, kept in
+            Set(removed.map(\.sha256)).subtracting(kept.map(\.sha256))
+        }
+    }
+
+    /// Removes the entries `removing` matches, unlinks the objects `unlinking` names (given the
+    /// removed and the kept entries), and rewrites the journal atomically (or removes it when empty).
+    private func rewrite(
+        removing: (Entry) -> Bool, unlinking: (_ removed: [Entry], _ kept: [Entry]) -> Set<String>
+    ) {
         queue.sync {
             if appendFD >= 0 {
                 close(appendFD)
                 appendFD = -1
             }
-            for sha in consumed { unlink(objects + "/" + sha) }
-            let kept: [Entry] = lock.withLock {
-                entries = entries.filter { !consumed.contains($0.value.sha256) }
-                return entries.values.sorted { $0.source < $1.source }
+            let (removed, kept): ([Entry], [Entry]) = lock.withLock {
+                let removed = entries.values.filter(removing)
+                entries = entries.filter { !removing($0.value) }
+                return (removed, entries.values.sorted { $0.source < $1.source })
             }
+            for sha in unlinking(removed, kept) { unlink(objects + "/" + sha) }
             if kept.isEmpty {
                 unlink(file)
                 return

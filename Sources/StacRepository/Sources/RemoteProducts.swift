@@ -1,5 +1,6 @@
 import AssetTransfer
 import Foundation
+import Logging
 import STAC
 
 /// Processors on remote products: `ingest --processor geotiff s3://bucket/prefix/` (or an http(s)
@@ -19,6 +20,12 @@ import STAC
 /// keeps, per href, the listing's stamp (size, ETag or Last-Modified; a `HEAD` when the listing has
 /// none), the id and the product version; an object whose stamp agrees and whose stored item has
 /// that version is unchanged without being fetched.
+///
+/// A killed run keeps its completed downloads: each is journaled as it completes (the
+/// ``TransferJournal``, with the same rules: the source must still name the same version, by the
+/// listing's or a `HEAD`'s stamp, and the bytes are hashed again before reuse), so the re-run fetches
+/// only the rest. The commit that stores a product's bytes consumes its entry; a product found
+/// unchanged drops its entry at once.
 enum RemoteProducts {
     /// The option that names the id template.
     static let idTemplateOption = "id-template"
@@ -105,7 +112,7 @@ extension Repository {
     func remoteProcessorProducts(
         _ sources: [String], processor: any Processor, context: ProcessingContext, options: IngestOptions,
         engine: AssetTransferEngine, loader: SourceLoader, scratch: URL
-    ) async throws -> (roots: [SourceProduct], unchanged: [ProductChange]) {
+    ) async throws -> (roots: [SourceProduct], unchanged: [ProductChange], reused: Int) {
         let cache = RemoteProductCache(stateDirectory: backend.stateDirectory)
         // Saved before the ingest's transaction opens its own copy, so neither loses the other's entries.
         let remoteStamps = RemoteStampCache(stateDirectory: backend.stateDirectory)
@@ -150,15 +157,38 @@ extension Repository {
             }
             toFetch.append(i)
         }
-        guard !toFetch.isEmpty else { return ([], unchanged) }
-        // 3. Stream the rest into the scratch folder, hashed on the way.
+        // Downloads an interrupted run journaled for products now unchanged are not needed any more.
+        let journal = TransferJournal(stateDirectory: backend.stateDirectory)
+        let unchangedHrefs = Set(objects.indices.filter { !toFetch.contains($0) }.map { objects[$0].href })
+        journal.forget(sources: unchangedHrefs)
+        guard !toFetch.isEmpty else { return ([], unchanged, 0) }
+        // 3. Stream the rest into the scratch folder, hashed on the way; each completed download
+        // is journaled (TransferJournal), so a killed ingest's re-run fetches only the rest.
         let downloads = scratch.appendingPathComponent("remote-downloads")
         try FS.makeDirectories(downloads.path)
         let requests = toFetch.map { i in
             AssetRequest(name: "product \(objects[i].relativePath)", source: objects[i].href, expectedSize: nil)
         }
-        let results = await engine.fetch(requests, into: downloads)
+        let known = Dictionary(
+            toFetch.enumerated().compactMap { n, i in stamps[i].map { (n, $0) } }, uniquingKeysWith: { a, _ in a })
+        let reused = await journal.reuse(requests, staging: downloads, engine: engine, known: known)
+        let missing = requests.indices.filter { reused[$0] == nil }
+        let fetchedNow = await engine.fetch(
+            missing.map { requests[$0] }, into: downloads,
+            events: { event in
+                if case .finished(let asset) = event { journal.record(asset) }
+            })
+        await journal.drain()
+        var results = requests.indices.map { n -> Result<TransferredAsset, TransferError> in
+            reused[n].map { .success($0) }
+                ?? .failure(TransferError(kind: .cancelled, message: "The transfer was cancelled.", source: ""))
+        }
+        for (n, result) in zip(missing, fetchedNow) { results[n] = result }
+        if !reused.isEmpty {
+            options.logger.debug("ingest: reused \(reused.count) product downloads of an interrupted ingest")
+        }
         var roots: [SourceProduct] = []
+        var unchangedAfterDownload: Set<String> = []
         for (n, (i, result)) in zip(toFetch, results).enumerated() {
             let object = objects[i]
             let fetched: TransferredAsset
@@ -210,6 +240,7 @@ extension Repository {
             }
             if storedVersion(id: id, index: index, parentID: options.parentID) == version {
                 unchanged.append(ProductChange(id: id, kind: "item", change: .unchanged))
+                unchangedAfterDownload.insert(object.href)
                 continue
             }
             let output = scratch.appendingPathComponent("remote-output/\(n)")
@@ -255,7 +286,9 @@ extension Repository {
         }
         cache.save()
         remoteStamps.save()
-        return (roots, unchanged)
+        // The others are consumed when the commit stores their bytes (the scratch copy's SHA-256).
+        journal.forget(sources: unchangedAfterDownload)
+        return (roots, unchanged, reused.count)
     }
 
     /// The objects a remote processor source names: an s3 prefix or http(s) listing, else the one file.
