@@ -35,7 +35,7 @@ bench:
 # verify --origin --quick against --origin on 1,000 originals over loopback HTTP (figure in docs/benchmarks.md).
 bench-verify-quick:
     swift build -c release
-    python3 scripts/bench_verify_quick.py "$(swift build -c release --show-bin-path)/stac-repository" 500 4096
+    python3 scripts/bench_verify_quick.py "$(swift build -c release --show-bin-path)/stac-repository" 1000 4
 
 # Format the sources in place.
 fmt:

@@ -74,7 +74,8 @@ extension Repository {
             let end = Date()
             let summary =
                 "checked the originals in \(seconds(start, end)) s: \(entries.count) listed in \(seconds(start, listed)) s, "
-                + (quick ? "\(entries.count - toHash.count) unchanged by HEAD or stat in \(seconds(listed, asked)) s, " : "")
+                + (quick
+                    ? "\(entries.count - toHash.count) unchanged by HEAD or stat in \(seconds(listed, asked)) s, " : "")
                 + "\(toHash.count) re-read in \(seconds(asked, end)) s"
             Self.originLogger.debug("\(summary)")
         }
