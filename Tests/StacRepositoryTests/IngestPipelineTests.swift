@@ -36,7 +36,7 @@ struct IngestPipelineTests {
                 counter?.count(path)
                 return try backend.read(path)
             }, list: { try backend.list(under: $0) },
-            exists: { try backend.read($0) != nil || FS.exists(backend.assetFile($0).path) })
+            exists: { try backend.exists($0) })
     }
 
     static func pipeline(_ repository: Repository, options: IngestOptions) -> IngestPipeline {

@@ -31,7 +31,7 @@ final class StoredDocuments {
         let backend = tx.backend
         self.init(
             read: { try backend.read($0) }, list: { try backend.list(under: $0) },
-            exists: { try backend.read($0) != nil || FS.exists(backend.assetFile($0).path) })
+            exists: { try backend.exists($0) })
     }
 
     /// The stored bytes at `path` (nil when nothing is stored there).
