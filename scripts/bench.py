@@ -103,6 +103,8 @@ def main():
     try:
         if ONLY in ("", "side"):
             sizes = [200] if QUICK else [1000, 10000]
+            if os.environ.get("BENCH_SIZES"):  # e.g. BENCH_SIZES=1000,10000
+                sizes = [int(x) for x in os.environ["BENCH_SIZES"].split(",")]
             side = side_by_side(BIN, ROOT, work, sizes, 3, timed)
             with open(os.path.join(OUT, "side-by-side.json"), "w") as f:
                 json.dump(side, f, indent=2)

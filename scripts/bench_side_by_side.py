@@ -102,7 +102,7 @@ class Ours(Tool):
         else:
             yield "diff HEAD~1 HEAD", None, {"why": "the file backend keeps no history"}
         yield "verify", [self.bin, "verify", "--repository", repo, "-q"], {}
-        shutil.rmtree(repo, ignore_errors=True)
+        subprocess.run(["rm", "-rf", repo], check=True)
 
 
 class PythonFile(Tool):
@@ -144,6 +144,8 @@ class GitLFS(Tool):
 
     def steps(self, src, one, work, run):
         repo = os.path.join(work, "git-lfs")
+        shutil.rmtree(repo, ignore_errors=True)
+        subprocess.run(["rm", "-rf", repo], check=True)
         subprocess.run(["cp", "-r", os.path.dirname(src), repo], check=True)
         exts = sorted({os.path.splitext(f)[1] for _, _, fs in os.walk(repo) for f in fs} - {".json"})
         track = " ".join(f"'*{e}'" for e in exts)
@@ -168,6 +170,7 @@ class CopyHash(Tool):
     def steps(self, src, one, work, run):
         dest = os.path.join(work, "cp-copy")
         manifest = os.path.join(work, "cp-manifest")
+        subprocess.run(["rm", "-rf", dest], check=True)
         yield "ingest", ["bash", "-c", f"cp -r {os.path.dirname(src)} {dest} && cd {dest} && "
                                        f"find . -type f -print0 | xargs -0 sha256sum > {manifest}"], {}
         yield "+1 item", ["bash", "-c", f"cp -r {os.path.dirname(one)} {dest}/bench/one-more && cd {dest} && "
