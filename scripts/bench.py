@@ -19,7 +19,7 @@ import sys
 import tempfile
 import threading
 import time
-from bench_catalog import make_catalog
+from bench_catalog import make_catalog, single_item
 from bench_item_export import bench_item_export
 from bench_side_by_side import markdown as side_by_side_markdown
 from bench_side_by_side import side_by_side
@@ -73,20 +73,6 @@ def record(name, seconds, rss, target=None, extra=None):
         row.update(extra)
     results.append(row)
     print(f"bench: {name}: {seconds:.3f} s, peak RSS {rss / 1e6:.1f} MB" + (f" ({extra})" if extra else ""), flush=True)
-
-
-def single_item(root, collection="bench"):
-    d = os.path.join(root, "one")
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "data.tif"), "wb") as f:
-        f.write(os.urandom(64 * 1024))
-    item = {"type": "Feature", "stac_version": "1.1.0", "id": "one-more", "collection": collection,
-            "geometry": None, "properties": {"datetime": "2024-01-01T00:00:00Z"}, "links": [],
-            "assets": {"data": {"href": "./data.tif", "roles": ["data"]}}}
-    p = os.path.join(d, "one-more.json")
-    with open(p, "w") as f:
-        json.dump(item, f)
-    return p
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

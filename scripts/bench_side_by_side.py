@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from bench_catalog import make_catalog
+from bench_catalog import make_catalog, single_item
 
 PY_VERSION = "0.0.6"
 STEPS = ["ingest", "+1 item", "prune 1 item", "diff HEAD~1 HEAD", "verify"]
@@ -59,17 +59,7 @@ def _py_env(home):
 
 def _one_item(root, collection="bench"):
     """The +1 item: a directory with one 64 KiB asset and its item document."""
-    d = os.path.join(root, "one-more")
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "data.tif"), "wb") as f:
-        f.write(os.urandom(64 * 1024))
-    item = {"type": "Feature", "stac_version": "1.1.0", "id": "one-more", "collection": collection,
-            "geometry": None, "properties": {"datetime": "2024-01-01T00:00:00Z"}, "links": [],
-            "assets": {"data": {"href": "./data.tif", "roles": ["data"]}}}
-    p = os.path.join(d, "one-more.json")
-    with open(p, "w") as f:
-        json.dump(item, f)
-    return p
+    return single_item(root, collection, folder="one-more")
 
 
 class Tool:
