@@ -83,6 +83,11 @@ if [ "${1:-}" = "--test-tools" ]; then
             pyjwt==2.8.0 python-dotenv==1.0.1 python-dateutil==2.9.0.post0 typing-extensions==4.10.0 \
             cachetools==5.3.3 importlib-metadata==7.0.2 cryptography
     fi
+    # giftless's S3 storage adapter (tests of giftless on moto) needs boto3 in its venv.
+    if ! "$giftless/bin/python" -c 'import boto3' 2>/dev/null; then
+        echo "setup: installing boto3 in $giftless" >&2
+        "$giftless/bin/python" -m pip install -q boto3==1.44.8
+    fi
 fi
 
 if [ "${1:-}" = "--bench-tools" ]; then
