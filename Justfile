@@ -37,6 +37,11 @@ bench-verify-quick:
     swift build -c release
     python3 scripts/bench_verify_quick.py "$(swift build -c release --show-bin-path)/stac-repository" 1000 4
 
+# push and clone of 1,000 items (2,000 Git LFS objects of 64 KiB) to giftless on loopback, next to stock git + git-lfs (figure in docs/benchmarks.md).
+bench-push-clone:
+    swift build -c release
+    python3 scripts/bench_push_clone.py "$(swift build -c release --show-bin-path)/stac-repository" 1000 64
+
 # Format the sources in place.
 fmt:
     swift format --in-place --recursive Sources Tests Processors Package.swift

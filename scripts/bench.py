@@ -19,14 +19,19 @@ import sys
 import tempfile
 import threading
 import time
-from bench_catalog import make_catalog
+from bench_catalog import make_catalog, single_item
 from bench_item_export import bench_item_export
+from bench_side_by_side import markdown as side_by_side_markdown
+from bench_side_by_side import side_by_side
 
 BIN = sys.argv[1]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "bench-results")
 QUICK = os.environ.get("BENCH_QUICK") == "1"
+# BENCH_ONLY=side runs only the side-by-side comparison; BENCH_ONLY=rest only the other figures.
+ONLY = os.environ.get("BENCH_ONLY", "")
 results = []
+side = None
 
 
 TIME = shutil.which("time") or "/usr/bin/time"
@@ -45,6 +50,21 @@ def run(args, cwd=None, env=None, check=True):
     return elapsed, rss_kb * 1024, p.stdout
 
 
+def timed(args, env=None, input=None):
+    """Wall time, peak RSS (GNU time), exit status and stderr of one command (side by side)."""
+    start = time.perf_counter()
+    p = subprocess.run([TIME, "-f", "BENCHTIME %M"] + args, env=env, input=input, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    rss_kb = 0
+    err = []
+    for line in p.stderr.splitlines():
+        if line.startswith("BENCHTIME "):
+            rss_kb = int(line.split()[1])
+        elif not line.startswith("Command exited with non-zero status"):
+            err.append(line)
+    return elapsed, rss_kb * 1024, p.returncode, "\n".join(err)
+
+
 def record(name, seconds, rss, target=None, extra=None):
     row = {"name": name, "seconds": round(seconds, 3), "peak_rss_mb": round(rss / 1e6, 1)}
     if target:
@@ -53,20 +73,6 @@ def record(name, seconds, rss, target=None, extra=None):
         row.update(extra)
     results.append(row)
     print(f"bench: {name}: {seconds:.3f} s, peak RSS {rss / 1e6:.1f} MB" + (f" ({extra})" if extra else ""), flush=True)
-
-
-def single_item(root, collection="bench"):
-    d = os.path.join(root, "one")
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "data.tif"), "wb") as f:
-        f.write(os.urandom(64 * 1024))
-    item = {"type": "Feature", "stac_version": "1.1.0", "id": "one-more", "collection": collection,
-            "geometry": None, "properties": {"datetime": "2024-01-01T00:00:00Z"}, "links": [],
-            "assets": {"data": {"href": "./data.tif", "roles": ["data"]}}}
-    p = os.path.join(d, "one-more.json")
-    with open(p, "w") as f:
-        json.dump(item, f)
-    return p
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -79,7 +85,30 @@ def main():
     work = tempfile.mkdtemp(prefix="stac-repository-bench-")
     env = dict(os.environ)
     env.setdefault("GIT_CONFIG_NOSYSTEM", "1")
+    global side
     try:
+        if ONLY in ("", "side"):
+            sizes = [200] if QUICK else [1000, 10000]
+            if os.environ.get("BENCH_SIZES"):  # e.g. BENCH_SIZES=1000,10000
+                sizes = [int(x) for x in os.environ["BENCH_SIZES"].split(",")]
+            side = side_by_side(BIN, ROOT, work, sizes, 3, timed)
+            with open(os.path.join(OUT, "side-by-side.json"), "w") as f:
+                json.dump(side, f, indent=2)
+            with open(os.path.join(OUT, "side-by-side.md"), "w") as f:
+                f.write(side_by_side_markdown(side))
+            print(side_by_side_markdown(side), flush=True)
+        if ONLY != "side":
+            rest(work, env)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        write_results()
+
+
+def rest(work, env):
+    """The figures of our tool alone (single runs): the 1,000-item repository's history, diff,
+    export and re-ingest, the file backend, a 1 GiB local asset, assets over loopback HTTP, item
+    exports."""
+    if True:
         n1 = 200 if QUICK else 1000
         src = make_catalog(os.path.join(work, "src1k"), n1)
         repo = os.path.join(work, "repo1k")
@@ -108,13 +137,7 @@ def main():
         record("reference: dd writes a new 1 GiB file (no hashing)", t, rss, None, {"throughput_mb_s": round((1 << 30) / t / 1e6)})
         os.remove(os.path.join(work, "dd.bin"))
 
-        if not QUICK:
-            src10 = make_catalog(os.path.join(work, "src10k"), 10000)
-            repo10 = os.path.join(work, "repo10k")
-            run([BIN, "init", "--repository", repo10, "--backend", "git", "--id", "bench"], env=env)
-            t, rss, _ = run([BIN, "ingest", "--repository", repo10, src10, "-q"], env=env)
-            record("ingest 10,000 items, git backend", t, rss, "< 30 s, < 500 MB")
-            shutil.rmtree(os.path.join(work, "src10k"))
+        # The 10,000-item ingest is in the side-by-side part above.
 
         # One big local asset.
         size = (256 if QUICK else 1024) * 1024 * 1024
@@ -174,14 +197,19 @@ def main():
                ">= 300 MB/s", {"throughput_mb_s": round(count * len(blob) / t / 1e6)})
 
         bench_item_export(BIN, work, 10_000 if QUICK else 100_000, run, record, env)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
+
+def write_results():
     machine = f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, Linux {platform.release()}"
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     with open(os.path.join(OUT, "results.json"), "w") as f:
-        json.dump({"machine": machine, "date": time.strftime("%Y-%m-%d"), "results": results}, f, indent=2)
+        json.dump({"machine": machine, "date": time.strftime("%Y-%m-%d"), "uptime": uptime,
+                   "results": results, "side_by_side": side}, f, indent=2)
     with open(os.path.join(OUT, "results.md"), "w") as f:
-        f.write(f"# Benchmark results\n\nMachine: {machine}; date {time.strftime('%Y-%m-%d')}; release build.\n\n")
+        f.write(f"# Benchmark results\n\nMachine: {machine}; date {time.strftime('%Y-%m-%d')}; release build; "
+                f"`uptime` at the end: {uptime}.\n\n")
+        if side:
+            f.write("## Side by side\n\n" + side_by_side_markdown(side) + "\n## Other figures\n\n")
         f.write("| benchmark | wall time | peak RSS | target | notes |\n|---|---|---|---|---|\n")
         for r in results:
             notes = f"{r['throughput_mb_s']} MB/s" if "throughput_mb_s" in r else ""

@@ -41,3 +41,18 @@ def make_catalog(root, n, big=64 * 1024, small=4 * 1024, collection="bench"):
         json.dump({"type": "Catalog", "stac_version": "1.1.0", "id": "src", "description": "bench",
                    "links": [{"rel": "child", "href": f"./{collection}/collection.json"}]}, f)
     return os.path.join(root, "catalog.json")
+
+
+def single_item(root, collection="bench", folder="one"):
+    """The +1 item of the benchmarks: a folder with one 64 KiB asset and its item document."""
+    d = os.path.join(root, folder)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "data.tif"), "wb") as f:
+        f.write(os.urandom(64 * 1024))
+    item = {"type": "Feature", "stac_version": "1.1.0", "id": "one-more", "collection": collection,
+            "geometry": None, "properties": {"datetime": "2024-01-01T00:00:00Z"}, "links": [],
+            "assets": {"data": {"href": "./data.tif", "roles": ["data"]}}}
+    p = os.path.join(d, "one-more.json")
+    with open(p, "w") as f:
+        json.dump(item, f)
+    return p

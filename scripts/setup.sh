@@ -5,7 +5,10 @@
 # the `just` task runner and the Python packages the tests use (pystac, jsonschema, moto, pyarrow, stac-geoparquet, rustac), plus
 # giftless in a venv of its own. Nothing goes into the system's (or pyenv's) Python. Safe to run again.
 #
-# Usage: scripts/setup.sh [--test-tools]
+# With --bench-tools: the Python `stac-repository` 0.0.6 (PyPI) that `just bench` compares against,
+# in a venv of its own ($TOOLS/bench-venv); scripts/bench.py also creates it on first use.
+#
+# Usage: scripts/setup.sh [--test-tools | --bench-tools]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -79,5 +82,19 @@ if [ "${1:-}" = "--test-tools" ]; then
             flask-marshmallow==0.15.0 marshmallow==3.21.1 webargs==8.4.0 figcan==0.0.4 pyyaml==6.0.1 \
             pyjwt==2.8.0 python-dotenv==1.0.1 python-dateutil==2.9.0.post0 typing-extensions==4.10.0 \
             cachetools==5.3.3 importlib-metadata==7.0.2 cryptography
+    fi
+    # giftless's S3 storage adapter (tests of giftless on moto) needs boto3 in its venv.
+    if ! "$giftless/bin/python" -c 'import boto3' 2>/dev/null; then
+        echo "setup: installing boto3 in $giftless" >&2
+        "$giftless/bin/python" -m pip install -q boto3==1.44.8
+    fi
+fi
+
+if [ "${1:-}" = "--bench-tools" ]; then
+    bench="$TOOLS/bench-venv"
+    if [ "$("$bench/bin/stac-repository" version 2>/dev/null)" != "0.0.6" ]; then
+        echo "setup: installing stac-repository==0.0.6 (the Python tool just bench compares with) in $bench" >&2
+        make_venv "$bench"
+        "$bench/bin/python" -m pip install -q stac-repository==0.0.6
     fi
 fi

@@ -113,8 +113,13 @@ extension GitRepository {
         try git("git_remote_push") { result }
         guard payload.rejections.isEmpty else {
             let reasons = payload.rejections.joined(separator: "; ")
-            let code: GitError.Code =
-                reasons.contains("fast-forward") || reasons.contains("fetch first") ? .nonFastForward : .generic
+            // git receive-pack checks the branch's old value when it takes the lock: a branch
+            // moved by a concurrent push since it was advertised fails as "failed to update ref"
+            // (older git: "failed to lock"): a lost race, retried by `sync` like a non-fast-forward.
+            let raced = [
+                "fast-forward", "fetch first", "failed to update ref", "failed to lock", "cannot lock ref",
+            ]
+            let code: GitError.Code = raced.contains { reasons.contains($0) } ? .nonFastForward : .generic
             throw GitError(code: code, function: "git_remote_push", message: "the remote refused \(reasons)")
         }
     }

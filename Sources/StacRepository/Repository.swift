@@ -226,7 +226,7 @@ public final class Transaction {
         switch changes[path] {
         case .write, .asset, .storedAsset: return true
         case .delete: return false
-        case nil: return try backend.read(path) != nil || FS.exists(backend.assetFile(path).path)
+        case nil: return try backend.exists(path)
         }
     }
 

@@ -239,7 +239,7 @@ struct MergeSyncTests {
 
     /// A source catalog with one collection holding items with these ids, each with one asset
     /// whose bytes (and a property) depend on `seed`; returns the path of its catalog.json.
-    private func writeItems(_ dir: URL, collection: String = "coll", ids: [String], seed: Int) throws -> String {
+    func writeItems(_ dir: URL, collection: String = "coll", ids: [String], seed: Int) throws -> String {
         let fm = FileManager.default
         try fm.createDirectory(at: dir.appendingPathComponent(collection), withIntermediateDirectories: true)
         var links: [String] = []

@@ -120,3 +120,84 @@ func startGiftless(in temp: TempDir) async throws -> ServerProcess? {
         port: port,
         log: temp.sub("giftless.log"))
 }
+
+/// Starts giftless with its S3 storage adapter (`basic_external`: clients PUT and GET the
+/// bucket through presigned URLs) on the S3 endpoint `s3Endpoint` (moto), storing objects
+/// under `<prefix>/<org>/<repo>/<oid>` in `bucket`, with anonymous read/write.
+func startGiftlessOnS3(in temp: TempDir, s3Endpoint: String, bucket: String, prefix: String) async throws
+    -> ServerProcess?
+{
+    guard let flask = giftlessFlask else { return nil }
+    let port = freePort()
+    let config = temp.sub("giftless-s3.yaml")
+    try """
+    AUTH_PROVIDERS:
+      - giftless.auth.allow_anon:read_write
+    TRANSFER_ADAPTERS:
+      basic:
+        factory: giftless.transfer.basic_external:factory
+        options:
+          storage_class: giftless.storage.amazon_s3:AmazonS3Storage
+          storage_options:
+            bucket_name: \(bucket)
+            path_prefix: \(prefix)
+            endpoint: \(s3Endpoint)
+    """.write(to: config, atomically: true, encoding: .utf8)
+    var env = ProcessInfo.processInfo.environment
+    env["GIFTLESS_CONFIG_FILE"] = config.path
+    env["FLASK_APP"] = "giftless.wsgi_entrypoint"
+    for (k, v) in [
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+    ] {
+        env[k] = v
+    }
+    return try await ServerProcess(
+        executable: flask, arguments: ["run", "--host", "127.0.0.1", "--port", String(port)], environment: env,
+        port: port, log: temp.sub("giftless-s3.log"))
+}
+
+/// Whether giftless's venv has boto3 (its S3 adapter needs it; scripts/setup.sh --test-tools).
+var giftlessHasBoto3: Bool {
+    guard giftlessFlask != nil else { return false }
+    let site = Env.toolsDirectory.appendingPathComponent("giftless/lib")
+    let versions = (try? FileManager.default.contentsOfDirectory(atPath: site.path)) ?? []
+    return versions.contains {
+        FileManager.default.fileExists(atPath: site.appendingPathComponent("\($0)/site-packages/boto3").path)
+    }
+}
+
+/// The fault-injecting HTTP proxy of Tests/Fixtures/lfs-fault-proxy.py in front of
+/// 127.0.0.1:`upstream`: `setRules` makes it answer a status instead of asking upstream, or
+/// cut a connection after some bytes; `log` lists what it did with every request.
+final class FaultProxy {
+    let server: ServerProcess
+    let rulesFile: URL
+    let logFile: URL
+    var port: Int { server.port }
+
+    init(upstream: Int, in temp: TempDir) async throws {
+        rulesFile = temp.sub("fault-rules.json")
+        logFile = temp.sub("fault-proxy.requests")
+        try Data(#"{"id": "none", "rules": []}"#.utf8).write(to: rulesFile)
+        let script = Env.packageRoot.appendingPathComponent("Tests/Fixtures/lfs-fault-proxy.py")
+        let port = freePort()
+        server = try await ServerProcess(
+            executable: which("python3") ?? "/usr/bin/python3",
+            arguments: [script.path, String(port), String(upstream), rulesFile.path, logFile.path],
+            environment: ProcessInfo.processInfo.environment, port: port, log: temp.sub("fault-proxy.out"))
+    }
+
+    /// Replaces the rules (counters start again), e.g.
+    /// `["method": "PUT", "fault": "cut", "after": 100_000, "times": 2]`.
+    func setRules(_ rules: [[String: any Sendable]]) throws {
+        let document: [String: Any] = ["id": UUID().uuidString, "rules": rules]
+        try JSONSerialization.data(withJSONObject: document).write(to: rulesFile, options: .atomic)
+    }
+
+    /// The log's lines so far (`METHOD PATH pass N|status S|cut N`).
+    var log: [String] {
+        ((try? String(contentsOf: logFile, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    func stop() { server.stop() }
+}

@@ -164,3 +164,108 @@ struct SmartHTTPTests {
         try await ws.ok(["verify"], repo: clone)
     }
 }
+
+extension SmartHTTPTests {
+    /// The file:// concurrency test of MergeSyncTests (4 clones × 25 items × 3 rounds) over
+    /// smart HTTP with Git LFS on giftless: every round's syncs push through `git http-backend`
+    /// at once; the losers are refused ("failed to update ref" or not a fast-forward), merge
+    /// and retry.
+    @Test(
+        "4 clones ingest 25 items each and sync over smart HTTP + giftless at once, 3 rounds: all 300 items, no commit lost",
+        .enabled(if: haveTools, "needs giftless (scripts/setup.sh --test-tools), git-lfs and python3"))
+    func concurrentSyncOverHTTP() async throws {
+        let ws = Workspace("smart-http-sync")
+        let lfs = try #require(try await startGiftless(in: ws.temp))
+        defer { lfs.stop() }
+        let lfsURL = "http://127.0.0.1:\(lfs.port)/stac/demo.git/info/lfs"
+        let root = ws.temp.sub("served")
+        let bare = root.appendingPathComponent("origin.git")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        #expect(try await ws.git(["init", "-q", "--bare", "-b", "main", bare.path], in: ws.temp.url).status == 0)
+        let (server, requests) = try await Self.startGitHTTP(ws, root: root)
+        defer { server.stop() }
+        let netrc = ws.temp.sub(".netrc")
+        try "machine 127.0.0.1\n  login alice\n  password s3cret\n".write(to: netrc, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: netrc.path)
+        let url = "http://127.0.0.1:\(server.port)/origin.git"
+        let items = MergeSyncTests()
+
+        try await ws.initRepo(backend: "git")
+        try await ws.ok(["ingest", try items.writeItems(ws.temp.sub("base"), ids: ["base"], seed: 1)])
+        try await ws.ok(["remote", "add", "--repository", ws.repo.path, "origin", url, "--lfs-url", lfsURL])
+        try await ws.ok(["sync"])
+        let (clones, perClone, rounds) = ((0..<4).map { ws.temp.sub("clone-\($0)") }, 25, 3)
+        for clone in clones { try await ws.ok(["clone", url, clone.path, "--lfs-url", lfsURL]) }
+        var tips: [String] = []
+        var retried = 0
+        for round in 0..<rounds {
+            for (k, clone) in clones.enumerated() {
+                let ids = (0..<perClone).map { "c\(k)-r\(round)-i\($0)" }
+                try await ws.ok(
+                    ["ingest", try items.writeItems(ws.temp.sub("src-\(round)-\(k)"), ids: ids, seed: round * 10 + k)],
+                    repo: clone)
+                tips.append(
+                    try await ws.git(["rev-parse", "main"], in: clone).stdout.trimmingCharacters(
+                        in: .whitespacesAndNewlines))
+            }
+            let (env, cwd) = (ws.env, ws.temp.url)
+            let results = try await withThrowingTaskGroup(of: RunResult.self) { group in
+                for clone in clones {
+                    group.addTask {
+                        try await run(
+                            Env.binary.path, ["sync", "--repository", clone.path, "--json"], cwd: cwd, env: env)
+                    }
+                }
+                var out: [RunResult] = []
+                for try await r in group { out.append(r) }
+                return out
+            }
+            for r in results {
+                #expect(r.status == 0, "sync failed: \(r.stderr)")
+                if (jsonObject(r.stdout) as? [String: Any])?["attempts"] as? Int ?? 0 > 1 { retried += 1 }
+            }
+        }
+        print(
+            "concurrent sync over smart HTTP: \(retried) of \(clones.count * rounds) syncs needed more than one attempt"
+        )
+        let log = try String(contentsOf: requests, encoding: .utf8)
+        #expect(log.contains("POST /origin.git/git-receive-pack auth"), "the pushes went over smart HTTP")
+        for tip in tips {
+            let contained = try await ws.git(
+                ["--git-dir", bare.path, "merge-base", "--is-ancestor", tip, "main"], in: ws.temp.url)
+            #expect(contained.status == 0, "commit \(tip) was lost")
+        }
+        let subjects = try await ws.git(["--git-dir", bare.path, "log", "--format=%s", "main"], in: ws.temp.url)
+        #expect(
+            subjects.stdout.split(separator: "\n").filter { $0.hasPrefix("ingest: \(perClone) added") }.count
+                == clones.count * rounds, "\(subjects.stdout)")
+        let fresh = ws.temp.sub("fresh")
+        try await ws.ok(["clone", url, fresh.path, "--lfs-url", lfsURL])
+        try await ws.ok(["verify"], repo: fresh)
+        let listed = try await ws.ok(["list", "--json"], repo: fresh)
+        let ids = Set(((jsonObject(listed.stdout) as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String })
+        for k in clones.indices {
+            for round in 0..<rounds {
+                for i in 0..<perClone { #expect(ids.contains("c\(k)-r\(round)-i\(i)"), "c\(k)-r\(round)-i\(i)") }
+            }
+        }
+        let collection = readJSON(fresh.appendingPathComponent("coll/collection.json"))
+        let itemLinks = (collection?["links"] as? [[String: Any]] ?? []).filter { $0["rel"] as? String == "item" }
+        #expect(itemLinks.count == clones.count * rounds * perClone + 1)
+        let fsck = try await ws.git(["--git-dir", bare.path, "fsck"], in: ws.temp.url)
+        #expect(fsck.status == 0, "\(fsck.stderr)")
+        // Every LFS object the branch names is on giftless, intact.
+        let storage = ws.temp.sub("giftless-storage")
+        let stored = Set(
+            ((try? FileManager.default.subpathsOfDirectory(atPath: storage.path)) ?? []).map {
+                ($0 as NSString).lastPathComponent
+            })
+        let pointers = try await ws.git(["lfs", "ls-files", "--long"], in: fresh)
+        #expect(pointers.status == 0, "\(pointers.stderr)")
+        let named = pointers.stdout.split(separator: "\n").compactMap {
+            $0.split(separator: " ").first.map(String.init)
+        }
+        #expect(named.count == clones.count * rounds * perClone + 1, "\(pointers.stdout)")
+        for oid in named { #expect(stored.contains(oid), "\(oid) is missing from giftless") }
+    }
+}

@@ -90,7 +90,7 @@ struct LayoutTests {
             ("https://h/..", "up", "up"),
         ])
     func fileNames(href: String, key: String, expected: String) {
-        #expect(IngestPlanner.fileName(for: href, key: key) == expected)
+        #expect(DocumentWriter.fileName(for: href, key: key) == expected)
     }
 }
 

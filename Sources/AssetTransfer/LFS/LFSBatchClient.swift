@@ -43,8 +43,8 @@ public enum LFSClientError: Error, Sendable, CustomStringConvertible {
     case noBatchAPI(url: String, status: Int)
     /// 413.
     case tooLarge(url: String)
-    /// Another HTTP status.
-    case status(url: String, status: Int, message: String)
+    /// Another HTTP status (the last of `attempts` when it was a 429 or 5xx, retried).
+    case status(url: String, status: Int, message: String, attempts: Int)
     /// The server reported an error for one object.
     case object(oid: String, code: Int, message: String)
     /// A downloaded object does not hash to its oid.
@@ -58,8 +58,9 @@ public enum LFSClientError: Error, Sendable, CustomStringConvertible {
         case .authRefused(let url, let status): "\(url) refused the credentials (HTTP \(status))"
         case .noBatchAPI(let url, let status): "\(url) does not offer the Git LFS Batch API (HTTP \(status))"
         case .tooLarge(let url): "\(url) refused an object as too large (HTTP 413)"
-        case .status(let url, let status, let message):
+        case .status(let url, let status, let message, let attempts):
             "\(url) answered HTTP \(status)\(message.isEmpty ? "" : ": \(message)")"
+                + (attempts > 1 ? " (\(attempts) attempts)" : "")
         case .object(let oid, let code, let message): "the server refused object \(oid) (\(code)): \(message)"
         case .mismatch(let oid, let actual, _): "object \(oid) arrived hashing to \(actual)"
         case .io(let path, let detail): "\(path): \(detail)"
@@ -75,6 +76,9 @@ public enum LFSClientError: Error, Sendable, CustomStringConvertible {
 public struct LFSBatchClient: Sendable {
     public let endpoint: String
     let headers: [String]
+    /// Easy handles kept between requests, so their connections are reused (one per transfer
+    /// thread, as git-lfs keeps its connections alive).
+    let handles = CurlHandlePool(capacity: 8)
 
     /// - Parameters:
     ///   - endpoint: the LFS URL (`…/info/lfs`), without `/objects/batch`.
@@ -84,12 +88,15 @@ public struct LFSBatchClient: Sendable {
         self.headers = headers
     }
 
-    /// Asks the server what to do with `objects` (at most 100 per request, as git-lfs sends).
+    /// The most objects one batch request names (git-lfs sends 100).
+    public static let batchLimit = 100
+
+    /// Asks the server what to do with `objects` (at most ``batchLimit`` per request).
     public func batch(operation: String, objects: [LFSObjectSpec], ref: String?) throws -> [LFSBatchObject] {
         var out = [LFSBatchObject]()
         var start = 0
         while start < objects.count {
-            let chunk = objects[start..<min(objects.count, start + 100)]
+            let chunk = objects[start..<min(objects.count, start + Self.batchLimit)]
             start += chunk.count
             var body: [String: Any] = [
                 "operation": operation, "transfers": ["basic"], "hash_algo": "sha256",
@@ -133,9 +140,11 @@ public struct LFSBatchClient: Sendable {
 
     /// Uploads `file` (streamed) with the `upload` action, then calls `verify` when given.
     public func upload(file: String, object: LFSObjectSpec, upload: LFSAction, verify: LFSAction?) throws {
+        // The action's own Content-Type (an S3 presigned URL may have signed it) is sent once.
+        let ownType = upload.header.keys.contains { $0.lowercased() == "content-type" }
         let response = try perform(
             method: "PUT", url: upload.href,
-            headers: actionHeaders(upload) + ["Content-Type: application/octet-stream"],
+            headers: actionHeaders(upload) + (ownType ? [] : ["Content-Type: application/octet-stream"]),
             uploadFile: file, uploadSize: object.size)
         try check(response, url: upload.href, batch: false)
         if let verify {
@@ -200,18 +209,23 @@ public struct LFSBatchClient: Sendable {
         default:
             let message =
                 (try? JSONSerialization.jsonObject(with: response.body) as? [String: Any])?["message"] as? String ?? ""
-            throw LFSClientError.status(url: url, status: response.status, message: message)
+            throw LFSClientError.status(
+                url: url, status: response.status, message: message, attempts: response.attempts)
         }
     }
 
     struct Response {
         var status: Int
         var body: Data
+        var attempts = 1
     }
 
-    /// Attempts of one request: a connection failure, 429 or 5xx is retried after 0.25 s,
-    /// 1 s, 2 s (a streamed upload is sent again from the start).
-    static let retryDelays: [Double] = [0.25, 1, 2]
+    /// Attempts of one request: a connection failure (refused, reset, cut mid-transfer, timed
+    /// out), a 429 or a 5xx other than 501 and 505 is retried after about 0.25, 0.5, 1, 2 and
+    /// 4 s (±20 %, so concurrent transfers do not retry in step), six attempts in all; any
+    /// other status is the answer. A streamed upload is sent again from its first byte (the
+    /// basic transfer adapter has no partial upload); a download starts again from zero.
+    static let retryDelays: [Double] = [0.25, 0.5, 1, 2, 4]
 
     private func perform(
         method: String, url: String, headers: [String], body: Data? = nil, uploadFile: String? = nil,
@@ -220,17 +234,23 @@ public struct LFSBatchClient: Sendable {
         var attempt = 0
         while true {
             do {
-                let response = try performOnce(
+                var response = try performOnce(
                     method: method, url: url, headers: headers, body: body, uploadFile: uploadFile,
                     uploadSize: uploadSize, sink: sink)
-                let transient = response.status == 429 || (500..<600).contains(response.status)
+                response.attempts = attempt + 1
+                // 501 and 505 say the server cannot do this at all: no point asking again.
+                let transient =
+                    response.status == 429
+                    || (500..<600).contains(response.status) && response.status != 501
+                        && response.status != 505
                 guard transient, attempt < Self.retryDelays.count, sink?.restart() ?? true else { return response }
             } catch LFSClientError.unreachable(let at, let detail) {
                 guard attempt < Self.retryDelays.count, sink?.restart() ?? true else {
-                    throw LFSClientError.unreachable(url: at, detail: detail)
+                    let tried = attempt > 0 ? ", \(attempt + 1) attempts" : ""
+                    throw LFSClientError.unreachable(url: at, detail: detail + tried)
                 }
             }
-            Thread.sleep(forTimeInterval: Self.retryDelays[attempt])
+            Thread.sleep(forTimeInterval: Self.retryDelays[attempt] * Double.random(in: 0.8...1.2))
             attempt += 1
         }
     }
@@ -239,9 +259,10 @@ public struct LFSBatchClient: Sendable {
         method: String, url: String, headers: [String], body: Data? = nil, uploadFile: String? = nil,
         uploadSize: Int64 = 0, sink: FileHashSink? = nil
     ) throws -> Response {
-        guard CurlGlobal.initialized, let handle = CurlEasyHandle() else {
+        guard CurlGlobal.initialized, let handle = handles.take() else {
             throw LFSClientError.unreachable(url: url, detail: "libcurl could not start")
         }
+        handle.reset()
         let context = RequestContext(sink: sink)
         if let body { context.upload = [UInt8](body) }
         if let uploadFile {
@@ -299,7 +320,10 @@ public struct LFSBatchClient: Sendable {
             throw LFSClientError.unreachable(
                 url: url, detail: detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
         }
-        return Response(status: handle.responseCode(), body: context.body)
+        let status = handle.responseCode()
+        // Only a handle whose transfer completed goes back (with its live connection).
+        handles.give(handle)
+        return Response(status: status, body: context.body)
     }
 }
 

@@ -65,10 +65,11 @@ extension CatalogIndex {
     }
 
     /// The sub-catalog an item with these segments goes in, creating the missing sub-catalogs
-    /// (their documents written into `tx`, their parents added to `touched` so that their
+    /// (their documents written into `edits`, their parents added to `touched` so that their
     /// `child` links are regenerated).
     mutating func ensureLayoutChain(
-        collection collectionPath: String, segments: [String], tx: Transaction, touched: inout Set<String>,
+        collection collectionPath: String, segments: [String], edits tx: inout some CatalogEditing,
+        touched: inout Set<String>,
         collectionDocument: () -> STACObject? = { nil }
     ) throws -> String {
         guard let collection = containers[collectionPath] else { return collectionPath }
@@ -126,7 +127,7 @@ extension CatalogIndex {
 
     /// Removes the sub-catalogs that no longer hold anything, from `path` up; returns the
     /// deepest container left whose member links must be rewritten (nil when none was removed).
-    mutating func removeEmptyLayoutCatalogs(from path: String, tx: Transaction) throws -> String? {
+    mutating func removeEmptyLayoutCatalogs(from path: String, edits tx: inout some CatalogEditing) throws -> String? {
         var current = path
         var removedAny = false
         while let c = containers[current], c.layoutCollection != nil, c.items.isEmpty, c.children.isEmpty,

@@ -110,8 +110,9 @@ extension Repository {
         var touched: Set<String> = [collectionPath]
         try FS.makeDirectories(tx.stagingDirectory.path)
         for item in moving {
+            var editing = tx
             let leaf = try index.ensureLayoutChain(
-                collection: collectionPath, segments: item.segments, tx: tx, touched: &touched)
+                collection: collectionPath, segments: item.segments, edits: &editing, touched: &touched)
             index.insert(CatalogIndex.ItemEntry(id: item.id, path: item.newPath, parent: leaf))
             touched.insert(leaf)
             guard item.newPath != item.oldPath else { continue }

@@ -81,8 +81,11 @@ extension Repository {
                 }
             }
             // A templated collection's sub-catalogs go with their last item (docs/format.md).
+            var editing = tx
             for parent in parents.sorted() {
-                if let survivor = try index.removeEmptyLayoutCatalogs(from: parent, tx: tx) { parents.insert(survivor) }
+                if let survivor = try index.removeEmptyLayoutCatalogs(from: parent, edits: &editing) {
+                    parents.insert(survivor)
+                }
             }
             for parent in parents.sorted() where index.containers[parent] != nil {
                 try rewriteMemberLinks(parent, index: index, tx: tx)

@@ -54,7 +54,7 @@ extension Repository {
                         let name = "asset \"\(key)\" of \(object.type.kindName) \"\(id)\""
                         var request = AssetRequest(name: name, source: asset.href)
                         request.expectedChecksum = asset["file:checksum"]?.stringValue
-                        request.expectedSize = try? IngestPlanner.declaredSize(asset, name: name)
+                        request.expectedSize = try? ChangeDetection.declaredSize(asset, name: name)
                         wanted.append(Wanted(path: path, object: object, key: key, request: request))
                     }
                 }
@@ -102,7 +102,7 @@ extension Repository {
                         }
                     }
                     let fileName = ReservedNames.assetFileName(
-                        IngestPlanner.proposedFileName(for: w.request.source), key: w.key, itemID: object.id,
+                        DocumentWriter.proposedFileName(for: w.request.source), key: w.key, itemID: object.id,
                         used: &names)
                     tx.writeAsset(join(directory, fileName), stagedFile: staged, sha256: t.sha256, size: t.size)
                     guard var asset = object.asset(forKey: w.key) else { continue }

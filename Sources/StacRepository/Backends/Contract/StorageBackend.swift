@@ -141,6 +141,8 @@ public struct HistoryEntry: Sendable, Codable {
 public protocol CatalogReading: AnyObject {
     /// The current bytes of a catalog file, or nil.
     func read(_ path: String) throws -> [UInt8]?
+    /// Whether anything (a document or an asset) is stored at `path` in the current version.
+    func exists(_ path: String) throws -> Bool
     /// Files under a directory of the catalog (recursively), repository-relative; "" is the root.
     func list(under directory: String) throws -> [String]
     /// The catalog at `ref` (nil: the current version).
@@ -202,6 +204,13 @@ public protocol StorageBackend: CatalogReading, ChangeCommitting {
     var versioning: (any VersionedBackend)? { get }
     /// The test-only crash points of this backend (see ``CrashInjector``).
     var crashes: CrashInjector { get }
+}
+
+extension CatalogReading {
+    /// A backend that keeps assets as local files: a document, or an asset file at its place.
+    public func exists(_ path: String) throws -> Bool {
+        try read(path) != nil || FS.exists(assetFile(path).path)
+    }
 }
 
 extension StorageBackend {

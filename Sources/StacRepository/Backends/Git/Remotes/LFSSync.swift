@@ -56,29 +56,34 @@ extension GitBackend {
             }
             FS.syncDirectory(remote.objectsDirectory.path)
         case .http(let url):
+            // One batch request per 100 objects, each followed by its transfers: the actions'
+            // pre-authorized URLs and headers expire (giftless: after 60 s), so they are used
+            // soon after they are issued, as git-lfs does.
             let client = LFSBatchClient(endpoint: url, headers: auth.lfsHeaders(for: url))
             let specs = pointers.map { LFSObjectSpec(oid: $0.oid, size: $0.size) }
-            let answers = try client.batch(operation: "upload", objects: specs, ref: ref)
-            var work = [(LFSObjectSpec, LFSAction, LFSAction?)]()
-            for answer in answers {
-                if let error = answer.error {
-                    throw LFSClientError.object(oid: answer.oid, code: error.code, message: error.message)
+            for chunk in specs.chunked(LFSBatchClient.batchLimit) {
+                let answers = try client.batch(operation: "upload", objects: Array(chunk), ref: ref)
+                var work = [(LFSObjectSpec, LFSAction, LFSAction?)]()
+                for answer in answers {
+                    if let error = answer.error {
+                        throw LFSClientError.object(oid: answer.oid, code: error.code, message: error.message)
+                    }
+                    let spec = LFSObjectSpec(oid: answer.oid, size: answer.size)
+                    if let upload = answer.actions["upload"] {
+                        work.append((spec, upload, answer.actions["verify"]))
+                    } else {
+                        tally.present += 1
+                        counter.add(answer.size)
+                    }
                 }
-                let spec = LFSObjectSpec(oid: answer.oid, size: answer.size)
-                if let upload = answer.actions["upload"] {
-                    work.append((spec, upload, answer.actions["verify"]))
-                } else {
-                    tally.present += 1
-                    counter.add(answer.size)
+                try runConcurrently(work) { spec, upload, verify in
+                    try client.upload(
+                        file: store.objectURL(oid: spec.oid).path, object: spec, upload: upload, verify: verify)
+                    counter.add(spec.size)
                 }
+                tally.transferred += work.count
+                tally.bytes += work.reduce(Int64(0)) { $0 + $1.0.size }
             }
-            try runConcurrently(work) { spec, upload, verify in
-                try client.upload(
-                    file: store.objectURL(oid: spec.oid).path, object: spec, upload: upload, verify: verify)
-                counter.add(spec.size)
-            }
-            tally.transferred = work.count
-            tally.bytes = work.reduce(Int64(0)) { $0 + $1.0.size }
         }
         return tally
     }
@@ -105,31 +110,40 @@ extension GitBackend {
             }
         case .http(let url):
             let client = LFSBatchClient(endpoint: url, headers: auth.lfsHeaders(for: url))
-            let answers = try client.batch(
-                operation: "download", objects: missing.map { LFSObjectSpec(oid: $0.oid, size: $0.size) }, ref: ref)
-            var work = [(LFSObjectSpec, LFSAction)]()
-            for answer in answers {
-                if let error = answer.error {
-                    throw LFSClientError.object(oid: answer.oid, code: error.code, message: error.message)
+            let specs = missing.map { LFSObjectSpec(oid: $0.oid, size: $0.size) }
+            for chunk in specs.chunked(LFSBatchClient.batchLimit) {
+                let answers = try client.batch(operation: "download", objects: Array(chunk), ref: ref)
+                var work = [(LFSObjectSpec, LFSAction)]()
+                for answer in answers {
+                    if let error = answer.error {
+                        throw LFSClientError.object(oid: answer.oid, code: error.code, message: error.message)
+                    }
+                    guard let download = answer.actions["download"] else {
+                        throw LFSClientError.object(oid: answer.oid, code: 404, message: "no download action")
+                    }
+                    work.append((LFSObjectSpec(oid: answer.oid, size: answer.size), download))
                 }
-                guard let download = answer.actions["download"] else {
-                    throw LFSClientError.object(oid: answer.oid, code: 404, message: "no download action")
+                try runConcurrently(work) { spec, action in
+                    let temporary = store.temporaryDirectory.path + "/" + UUID().uuidString
+                    defer { unlink(temporary) }
+                    try client.download(object: spec, action: action, to: temporary)
+                    let objectPath = store.objectURL(oid: spec.oid).path
+                    try FS.makeDirectories((objectPath as NSString).deletingLastPathComponent)
+                    try FS.rename(temporary, objectPath)
+                    counter.add(spec.size)
                 }
-                work.append((LFSObjectSpec(oid: answer.oid, size: answer.size), download))
-            }
-            try runConcurrently(work) { spec, action in
-                let temporary = store.temporaryDirectory.path + "/" + UUID().uuidString
-                defer { unlink(temporary) }
-                try client.download(object: spec, action: action, to: temporary)
-                let objectPath = store.objectURL(oid: spec.oid).path
-                try FS.makeDirectories((objectPath as NSString).deletingLastPathComponent)
-                try FS.rename(temporary, objectPath)
-                counter.add(spec.size)
             }
         }
         tally.transferred = missing.count
         tally.bytes = total
         return tally
+    }
+}
+
+extension Array {
+    /// The elements in consecutive slices of at most `size`.
+    func chunked(_ size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min(count, $0 + size)] }
     }
 }
 
@@ -197,6 +211,14 @@ final class ByteCounter: @unchecked Sendable {
     }
 }
 
+/// An LFS URL as an error message shows it: no user information, and no query, where the
+/// actions' pre-authorized URLs carry their credentials (giftless `?jwt=`, S3 presigned
+/// `X-Amz-Signature`).
+func shownLFSURL(_ url: String) -> String {
+    let shown = redactedURL(url)
+    return shown.firstIndex(of: "?").map { String(shown[..<$0]) } ?? shown
+}
+
 /// One sentence for a failure talking to a remote (git transport or LFS server).
 func remoteFailure(_ error: any Error, remote: String, url: String, auth: RemoteAuthentication) -> any Error {
     if error is StacRepositoryError { return error }
@@ -206,27 +228,27 @@ func remoteFailure(_ error: any Error, remote: String, url: String, auth: Remote
         case .unreachable(let at, let detail):
             return StacRepositoryError(
                 .transfer,
-                "Cannot reach the Git LFS server of \(remote) at \(redactedURL(at)) (\(detail)); check the LFS URL (`stac-repository remote list`) and the network."
+                "Cannot reach the Git LFS server of \(remote) at \(shownLFSURL(at)) (\(detail)); check the LFS URL (`stac-repository remote list`) and the network."
             )
         case .authRefused(let at, let status):
             return StacRepositoryError(
                 .transfer,
-                "The Git LFS server \(redactedURL(at)) refused the credentials (HTTP \(status); \(auth.sources)); set STAC_REPOSITORY_GIT_TOKEN or http.extraHeader and try again."
+                "The Git LFS server \(shownLFSURL(at)) refused the credentials (HTTP \(status); \(auth.sources)); set STAC_REPOSITORY_GIT_TOKEN or http.extraHeader and try again."
             )
         case .noBatchAPI(let at, 404):
             return StacRepositoryError(
                 .notFound,
-                "The Git LFS server \(redactedURL(at)) answered 404: it has no such repository (or objects), or no Git LFS Batch API there; check the remote's LFS URL (`stac-repository remote list`)."
+                "The Git LFS server \(shownLFSURL(at)) answered 404: it has no such repository (or objects), or no Git LFS Batch API there; check the remote's LFS URL (`stac-repository remote list`)."
             )
         case .noBatchAPI(let at, let status):
             return StacRepositoryError(
                 .unsupported,
-                "\(redactedURL(at)) does not answer the Git LFS Batch API (HTTP \(status)); set the remote's LFS URL to a Git LFS server (`remote add --lfs-url`)."
+                "\(shownLFSURL(at)) does not answer the Git LFS Batch API (HTTP \(status)); set the remote's LFS URL to a Git LFS server (`remote add --lfs-url`)."
             )
         case .tooLarge(let at):
             return StacRepositoryError(
                 .transfer,
-                "The Git LFS server \(redactedURL(at)) refused an object as too large (HTTP 413, a size limit or quota); raise the server's limit and try again."
+                "The Git LFS server \(shownLFSURL(at)) refused an object as too large (HTTP 413, a size limit or quota); raise the server's limit and try again."
             )
         case .object(let oid, 404, _):
             return StacRepositoryError(
@@ -243,10 +265,11 @@ func remoteFailure(_ error: any Error, remote: String, url: String, auth: Remote
                 .integrity,
                 "The Git LFS object \(oid) from \(remote) arrived damaged (it hashes to \(actual)); nothing was stored, try again."
             )
-        case .status(let at, let status, let message):
+        case .status(let at, let status, let message, let attempts):
+            let tried = attempts > 1 ? " \(attempts) times" : ""
             return StacRepositoryError(
                 .transfer,
-                "The Git LFS server \(redactedURL(at)) answered HTTP \(status)\(message.isEmpty ? "" : " (\(message))"); try again later."
+                "The Git LFS server \(shownLFSURL(at)) answered HTTP \(status)\(message.isEmpty ? "" : " (\(message))")\(tried); try again later."
             )
         case .io(let path, let detail):
             return StacRepositoryError(.storage, "Could not read or write \(path) (\(detail)); check the disk.")

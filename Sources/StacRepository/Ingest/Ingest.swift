@@ -118,65 +118,21 @@ extension Repository {
         loader.progress = progress
         loader.options = options.sources
         var report = IngestReport()
-        // Read STAC sources before taking the lock: nothing here touches the repository.
-        var roots: [SourceProduct] = []
+        // Stage 1, sources → documents, before taking the lock: nothing here touches the repository.
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
             "stac-repository-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
+        let roots: [SourceProduct]
         if let processor {
-            let context = ProcessingContext(
-                workDirectory: scratch, logger: options.logger, options: options.processorOptions)
-            try FS.makeDirectories(scratch.path)
-            // Remote products (s3 prefixes, http listings) are streamed to scratch first (Sources/RemoteProducts.swift).
-            let remoteSources = sources.filter(RemoteProducts.isRemote)
-            if !remoteSources.isEmpty {
-                let remote = try await remoteProcessorProducts(
-                    remoteSources, processor: processor, context: context, options: options, engine: engine,
-                    loader: loader, scratch: scratch)
-                roots += remote.roots
-                report.unchanged += remote.unchanged
-            }
-            let stage = ProcessorStage(processor: processor, context: context)
-            let pending = try await stage.discover(sources.filter { !RemoteProducts.isRemote($0) })
-            // Skip products whose stored version is the same without processing them.
-            let index = try self.index()
-            for p in pending {
-                if storedVersion(id: p.id, index: index, parentID: options.parentID) == p.version {
-                    report.unchanged.append(ProductChange(id: p.id, kind: "item", change: .unchanged))
-                    continue
-                }
-                let dir = scratch.appendingPathComponent("product-\(roots.count)")
-                try FS.makeDirectories(dir.path)
-                let resolved = try await stage.process(p, into: dir).path
-                let produced: [SourceProduct]
-                // A processor's items may reference its output folder and the folder of the product.
-                let productPath = Href.resolve(p.product, against: options.workingDirectory + "/.")
-                let productRoot = FS.isDirectory(productPath) ? productPath : SourceConfinement.parentOf(productPath)
-                let sourceRoots = sources.map { source -> String in
-                    let path = Href.resolve(source, against: options.workingDirectory + "/.")
-                    return FS.isDirectory(path) ? path : SourceConfinement.parentOf(path)
-                }
-                let allowed = ([dir.path, productRoot] + sourceRoots).map(SourceConfinement.realPath)
-                do {
-                    produced = try await loader.loadFile(
-                        resolved, displayName: "the output of processor \"\(processor.name)\" for \(p.product)",
-                        roots: allowed)
-                } catch let error as StacRepositoryError {
-                    throw StacRepositoryError(
-                        .processor,
-                        "Processor \"\(processor.name)\" wrote invalid STAC for \(p.product): \(error.message)")
-                }
-                for item in produced {
-                    item.processorVersion = p.version
-                    Self.stampProcessed(item, processor: processor, version: p.version)
-                    for product in item.flattened { product.scratchDirectory = allowed[0] }
-                }
-                roots.append(contentsOf: produced)
-            }
+            let processed = try await processedDocuments(
+                sources, processor: processor, options: options, engine: engine, loader: loader, scratch: scratch)
+            roots = processed.roots
+            report.unchanged = processed.unchanged
         } else {
-            for source in sources { roots.append(contentsOf: try await loader.load(source)) }
+            var loaded: [SourceProduct] = []
+            for source in sources { loaded.append(contentsOf: try await loader.load(source)) }
+            roots = loaded
         }
-
         report.warnings = loader.notes.warnings
         if let batchSize = options.batchSize {
             var batched = try await ingestInBatches(
@@ -186,41 +142,33 @@ extension Repository {
             batched.warnings = report.warnings
             return batched
         }
-        var saveCaches: (() -> Void)?
+        // Stages 2–5 and the commit, in one transaction (IngestPipeline).
+        var pipeline = IngestPipeline(
+            stateDirectory: backend.stateDirectory, options: options, engine: engine, events: events)
+        pipeline.onPlanned = planned
         let outcome = try await withTransaction(
             wait: options.wait, purpose: "ingest", force: options.force, progress: progress
-        ) { tx in
+        ) { [pipeline] tx in
+            var pipeline = pipeline
             var t0 = Date()
             func lap(_ phase: String) {
                 options.logger.debug("ingest: \(phase) took \(String(format: "%.3f", Date().timeIntervalSince(t0))) s")
                 t0 = Date()
             }
-            var planner = try IngestPlanner(tx: tx, options: options, engine: engine, events: events)
-            planner.onPlanned = planned
-            saveCaches = {
-                [statCache = planner.statCache, remoteStamps = planner.remoteStamps, journal = planner.transferJournal]
-                in
-                statCache.save()
-                remoteStamps.save()
-                journal.consumeUsed()
-            }
-            planner.changedRemoteOriginals = await planner.remoteStamps.changedOriginals(
-                of: roots.flatMap(\.flattened), engine: engine)
+            await pipeline.checkRemoteOriginals(of: roots)
             lap("remote originals")
-            try planner.place(roots)
+            let plan = try pipeline.plan(roots, stored: StoredDocuments(tx))
             lap("place")
-            try await planner.transferAssets()
-            lap("transfer")
-            try planner.writeProducts()
-            lap("write")
-            report.warnings += planner.layoutWarnings()  // layout templates
-            report.added += planner.report.added
-            report.updated += planner.report.updated
-            report.unchanged += planner.report.unchanged
-            report.assetsCopied = planner.report.assetsCopied
-            report.bytesCopied = planner.report.bytesCopied
-            report.assetsReused = planner.report.assetsReused
-            report.assetFailures = planner.report.assetFailures
+            let part = try await pipeline.execute(plan, tx: tx)
+            lap("transfer and write")
+            report.warnings += part.warnings
+            report.added += part.added
+            report.updated += part.updated
+            report.unchanged += part.unchanged
+            report.assetsCopied = part.assetsCopied
+            report.bytesCopied = part.bytesCopied
+            report.assetsReused = part.assetsReused
+            report.assetFailures = part.assetFailures
             if report.added.isEmpty && report.updated.isEmpty { return nil }
             var trailers: [String: String] = [:]
             if let processor { trailers["Stac-Repository-Processor"] = "\(processor.name) \(processor.version)" }
@@ -228,37 +176,9 @@ extension Repository {
                 operation: "ingest", summary: "\(report.added.count) added, \(report.updated.count) updated",
                 products: report.added + report.updated, trailers: trailers)
         }
-        saveCaches?()
+        pipeline.saveCaches()
         FailedAssetLog(stateDirectory: backend.stateDirectory).update(with: report)
         report.version = outcome?.version
         return report
-    }
-
-    /// The stored `properties.version` of the item with this id (under `parentID`), if exactly one
-    /// such item is stored: what decides whether a processor product is unchanged.
-    func storedVersion(id: String, index: CatalogIndex, parentID: String?) -> String? {
-        var candidates = index.items(withID: id)
-        if let parentID {
-            candidates = candidates.filter {
-                // Layout templates: an item's collection may be above its sub-catalog.
-                index.containers[$0.parent]?.id == parentID || index.owningCollection(of: $0.parent)?.id == parentID
-            }
-        }
-        guard candidates.count == 1, let bytes = try? backend.read(candidates[0].path),
-            let value = try? JSONValue.parse(bytes: bytes)
-        else { return nil }
-        return value["properties"]?["version"]?.stringValue
-    }
-
-    /// `properties.version` and `processing:software` of an item a processor made (local or remote product).
-    static func stampProcessed(_ product: SourceProduct, processor: any Processor, version: String) {
-        guard product.object.type == .item else { return }
-        var props = product.object.json["properties"]?.objectValue ?? JSONObject()
-        if props["version"] == nil { props["version"] = .string(version) }
-        var software = props["processing:software"]?.objectValue ?? JSONObject()
-        software[processor.name] = .string(processor.version)
-        props["processing:software"] = .object(software)
-        product.object.json["properties"] = .object(props)
-        product.object.addExtension(ExtensionURL.processing)
     }
 }

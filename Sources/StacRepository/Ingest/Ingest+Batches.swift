@@ -17,30 +17,25 @@ extension Repository {
     ) async throws -> IngestReport {
         try await withLock(wait: options.wait, purpose: "ingest") {
             var report = IngestReport()
-            let planTx = Transaction(backend: backend)
-            var whole = try IngestPlanner(tx: planTx, options: options, engine: engine, events: events)
-            whole.changedRemoteOriginals = await whole.remoteStamps.changedOriginals(
-                of: roots.flatMap(\.flattened), engine: engine)
-            try whole.place(roots)
-            report.unchanged = whole.report.unchanged
-            let changed = whole.planned.filter { $0.change != .unchanged }
+            var pipeline = IngestPipeline(
+                stateDirectory: backend.stateDirectory, options: options, engine: engine, events: events)
+            pipeline.onPlanned = planned
+            await pipeline.checkRemoteOriginals(of: roots)
+            let whole = try pipeline.plan(roots, stored: StoredDocuments(Transaction(backend: backend)))
+            report.unchanged = whole.products.filter { $0.change == .unchanged }.map {
+                ProductChange(id: $0.object.id, kind: $0.source.kindName, change: .unchanged)
+            }
+            let changed = whole.products.filter { $0.change != .unchanged }
             let size = max(1, batchSize)
             let count = (changed.count + size - 1) / size
-            let journal = whole.transferJournal
             var trailers: [String: String] = [:]
             if let processor { trailers["Stac-Repository-Processor"] = "\(processor.name) \(processor.version)" }
             for k in 0..<count {
                 let batch = Array(changed[(k * size)..<min((k + 1) * size, changed.count)])
                 let tx = Transaction(backend: backend)
                 defer { tx.discardStaged() }
-                var planner = try IngestPlanner(tx: tx, options: options, engine: engine, events: events)
-                planner.transferJournal = journal
-                planner.onPlanned = planned
-                planner.changedRemoteOriginals = whole.changedRemoteOriginals
-                try planner.adopt(batch, placedIn: whole.index)
-                try await planner.transferAssets()
-                try planner.writeProducts()
-                let part = planner.report
+                let plan = try pipeline.plan(batch: batch, placedIn: whole.placement.index, stored: StoredDocuments(tx))
+                let part = try await pipeline.execute(plan, tx: tx)
                 report.added += part.added
                 report.updated += part.updated
                 report.assetsCopied += part.assetsCopied
@@ -62,9 +57,7 @@ extension Repository {
                     tx.committed = true
                     report.version = version
                 }
-                planner.statCache.save()
-                planner.remoteStamps.save()
-                journal.consumeUsed()
+                pipeline.saveCaches()
                 FailedAssetLog(stateDirectory: backend.stateDirectory).update(with: part)
                 options.logger.debug("ingest: batch \(k + 1) of \(count) committed (\(batch.count) products)")
                 TestHooks.crashPoint("ingest-batch-committed")

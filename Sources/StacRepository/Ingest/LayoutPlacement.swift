@@ -1,8 +1,8 @@
 import STAC
 
 /// Where ingest places items of a templated collection (docs/format.md "Layout templates").
-/// Called from ``IngestPlanner`` at the points marked "layout templates".
-extension IngestPlanner {
+/// Called from ``ProductPlacer`` at the points marked "layout templates".
+extension ProductPlacer {
     /// The container an item goes in: for an item of a templated collection the sub-catalog its
     /// template values name (created when missing), else `parentPath` itself. An item stored
     /// elsewhere in the same collection (its datetime or property changed) is moved: its old
@@ -18,20 +18,20 @@ extension IngestPlanner {
         let segments = template.segments(forItem: object.json, id: object.id)
         // A collection ingested in this run is written later: its sub-catalogs take its stac_version from the source.
         let leaf = try index.ensureLayoutChain(
-            collection: parentPath, segments: segments, tx: tx, touched: &touchedContainers,
-            collectionDocument: { [planned] in planned.last { $0.path == parentPath }?.source.object })
+            collection: parentPath, segments: segments, edits: &edits, touched: &touched,
+            collectionDocument: { [products] in products.last { $0.path == parentPath }?.source.object })
         let newPath = CatalogIndex.itemPath(id: object.id, parentDirectory: parentDirectory(leaf))
         for old in index.items(withID: object.id)
         where old.path != newPath && index.owningCollection(of: old.parent)?.path == parentPath {
-            if planned.contains(where: { $0.path == old.path }) {
+            if products.contains(where: { $0.path == old.path }) {
                 throw StacRepositoryError(
                     .conflict,
                     "Two products with id \"\(object.id)\" are in this ingest for collection \"\(collection.id)\" (\(shortName(product.location)) and another); give them distinct ids or ingest them separately."
                 )
             }
-            try tx.deleteTree(old.directory)
+            try edits.deleteTree(old.directory)
             index.removeItem(old.path)
-            touchedContainers.insert(old.parent)
+            touched.insert(old.parent)
             index.insert(CatalogIndex.ItemEntry(id: object.id, path: newPath, parent: leaf))
         }
         return leaf
@@ -52,7 +52,7 @@ extension IngestPlanner {
             )
         }
         index.setLayout(template.text, of: path)
-        touchedContainers.insert(path)
+        touched.insert(path)
     }
 
     /// For a collection placed by this ingest: `--layout`, or for a new collection the template its
@@ -65,24 +65,26 @@ extension IngestPlanner {
             let template = try? LayoutTemplate(parsing: text)
         {
             index.setLayout(template.text, of: path)
-            touchedContainers.insert(path)
+            touched.insert(path)
         }
     }
 
     /// Drops the sub-catalogs moved items left empty (their parents' links are regenerated).
     mutating func removeEmptiedLayoutCatalogs() throws {
-        for path in touchedContainers.sorted() where index.isLayoutCatalog(path) {
-            if let survivor = try index.removeEmptyLayoutCatalogs(from: path, tx: tx) {
-                touchedContainers.insert(survivor)
+        for path in touched.sorted() where index.isLayoutCatalog(path) {
+            if let survivor = try index.removeEmptyLayoutCatalogs(from: path, edits: &edits) {
+                touched.insert(survivor)
             }
         }
     }
+}
 
+extension CatalogIndex {
     /// One warning per collection this ingest touched that holds more than
     /// ``LayoutTemplate/flatThreshold`` items in its own folder.
-    func layoutWarnings() -> [String] {
-        touchedContainers.sorted().compactMap { path in
-            guard let c = index.containers[path], c.type == .collection, c.layout == nil,
+    func layoutWarnings(touched: Set<String>) -> [String] {
+        touched.sorted().compactMap { path in
+            guard let c = containers[path], c.type == .collection, c.layout == nil,
                 c.items.count > LayoutTemplate.flatThreshold
             else { return nil }
             return
