@@ -128,6 +128,8 @@ extension Repository {
                 sources, processor: processor, options: options, engine: engine, loader: loader, scratch: scratch)
             roots = processed.roots
             report.unchanged = processed.unchanged
+            // Remote products downloaded by an interrupted run and taken from the journal.
+            report.assetsReused = processed.reused
         } else {
             var loaded: [SourceProduct] = []
             for source in sources { loaded.append(contentsOf: try await loader.load(source)) }
@@ -140,6 +142,7 @@ extension Repository {
                 planned: planned, progress: progress)
             batched.unchanged = report.unchanged + batched.unchanged
             batched.warnings = report.warnings
+            batched.assetsReused += report.assetsReused
             return batched
         }
         // Stages 2–5 and the commit, in one transaction (IngestPipeline).
@@ -167,7 +170,7 @@ extension Repository {
             report.unchanged += part.unchanged
             report.assetsCopied = part.assetsCopied
             report.bytesCopied = part.bytesCopied
-            report.assetsReused = part.assetsReused
+            report.assetsReused += part.assetsReused
             report.assetFailures = part.assetFailures
             if report.added.isEmpty && report.updated.isEmpty { return nil }
             var trailers: [String: String] = [:]

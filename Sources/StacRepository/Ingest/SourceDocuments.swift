@@ -12,9 +12,10 @@ extension Repository {
     func processedDocuments(
         _ sources: [String], processor: any Processor, options: IngestOptions, engine: AssetTransferEngine,
         loader: SourceLoader, scratch: URL
-    ) async throws -> (roots: [SourceProduct], unchanged: [ProductChange]) {
+    ) async throws -> (roots: [SourceProduct], unchanged: [ProductChange], reused: Int) {
         var roots: [SourceProduct] = []
         var unchanged: [ProductChange] = []
+        var reused = 0
         let context = ProcessingContext(
             workDirectory: scratch, logger: options.logger, options: options.processorOptions)
         try FS.makeDirectories(scratch.path)
@@ -26,6 +27,7 @@ extension Repository {
                 loader: loader, scratch: scratch)
             roots += remote.roots
             unchanged += remote.unchanged
+            reused = remote.reused
         }
         let stage = ProcessorStage(processor: processor, context: context)
         let pending = try await stage.discover(sources.filter { !RemoteProducts.isRemote($0) })
@@ -64,7 +66,7 @@ extension Repository {
             }
             roots.append(contentsOf: produced)
         }
-        return (roots, unchanged)
+        return (roots, unchanged, reused)
     }
 
     /// The stored `properties.version` of the item with this id (under `parentID`), if exactly one
