@@ -173,9 +173,9 @@ struct ResumableIngestTests {
             let item = try #require(readJSON(ws.repo.appendingPathComponent("\(name)/\(name).json")))
             let data = try #require((item["assets"] as? [String: Any])?["data"] as? [String: Any])
             let bytes = try #require(products[name])
-            #expect(data["file:checksum"] as? String == "1220" + sha256Hex(bytes), name)
+            #expect(data["file:checksum"] as? String == "1220" + sha256Hex(bytes), "\(name)")
             let original = (data["alternate"] as? [String: Any])?["original"] as? [String: Any]
-            #expect(original?["href"] as? String == "\(url)\(name).tif", name)
+            #expect(original?["href"] as? String == "\(url)\(name).tif", "\(name)")
         }
         #expect(try await ws.ok(["verify"]).stdout.contains(", 0 problems"))
         // The commit consumed the journaled downloads: their bytes are in the store.
