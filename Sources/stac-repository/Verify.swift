@@ -21,7 +21,7 @@ struct Verify: AsyncParsableCommand {
 
     @Flag(
         help:
-            "With --origin: ask each original's server first (HEAD; S3 HeadObject) and re-read only those whose size, ETag or Last-Modified differ from the ingest's."
+            "Re-hash only the stored assets and work-tree files whose stat data (size, mtime, ctime, inode) changed since they were last hashed, and with --origin ask each original's server first (HEAD; S3 HeadObject) and re-read only those whose size, ETag or Last-Modified differ from the ingest's. Catches every change made through the file system, not silent disk corruption: run a plain verify for that."
     )
     var quick = false
 
@@ -35,7 +35,6 @@ struct Verify: AsyncParsableCommand {
 
     func validate() throws {
         if repair && ref != nil { throw ValidationError("--repair mends the current catalog; drop --ref.") }
-        if quick && !origin { throw ValidationError("--quick is a mode of --origin; add --origin.") }
     }
 
     func run() async throws {
@@ -58,7 +57,7 @@ struct Verify: AsyncParsableCommand {
             for p in report.problems { Output.line("FAIL \(p.path): \(p.message)") }
             for p in report.failedAssets { Output.note("warning: \(p.path): \(p.message).") }
             var line =
-                "verify: \(Output.count(report.jsonFiles, "JSON file")), \(Output.count(report.assets, "asset")) (\(Output.bytes(report.bytesHashed)) hashed)"
+                "verify: \(Output.count(report.jsonFiles, "JSON file")), \(Output.count(report.assets, "asset")) (\(Output.bytes(report.bytesHashed)) hashed\(report.assetsTrustedByStat > 0 ? ", \(report.assetsTrustedByStat) unchanged by stat" : ""))"
             if report.workTreeFiles > 0 { line += ", \(Output.count(report.workTreeFiles, "work-tree file")) compared" }
             if origin { line += ", \(Output.count(report.originsChecked, "original")) checked" }
             if repair { line += ", \(report.repaired.count) repaired" }

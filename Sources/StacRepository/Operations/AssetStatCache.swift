@@ -112,6 +112,31 @@ final class AssetStatCache: @unchecked Sendable {
         return (digest.hex, digest.size)
     }
 
+    /// The cached SHA-256 and size of `path` when its stamp is unchanged since it was hashed, else nil.
+    func trusted(_ path: String) -> (sha256: String, size: Int64)? {
+        guard let now = Stamp(path: path) else { return nil }
+        lock.lock()
+        defer { lock.unlock() }
+        guard let cached = contents.entries[path], cached.stamp == now else { return nil }
+        hits += 1
+        return (cached.sha256, now.size)
+    }
+
+    /// Hashes `path` (always reading it) and remembers the answer with the stamp it had before.
+    /// - Throws: when the file cannot be read.
+    func hash(_ path: String) throws -> (hex: String, size: Int64) {
+        let before = Stamp(path: path)
+        let hashTime = Self.now()
+        let digest = try sha256OfFile(path)
+        lock.lock()
+        hashed += 1
+        lock.unlock()
+        if let before, before.size == digest.size {
+            record(path, stamp: before, sha256: digest.hex, hashTime: hashTime)
+        }
+        return digest
+    }
+
     /// Remembers that `path`, whose stamp was `stamp` before it was read at `hashTime`, has
     /// this SHA-256; ignored when the file changed since, or too close to `hashTime`.
     func record(_ path: String, stamp: Stamp, sha256: String, hashTime: Int64) {

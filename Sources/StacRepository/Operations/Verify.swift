@@ -13,6 +13,9 @@ public struct VerifyReport: Sendable, Codable {
     public var jsonFiles = 0
     public var assets = 0
     public var bytesHashed: Int64 = 0
+    /// With `quick`: stored asset files taken as unchanged because their stat data (device, inode,
+    /// size, mtime, ctime) equals what it was when they were last hashed (`cache/asset-stat`).
+    public var assetsTrustedByStat = 0
     public var problems: [VerifyProblem] = []
     /// Originals checked with `--origin`.
     public var originsChecked = 0
@@ -33,13 +36,16 @@ extension Repository {
     /// local asset exists and matches its `file:size` and `file:checksum` (and, on git, its
     /// Git LFS pointer), and on git the work tree equals the last commit.
     public func verify(ref: String? = nil) throws -> VerifyReport {
-        try verifyStored(ref: ref, progress: nil).report
+        try verifyStored(ref: ref, quick: false, progress: nil).report
     }
 
     /// ``verify(ref:)``, and with `origin` also re-reads every `alternate.*` href (local,
     /// http(s), s3) and checks that it still has the recorded checksum: the source may have
     /// been deleted or changed since the ingest. With `quick`, only originals whose server (HEAD)
-    /// or file (stat) no longer names the version recorded at ingest are re-read.
+    /// or file (stat) no longer names the version recorded at ingest are re-read, and the
+    /// repository's own asset files and work tree are re-hashed only where their stat data changed
+    /// since they were last hashed (as `git status` does): every change made through the file
+    /// system is caught, silent media corruption is not — that is what a full `verify` is for.
     ///
     /// With `repair` (current version only, with the writer lock): damaged or missing Git LFS
     /// objects (or, on the file backend, asset files) are restored from the work-tree copy or
@@ -58,7 +64,7 @@ extension Repository {
                 .usage, "--repair mends the current catalog, not the one at \(ref); run it without --ref.")
         }
         return try await withLock(wait: false, purpose: "verify --repair") {
-            let first = try verifyStored(ref: nil, progress: progress)
+            let first = try verifyStored(ref: nil, quick: false, progress: progress)
             let repaired = try await repairDamage(first, transfer: transfer)
             var report = try await verifyAll(
                 ref: nil, origin: origin, quick: quick, transfer: transfer, progress: progress)
@@ -70,7 +76,7 @@ extension Repository {
     private func verifyAll(
         ref: String?, origin: Bool, quick: Bool = false, transfer: TransferConfiguration, progress: ProgressHandler?
     ) async throws -> VerifyReport {
-        let checked = try verifyStored(ref: ref, progress: progress)
+        let checked = try verifyStored(ref: ref, quick: quick, progress: progress)
         var report = checked.report
         if ref == nil { report.failedAssets = failedAssetReferences() }
         guard origin else { return report }
@@ -93,9 +99,13 @@ extension Repository {
         var workTree: [WorkTreeChange] = []
     }
 
-    private func verifyStored(ref: String?, progress: ProgressHandler?) throws -> StoredCheck {
+    private func verifyStored(ref: String?, quick: Bool, progress: ProgressHandler?) throws -> StoredCheck {
         var check = StoredCheck()
         try recoverIfIdle()
+        // Every asset file hashed here is remembered with its stat data, so that a later `--quick`
+        // can trust the files nobody touched since; `--quick` re-hashes only the others.
+        let stats = AssetStatCache(stateDirectory: backend.stateDirectory)
+        defer { stats.save() }
         let snapshot = try backend.snapshot(at: ref)
         let files = Set(try snapshot.files())
         // Documents are the JSON files that are not Git LFS assets; a JSON file that an item
@@ -174,6 +184,7 @@ extension Repository {
                 }
                 let recordedSize = asset["file:size"]?.numberValue?.intValue.map(Int64.init)
                 let digest: (hex: String, size: Int64)
+                var trusted = false
                 // The current version must follow the attributes rule; older commits keep the
                 // shape they were written in (their bytes are still read from the store).
                 if ref == nil, try snapshot.needsFormatMigration(target) {
@@ -187,7 +198,13 @@ extension Repository {
                 }
                 switch try snapshot.source(target) {
                 case .file(let url)?:
-                    digest = try sha256OfFile(url.path)
+                    if quick, let known = stats.trusted(url.path) {
+                        digest = (known.sha256, known.size)
+                        check.report.assetsTrustedByStat += 1
+                        trusted = true
+                    } else {
+                        digest = try stats.hash(url.path)
+                    }
                     if let pointer = try snapshot.storedDigest(target), pointer.sha256 != digest.hex {
                         check.report.problems.append(
                             .init(
@@ -213,7 +230,7 @@ extension Repository {
                 case nil:
                     continue
                 }
-                report(&check, bytes: digest.size)
+                if !trusted { report(&check, bytes: digest.size) }
                 if let recordedSize, recordedSize != digest.size {
                     check.report.problems.append(
                         .init(
@@ -248,7 +265,7 @@ extension Repository {
         // The work tree against the commit (git, current version): what users and their tools see.
         if ref == nil, let versioned = backend.versioning {
             let result = try versioned.workTreeChanges(
-                paths: nil, trustStat: false, progress: progress, phase: "verify work tree")
+                paths: nil, trustStat: quick, progress: progress, phase: "verify work tree")
             check.report.workTreeFiles = result.checked
             for change in result.changes where change.kind != .untracked {
                 check.workTree.append(change)
