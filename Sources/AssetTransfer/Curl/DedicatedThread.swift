@@ -1,18 +1,15 @@
 import Foundation
 
-/// Runs blocking work (a libcurl transfer, a POSIX read loop) on a thread of its own, so the
-/// cooperative pool that runs Swift tasks is never blocked. At most `jobs` such threads exist at once
-/// because the engine's task group admits at most `jobs` transfers.
+/// Runs blocking work (a libcurl transfer, a POSIX read loop, a lock wait, a commit) on a thread
+/// of the process's ``TransferThreads`` pool, so the cooperative pool that runs Swift tasks is
+/// never blocked. A thread is reused for the next job: the number of threads follows the jobs
+/// running at once (the engine's task group admits at most `jobs` transfers), not the number of
+/// assets.
 enum DedicatedThread {
+    /// `name` describes the work for the reader of the call site; pool threads are all named
+    /// "stac-repository worker".
     static func run<T: Sendable>(_ name: String, _ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            let thread = Thread {
-                continuation.resume(returning: body())
-            }
-            thread.name = name
-            thread.stackSize = 1 << 20
-            thread.start()
-        }
+        await TransferThreads.shared.run(body)
     }
 }
 
