@@ -160,7 +160,7 @@ struct VerifyOriginTests {
     }
 
     @Test(
-        "--origin --quick catches an S3 object replaced behind its key (ETag)",
+        "--origin --quick lists S3 originals (no HEAD each) and catches an object replaced behind its key (ETag)",
         .enabled(if: which("moto_server") != nil, "moto_server is not installed (scripts/setup.sh --test-tools)"))
     func quickOverS3() async throws {
         let moto = try #require(which("moto_server"))
@@ -171,7 +171,7 @@ struct VerifyOriginTests {
             log: ws.temp.sub("moto.log"))
         defer { server.stop() }
         let site = ws.temp.sub("site")
-        try makeCatalog(at: site, items: 2)
+        try makeCatalog(at: site, items: 5)
         let endpoint = "http://127.0.0.1:\(port)"
         var env = ws.env
         let s3: [String: String] = [
@@ -202,6 +202,13 @@ struct VerifyOriginTests {
                 separatedBy: "\"GET /stac/cat/coll/item-0/data.tif"
             ).count - 1
         #expect(gets == 1, "quick verify downloaded an unchanged original")
+        // Ten originals under one folder: one ListObjectsV2 of cat/, not ten HEADs.
+        let log = (try? String(contentsOf: motoLog, encoding: .utf8)) ?? ""
+        #expect(!log.contains("\"HEAD /stac/cat/"), "quick verify sent a HEAD per original")
+        let listings = log.split(separator: "\n").filter { $0.contains("list-type=2") }
+        #expect(
+            listings.contains { $0.contains("prefix=cat/") || $0.contains("prefix=cat%2F") },
+            "no listing of cat/ in the moto log: \(listings)")
         let put = """
             import boto3, sys
             boto3.client('s3', endpoint_url=sys.argv[1]).put_object(Bucket='stac', Key='cat/coll/item-0/data.tif', Body=b'other bytes')

@@ -133,6 +133,14 @@ extension Repository {
             }
             if let recorded = stamps.entry(e.href), recorded.sha256 == hex { remote.append((i, recorded)) }
         }
+        // S3 originals: one ListObjectsV2 page names the size and ETag of up to 1,000 objects,
+        // where a HEAD names one. Those the listing did not show are asked with HEAD below.
+        let listed = await listedStamps(of: remote.map { entries[$0.0].href }, engine: engine)
+        remote = remote.filter { i, recorded in
+            guard let now = listed[entries[i].href] else { return true }
+            if recorded.stamp.sameVersion(as: now) { unchanged.insert(i) }
+            return false
+        }
         let limit = max(1, engine.configuration.jobs)
         await withTaskGroup(of: Int?.self) { group in
             var next = 0
@@ -153,5 +161,44 @@ extension Repository {
             }
         }
         return unchanged
+    }
+
+    /// The fewest originals of one bucket worth a listing instead of one HEAD each.
+    static let listingThreshold = 8
+
+    /// Stamps of S3 originals from ListObjectsV2 of each bucket's longest common folder of them,
+    /// stopping after twice as many keys as originals plus one page (a folder holding much more
+    /// than the originals is not listed to the end: the rest get a HEAD). Empty on any error.
+    private static func listedStamps(of hrefs: [String], engine: AssetTransferEngine) async -> [String: RemoteStamp] {
+        var byBucket: [String: [String]] = [:]
+        for href in hrefs where href.hasPrefix("s3://") {
+            let path = href.dropFirst("s3://".count)
+            guard let slash = path.firstIndex(of: "/"), slash != path.startIndex else { continue }
+            byBucket[String(path[..<slash]), default: []].append(String(path[path.index(after: slash)...]))
+        }
+        var out: [String: RemoteStamp] = [:]
+        let wanted = Set(hrefs)
+        for (bucket, keys) in byBucket.sorted(by: { $0.key < $1.key }) where keys.count >= listingThreshold {
+            let prefix = commonFolder(of: keys)
+            guard
+                let objects = try? await engine.listObjects(
+                    under: "s3://\(bucket)/\(prefix)", limit: 2 * keys.count + 1000)
+            else { continue }
+            for object in objects where wanted.contains(object.href) && object.stamp.identifiesVersion {
+                out[object.href] = object.stamp
+            }
+        }
+        return out
+    }
+
+    /// The longest folder (ending in "/", or "") that holds every key.
+    static func commonFolder(of keys: [String]) -> String {
+        guard var common = keys.first.map({ Substring($0) }) else { return "" }
+        for key in keys.dropFirst() {
+            common = common.commonPrefix(with: key)[...]
+            if common.isEmpty { return "" }
+        }
+        guard let slash = common.lastIndex(of: "/") else { return "" }
+        return String(common[...slash])
     }
 }
