@@ -42,6 +42,11 @@ bench-push-clone:
     swift build -c release
     python3 scripts/bench_push_clone.py "$(swift build -c release --show-bin-path)/stac-repository" 1000 64
 
+# Single-product commits on a templated collection of N items (default 100,000): +1 item, prune, diff.
+bench-scale N="100000":
+    swift build -c release
+    python3 scripts/bench_scale.py "$(swift build -c release --show-bin-path)/stac-repository" {{N}} git
+
 # Format the sources in place.
 fmt:
     swift format --in-place --recursive Sources Tests Processors Package.swift

@@ -30,7 +30,9 @@ public enum ReservedNames {
 
     /// `name` in Unicode NFC, the form every path the tool writes uses.
     public static func nfc(_ name: String) -> String {
-        name.precomposedStringWithCanonicalMapping
+        // ASCII is its own NFC; the Foundation call costs more than the rest of indexing an item.
+        if name.utf8.allSatisfy({ $0 < 0x80 }) { return name }
+        return name.precomposedStringWithCanonicalMapping
     }
 
     /// Whether two spellings are the same bytes (Swift's `==` ignores normalisation differences).

@@ -81,4 +81,14 @@ import Testing
         #expect(Href.withoutUserinfo("https://h/a@b.tif") == "https://h/a@b.tif")
         #expect(Href.userinfo(of: "s3://bucket/key@x") == nil)
     }
+
+    @Test("NFC: ASCII stays as it is, a decomposed accent is composed, a composed one kept")
+    func nfc() {
+        #expect(
+            ReservedNames.sameBytes(
+                ReservedNames.nfc("S2B_MSIL2A_20240501T103629_N0510"), "S2B_MSIL2A_20240501T103629_N0510"))
+        #expect(ReservedNames.sameBytes(ReservedNames.nfc("Ame\u{301}lie"), "Am\u{E9}lie"))
+        #expect(ReservedNames.sameBytes(ReservedNames.nfc("Am\u{E9}lie"), "Am\u{E9}lie"))
+        #expect(!ReservedNames.sameBytes("Ame\u{301}lie", "Am\u{E9}lie"))
+    }
 }
