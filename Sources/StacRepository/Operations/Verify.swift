@@ -265,7 +265,7 @@ extension Repository {
         // The work tree against the commit (git, current version): what users and their tools see.
         if ref == nil, let versioned = backend.versioning {
             let result = try versioned.workTreeChanges(
-                paths: nil, trustStat: quick, progress: progress, phase: "verify work tree")
+                paths: nil, trustStat: quick, untracked: false, progress: progress, phase: "verify work tree")
             check.report.workTreeFiles = result.checked
             for change in result.changes where change.kind != .untracked {
                 check.workTree.append(change)

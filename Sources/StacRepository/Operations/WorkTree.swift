@@ -54,7 +54,8 @@ extension Repository {
         try recoverIfIdle()
         if let versioned = backend.versioning {
             let result = try versioned.workTreeChanges(
-                paths: paths.isEmpty ? nil : paths, trustStat: true, progress: progress, phase: "status")
+                paths: paths.isEmpty ? nil : paths, trustStat: true, untracked: true, progress: progress,
+                phase: "status")
             var status = WorkTreeStatus(backend: backend.kind.rawValue, version: try versioned.headVersion())
             status.filesChecked = result.checked
             status.changes = result.changes
@@ -90,7 +91,7 @@ extension Repository {
         }
         return try withLock(wait: wait, purpose: "restore") {
             let changes = try versioned.workTreeChanges(
-                paths: paths.isEmpty ? nil : paths, trustStat: false, progress: nil, phase: "restore"
+                paths: paths.isEmpty ? nil : paths, trustStat: false, untracked: true, progress: nil, phase: "restore"
             ).changes
             var report = RestoreReport()
             let wanted = changes.filter { $0.kind != .untracked }.map(\.path)
@@ -108,7 +109,8 @@ extension Repository {
     func refuseLocalChanges(to paths: some Collection<String>, force: Bool, command: String) throws {
         guard !force, let versioned = backend.versioning, !paths.isEmpty else { return }
         let changes = try versioned.workTreeChanges(
-            paths: paths.filter { !versioned.isBackendFile($0) }.sorted(), trustStat: true, progress: nil,
+            paths: paths.filter { !versioned.isBackendFile($0) }.sorted(), trustStat: true, untracked: true,
+            progress: nil,
             phase: "status"
         ).changes
         guard let first = changes.first else { return }

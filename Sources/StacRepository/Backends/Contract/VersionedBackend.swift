@@ -36,9 +36,11 @@ public protocol VersionedBackend: StorageBackend {
     /// the name `savingOldTipAs`; the work tree follows for `paths`.
     func resetBranch(to version: String, savingOldTipAs name: String, paths: [String], reflog: String) throws
 
-    /// Work-tree files that differ from the current version (``Repository/status(paths:progress:)``).
-    func workTreeChanges(paths: [String]?, trustStat: Bool, progress: ProgressHandler?, phase: String) throws
-        -> (checked: Int, changes: [WorkTreeChange])
+    /// Work-tree files that differ from the current version (``Repository/status(paths:progress:)``);
+    /// with `untracked`, also the files the version does not have (a walk of the whole work tree).
+    func workTreeChanges(
+        paths: [String]?, trustStat: Bool, untracked: Bool, progress: ProgressHandler?, phase: String
+    ) throws -> (checked: Int, changes: [WorkTreeChange])
     /// Puts the committed bytes back at `paths`; returns those that could not be restored.
     func restoreWorkTree(_ paths: [String]) throws -> [(path: String, reason: String)]
     /// A directory on the store's filesystem for repaired asset bytes.

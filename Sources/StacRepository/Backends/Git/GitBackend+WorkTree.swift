@@ -12,7 +12,8 @@ extension GitBackend {
     /// unchanged; otherwise every file is re-hashed: LFS files against their pointer's SHA-256,
     /// the others against their blob id.
     func workTreeChanges(
-        paths: [String]?, trustStat: Bool, progress: ProgressHandler? = nil, phase: String = "status"
+        paths: [String]?, trustStat: Bool, untracked: Bool = true, progress: ProgressHandler? = nil,
+        phase: String = "status"
     ) throws -> (
         checked: Int, changes: [WorkTreeChange]
     ) {
@@ -47,7 +48,7 @@ extension GitBackend {
                 changes.append(WorkTreeChange(path: path, kind: kind))
             }
         }
-        for path in untrackedFiles(under: paths) where tracked[path] == nil {
+        for path in untracked ? untrackedFiles(under: paths) : [] where tracked[path] == nil {
             changes.append(WorkTreeChange(path: path, kind: .untracked))
         }
         return (checked, changes.sorted { $0.path < $1.path })

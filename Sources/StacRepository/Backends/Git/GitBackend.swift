@@ -459,13 +459,11 @@ final class GitSnapshot: CatalogSnapshot {
     }
 
     func storedDigest(_ path: String) throws -> (sha256: String, size: Int64)? {
-        // Decided by source(_:), the one place that says which paths are Git LFS pointers.
-        switch try source(path) {
-        case .file?, .missingObject?:
-            guard let blob = try read(path), let pointer = LFSPointer(parsing: blob) else { return nil }
-            return (pointer.oid, pointer.size)
-        default:
-            return nil
-        }
+        // The same rule as source(_:): a path is a Git LFS pointer when it is marked LFS and
+        // parses as one, or is an unmarked pointer of an earlier version.
+        guard let blob = try read(path),
+            let pointer = try isLFS(path) ? LFSPointer(parsing: blob) : unmarkedPointer(path, blob)
+        else { return nil }
+        return (pointer.oid, pointer.size)
     }
 }
