@@ -8,8 +8,10 @@ import Foundation
 /// ctime) → SHA-256. A re-ingest hashes a local original again only when one of these changed,
 /// so an unchanged re-ingest reads no asset bytes.
 ///
-/// Kept in the tool's state directory (`cache/asset-stat`, one line per file), never committed; losing it
-/// only costs a re-hash. An entry is not trusted when the file changed within
+/// Kept in the tool's state directory (`cache/asset-stat/00` … `ff`: 256 shards by a hash of the
+/// path, one line per file), never committed; losing it only costs a re-hash. A command reads only
+/// the shards of the paths it asks about and writes only those it changed, so a one-item ingest
+/// into a repository of a million assets reads a few kilobytes, not the whole cache. An entry is not trusted when the file changed within
 /// ``racyWindow`` seconds of the moment it was hashed ("racily clean", as git says): a write
 /// in the same timestamp tick could otherwise go unnoticed.
 final class AssetStatCache: @unchecked Sendable {
@@ -49,23 +51,52 @@ final class AssetStatCache: @unchecked Sendable {
         var entries: [String: Entry] = [:]
     }
 
+    /// How many shard files the cache is split into.
+    static let shardCount = 256
+
     /// The first line of the file; the others are `sha256 size mtime ctime device inode path`.
     static let header = "stac-repository asset-stat cache v1"
 
     /// Seconds before the hashing time within which a change makes an entry untrusted.
     static let racyWindow: Int64 = 2
 
-    let file: String
+    /// The directory of the shard files.
+    let directory: String
     private let lock = NSLock()
-    private var contents: Contents
-    private var dirty = false
+    /// The shards read so far, by number.
+    private var shards: [Int: Contents] = [:]
+    private var dirty: Set<Int> = []
     /// Lookups answered from the cache, and files hashed, in this run (logged by ingest).
     private(set) var hits = 0
     private(set) var hashed = 0
 
     init(stateDirectory: URL) {
-        file = stateDirectory.appendingPathComponent("cache/asset-stat").path
-        contents = (try? FS.read(file)).flatMap { $0 }.map(Self.parse) ?? Contents()
+        directory = stateDirectory.appendingPathComponent("cache/asset-stat").path
+    }
+
+    /// The shard of `path`: FNV-1a of its bytes, modulo ``shardCount`` (stable across runs).
+    static func shard(of path: String) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in path.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return Int(hash % UInt64(shardCount))
+    }
+
+    private func shardFile(_ number: Int) -> String {
+        directory + "/" + String(format: "%02x", number)
+    }
+
+    /// The entry of `path`, reading its shard on first use. Call with `lock` held.
+    private func entry(_ path: String) -> Entry? {
+        let number = Self.shard(of: path)
+        if shards[number] == nil {
+            // An earlier version kept one file at `cache/asset-stat`: not a directory, so no shard
+            // reads; the first save replaces it.
+            shards[number] = (try? FS.read(shardFile(number))).flatMap { $0 }.map(Self.parse) ?? Contents()
+        }
+        return shards[number]?.entries[path]
     }
 
     /// Reads the line format (a plain format: JSONDecoder costs more than the lookups it serves).
@@ -95,7 +126,7 @@ final class AssetStatCache: @unchecked Sendable {
     func digest(of path: String) -> (sha256: String, size: Int64)? {
         guard let before = Stamp(path: path) else { return nil }
         lock.lock()
-        let cached = contents.entries[path]
+        let cached = entry(path)
         lock.unlock()
         if let cached, cached.stamp == before {
             lock.lock()
@@ -117,7 +148,7 @@ final class AssetStatCache: @unchecked Sendable {
         guard let now = Stamp(path: path) else { return nil }
         lock.lock()
         defer { lock.unlock() }
-        guard let cached = contents.entries[path], cached.stamp == now else { return nil }
+        guard let cached = entry(path), cached.stamp == now else { return nil }
         hits += 1
         return (cached.sha256, now.size)
     }
@@ -143,23 +174,33 @@ final class AssetStatCache: @unchecked Sendable {
         guard Stamp(path: path) == stamp, max(stamp.mtime, stamp.ctime) < hashTime - Self.racyWindow * 1_000_000_000
         else { return }
         lock.lock()
-        contents.entries[path] = Entry(stamp: stamp, sha256: sha256)
-        dirty = true
+        _ = entry(path)
+        let number = Self.shard(of: path)
+        shards[number]?.entries[path] = Entry(stamp: stamp, sha256: sha256)
+        dirty.insert(number)
         lock.unlock()
     }
 
-    /// Writes the cache when it changed (atomically; a failure only costs re-hashing later).
+    /// Writes the shards that changed (each atomically; a failure only costs re-hashing later).
     func save() {
         lock.lock()
         defer { lock.unlock() }
-        guard dirty else { return }
-        var text = Self.header + "\n"
-        for (path, e) in contents.entries where !path.contains("\n") {
-            let s = e.stamp
-            text += "\(e.sha256) \(s.size) \(s.mtime) \(s.ctime) \(s.device) \(s.inode) \(path)\n"
+        guard !dirty.isEmpty else { return }
+        // The single file of an earlier version is in the way of the shard directory.
+        if !FS.isDirectory(directory) {
+            unlink(directory)
+            try? FS.makeDirectories(directory)
         }
-        try? FS.writeAtomically(Array(text.utf8), to: file)
-        dirty = false
+        for number in dirty.sorted() {
+            guard let shard = shards[number] else { continue }
+            var text = Self.header + "\n"
+            for (path, e) in shard.entries.sorted(by: { $0.key < $1.key }) where !path.contains("\n") {
+                let s = e.stamp
+                text += "\(e.sha256) \(s.size) \(s.mtime) \(s.ctime) \(s.device) \(s.inode) \(path)\n"
+            }
+            try? FS.writeAtomically(Array(text.utf8), to: shardFile(number))
+        }
+        dirty.removeAll()
     }
 
     /// Nanoseconds since the epoch.
