@@ -188,6 +188,18 @@ struct LayoutTests {
         try await ws.ok(["export", exportB.path])
         #expect(
             treeState(exportA) == treeState(exportB), "batched and one-commit templated ingests export the same tree")
+
+        // One commit per item: each batch plans against the index the previous batch left
+        // (not a reload), and the result is still the same catalog.
+        let single = Workspace("layout-batches-1")
+        try await single.initRepo(backend: backend)
+        try await single.ok(["ingest", source.path, "--layout", Self.monthly, "--batch-size", "1"])
+        let singleHistory = try await single.ok(["history"])
+        #expect(singleHistory.stdout.contains("(batch 7 of 7)"), "\(singleHistory.stdout)")
+        try await expectClean(single, backend: backend)
+        let exportC = single.temp.sub("export")
+        try await single.ok(["export", exportC.path])
+        #expect(treeState(exportA) == treeState(exportC), "one commit per item exports another tree")
     }
 
     @Test(

@@ -30,11 +30,14 @@ extension Repository {
             let count = (changed.count + size - 1) / size
             var trailers: [String: String] = [:]
             if let processor { trailers["Stac-Repository-Processor"] = "\(processor.name) \(processor.version)" }
+            // The index of the committed state, carried from batch to batch (plan(batch:…)).
+            var committed = try CatalogIndex.load { try backend.read($0) }
             for k in 0..<count {
                 let batch = Array(changed[(k * size)..<min((k + 1) * size, changed.count)])
                 let tx = Transaction(backend: backend)
                 defer { tx.discardStaged() }
-                let plan = try pipeline.plan(batch: batch, placedIn: whole.placement.index, stored: StoredDocuments(tx))
+                let plan = try pipeline.plan(
+                    batch: batch, placedIn: whole.placement.index, committed: committed, stored: StoredDocuments(tx))
                 let part = try await pipeline.execute(plan, tx: tx)
                 report.added += part.added
                 report.updated += part.updated
@@ -57,6 +60,7 @@ extension Repository {
                     tx.committed = true
                     report.version = version
                 }
+                committed = plan.placement.index
                 pipeline.saveCaches()
                 FailedAssetLog(stateDirectory: backend.stateDirectory).update(with: part)
                 options.logger.debug("ingest: batch \(k + 1) of \(count) committed (\(batch.count) products)")

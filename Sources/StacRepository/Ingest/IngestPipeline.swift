@@ -73,9 +73,14 @@ struct IngestPipeline {
     }
 
     /// The part of a plan one batch of `--batch-size` commits, placed again against the state
-    /// the earlier batches committed (``ProductPlacer/adopt(_:placedIn:)``).
-    func plan(batch: [DetectedProduct], placedIn whole: CatalogIndex, stored: StoredDocuments) throws -> Plan {
-        let index = try CatalogIndex.load { try stored.bytes($0) }
+    /// the earlier batches committed (``ProductPlacer/adopt(_:placedIn:)``). `committed` is the
+    /// index of that state: loaded once before the first batch, then each batch's
+    /// `placement.index` — it is what that batch wrote, since every container it touched gets
+    /// its member links from it — so a batch costs what it changes, not a reload of the catalog.
+    func plan(
+        batch: [DetectedProduct], placedIn whole: CatalogIndex, committed index: CatalogIndex,
+        stored: StoredDocuments
+    ) throws -> Plan {
         var placer = ProductPlacer(options: options, index: index, stored: stored)
         let products = try placer.adopt(batch, placedIn: whole)
         return Plan(placement: placer.placement, products: products, touched: placer.touched)
