@@ -37,7 +37,8 @@ extension Repository {
                 let tx = Transaction(backend: backend)
                 defer { tx.discardStaged() }
                 let plan = try pipeline.plan(
-                    batch: batch, placedIn: whole.placement.index, committed: committed, stored: StoredDocuments(tx))
+                    batch: batch, placedIn: whole.placement.index, committed: consume committed,
+                    stored: StoredDocuments(tx))
                 let part = try await pipeline.execute(plan, tx: tx)
                 report.added += part.added
                 report.updated += part.updated

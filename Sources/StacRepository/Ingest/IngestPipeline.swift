@@ -78,7 +78,7 @@ struct IngestPipeline {
     /// `placement.index` — it is what that batch wrote, since every container it touched gets
     /// its member links from it — so a batch costs what it changes, not a reload of the catalog.
     func plan(
-        batch: [DetectedProduct], placedIn whole: CatalogIndex, committed index: CatalogIndex,
+        batch: [DetectedProduct], placedIn whole: CatalogIndex, committed index: consuming CatalogIndex,
         stored: StoredDocuments
     ) throws -> Plan {
         var placer = ProductPlacer(options: options, index: index, stored: stored)
