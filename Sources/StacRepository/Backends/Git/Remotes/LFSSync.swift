@@ -336,13 +336,13 @@ private func sshFailure(_ git: GitError, remote: String, url: String, auth: Remo
     if git.code == .other(-16) || message.contains("authentication") {
         return StacRepositoryError(
             .transfer,
-            "The remote \(remote) (\(shown)) refused the ssh credentials (\(auth.sources)); add your public key to the server's authorized keys, set STAC_REPOSITORY_SSH_PASSPHRASE for an encrypted key, or set STAC_REPOSITORY_SSH_KEY to a key it accepts, then try again."
+            "The remote \(remote) (\(shown)) refused the ssh credentials (\(auth.ssh.description)); add your public key to the server's authorized keys, set STAC_REPOSITORY_SSH_PASSPHRASE for an encrypted key, or set STAC_REPOSITORY_SSH_KEY to a key it accepts, then try again."
         )
     }
     if message.contains("private key") || message.contains("public key") || message.contains("passphrase") {
         return StacRepositoryError(
             .transfer,
-            "Could not use the ssh key for the remote \(remote) (\(auth.sources)): \(git.message); check the key file and STAC_REPOSITORY_SSH_PASSPHRASE, then try again."
+            "Could not use the ssh key for the remote \(remote) (\(auth.ssh.description)): \(git.message); check the key file and STAC_REPOSITORY_SSH_PASSPHRASE, then try again."
         )
     }
     return nil

@@ -190,8 +190,8 @@ struct RemoteAuthentication {
     }
 
     /// Which credential sources were tried, for an "auth refused" sentence.
+    /// (HTTP sources: those of ssh are ``SSHCredentialSources/description``.)
     var sources: String {
-        if isSSH { return ssh.description }
         var tried = [String]()
         if token != nil { tried.append("STAC_REPOSITORY_GIT_TOKEN") }
         if !extraHeaders.isEmpty { tried.append("http.extraHeader") }
