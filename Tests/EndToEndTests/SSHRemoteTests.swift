@@ -78,9 +78,13 @@ struct SSHRemoteTests {
         let log = (try? String(contentsOf: ws.temp.sub("sshd/sshd.log"), encoding: .utf8)) ?? ""
         #expect(log.contains("Accepted publickey for \(server.user)"), "\(log)")
 
-        // Our clone over ssh: git objects through libssh2, LFS objects from giftless.
+        // Our clone over ssh: git objects through libssh2, LFS objects from giftless. The URL
+        // names no user: the tool logs in as $USER (else the login name), as ssh does.
         let clone = ws.temp.sub("clone")
-        let cloned = try await ws.ok(["clone", url, clone.path, "--lfs-url", lfsURL, "--json"])
+        let noUser = "ssh://127.0.0.1:\(server.port)\(bare.path)"
+        let cloned = try await ws.tool(
+            ["clone", noUser, clone.path, "--lfs-url", lfsURL, "--json"], env: ["USER": server.user])
+        #expect(cloned.status == 0, "\(cloned.stderr)")
         #expect(
             (jsonObject(cloned.stdout) as? [String: Any])?["lfsObjectsDownloaded"] as? Int == assets.count,
             "\(cloned.stdout)")

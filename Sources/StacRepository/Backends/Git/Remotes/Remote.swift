@@ -91,7 +91,7 @@ struct SSHCredentialSources {
     var keys: [SSHKeyFile]
     /// `STAC_REPOSITORY_SSH_KEY`, when set.
     var keyFromEnvironment: String?
-    /// The user for `ssh://host/path` (no user in the URL): `$USER`, as ssh does.
+    /// The user for `ssh://host/path` (no user in the URL): `$USER`, else the login name, as ssh does.
     var user: String?
 
     init(
@@ -101,7 +101,7 @@ struct SSHCredentialSources {
         let socket = environment["SSH_AUTH_SOCK"].flatMap { $0.isEmpty ? nil : $0 }
         agentSocket = socket
         agent = socket.map { FS.exists($0) } ?? false
-        user = environment["USER"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["LOGNAME"]
+        user = environment["USER"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["LOGNAME"] ?? NSUserName()
         let passphrase = environment["STAC_REPOSITORY_SSH_PASSPHRASE"].flatMap { $0.isEmpty ? nil : $0 }
         func keyFile(_ path: String, passphrase: String?) -> SSHKeyFile {
             SSHKeyFile(
