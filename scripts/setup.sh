@@ -61,6 +61,20 @@ if [ ! -x "$VENV/bin/just" ]; then
 fi
 
 if [ "${1:-}" = "--test-tools" ]; then
+    # A private sshd for the ssh remote tests (SSHRemoteTests start their own on 127.0.0.1; the
+    # system service is never started: a policy-rc.d that denies starts while the package installs).
+    if [ ! -x /usr/sbin/sshd ]; then
+        echo "setup: installing openssh-server (the tests run their own sshd; the service is not started)" >&2
+        policy=""
+        if [ ! -e /usr/sbin/policy-rc.d ]; then
+            policy=/usr/sbin/policy-rc.d
+            printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null && $SUDO chmod +x "$policy"
+        fi
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openssh-server >/dev/null
+        if [ -n "$policy" ]; then $SUDO rm -f "$policy"; fi
+    fi
+    [ -d /run/sshd ] || $SUDO install -d -m 0755 /run/sshd # sshd's privilege separation directory
     missing=()
     "$VENV/bin/python" -c 'import pystac' 2>/dev/null || missing+=(pystac)
     "$VENV/bin/python" -c 'import jsonschema' 2>/dev/null || missing+=(jsonschema)

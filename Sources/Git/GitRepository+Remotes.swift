@@ -10,15 +10,51 @@ public struct RemoteCredentials: Sendable {
     public var token: String?
     /// A user name and password (a netrc entry for the remote's host), offered after the token.
     public var userPassword: (user: String, password: String)?
+    /// Whether to offer the ssh agent (`SSH_AUTH_SOCK`) first when an ssh server asks for a key.
+    public var sshAgent: Bool
+    /// Private key files offered (each once, in this order) after the agent.
+    public var sshKeys: [SSHKeyFile]
+    /// The user name for an ssh URL that names none (`ssh://host/path`).
+    public var sshUser: String?
 
-    public init(headers: [String] = [], token: String? = nil, userPassword: (user: String, password: String)? = nil) {
+    public init(
+        headers: [String] = [], token: String? = nil, userPassword: (user: String, password: String)? = nil,
+        sshAgent: Bool = false, sshKeys: [SSHKeyFile] = [], sshUser: String? = nil
+    ) {
         self.headers = headers
         self.token = token
         self.userPassword = userPassword
+        self.sshAgent = sshAgent
+        self.sshKeys = sshKeys
+        self.sshUser = sshUser
+    }
+}
+
+/// An ssh private key file offered to an ssh server (`git_credential_ssh_key_new`).
+public struct SSHKeyFile: Sendable, Equatable {
+    /// The private key's path.
+    public var privateKey: String
+    /// The public key's path (`KEY.pub`), when it exists; libssh2 derives it from the private
+    /// key otherwise.
+    public var publicKey: String?
+    /// The passphrase of an encrypted key. Never printed.
+    public var passphrase: String?
+
+    public init(privateKey: String, publicKey: String? = nil, passphrase: String? = nil) {
+        self.privateKey = privateKey
+        self.publicKey = publicKey
+        self.passphrase = passphrase
     }
 }
 
 extension GitRepository {
+    /// Whether this libgit2 has its ssh transport (built with libssh2:
+    /// `git_libgit2_features() & GIT_FEATURE_SSH`).
+    public static var supportsSSH: Bool {
+        ensureLibGit2Initialized()
+        return git_libgit2_features() & Int32(GIT_FEATURE_SSH.rawValue) != 0
+    }
+
     /// The branches (`refs/heads/*`) and HEAD the remote `name` (a configured remote) advertises,
     /// with the branch its HEAD names (nil when it has none or is empty).
     /// (`git_remote_connect` + `git_remote_ls` + `git_remote_default_branch`.)
@@ -199,12 +235,17 @@ extension GitRepository {
 }
 
 /// Callback payload: the credentials to offer (each kind once, so a refusal ends the attempt
-/// instead of looping) and the references a push refused.
+/// instead of looping) and the references a push refused. An ssh server gets the agent (when
+/// ``RemoteCredentials/sshAgent``), then each key file of ``RemoteCredentials/sshKeys`` once.
+/// Host keys are not this callback's business: libgit2 1.5.1 refuses a host whose key is not
+/// in `$HOME/.ssh/known_hosts` (or differs from it) with `GIT_ECERTIFICATE` before it asks.
 private final class CredentialPayload {
     let credentials: RemoteCredentials
     var offeredToken = false
     var offeredPassword = false
     var offeredAgent = false
+    var offeredUser = false
+    var nextKey = 0
     var rejections = [String]()
 
     init(_ credentials: RemoteCredentials) { self.credentials = credentials }
@@ -227,9 +268,22 @@ private final class CredentialPayload {
                 state.offeredPassword = true
                 return git_credential_userpass_plaintext_new(out, pair.user, pair.password)
             }
-            if allowed & GIT_CREDENTIAL_SSH_KEY.rawValue != 0, !state.offeredAgent {
-                state.offeredAgent = true
-                return git_credential_ssh_key_from_agent(out, user ?? "git")
+            if allowed & GIT_CREDENTIAL_USERNAME.rawValue != 0, !state.offeredUser {
+                // ssh://host/path names no user: libgit2 asks for one before anything else.
+                state.offeredUser = true
+                return git_credential_username_new(out, state.credentials.sshUser ?? "git")
+            }
+            if allowed & GIT_CREDENTIAL_SSH_KEY.rawValue != 0 {
+                let sshUser = user ?? state.credentials.sshUser ?? "git"
+                if state.credentials.sshAgent, !state.offeredAgent {
+                    state.offeredAgent = true
+                    return git_credential_ssh_key_from_agent(out, sshUser)
+                }
+                if state.nextKey < state.credentials.sshKeys.count {
+                    let key = state.credentials.sshKeys[state.nextKey]
+                    state.nextKey += 1
+                    return git_credential_ssh_key_new(out, sshUser, key.publicKey, key.privateKey, key.passphrase)
+                }
             }
             return GIT_EAUTH.rawValue
         }

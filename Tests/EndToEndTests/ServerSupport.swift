@@ -201,3 +201,95 @@ final class FaultProxy {
 
     func stop() { server.stop() }
 }
+
+/// Whether the libgit2 the tool links (Debian's libgit2 1.5) has its ssh transport:
+/// `git_libgit2_features() & GIT_FEATURE_SSH`, read through dlopen (the tests do not link libgit2).
+let libgit2HasSSH: Bool = {
+    for name in ["libgit2.so.1.5", "libgit2.so"] {
+        guard let handle = dlopen(name, RTLD_NOW) else { continue }
+        defer { dlclose(handle) }
+        guard let symbol = dlsym(handle, "git_libgit2_features") else { return false }
+        typealias Features = @convention(c) () -> Int32
+        return unsafeBitCast(symbol, to: Features.self)() & (1 << 2) != 0
+    }
+    return false
+}()
+
+/// Whether a private OpenSSH server can run here: `/usr/sbin/sshd` (Debian's openssh-server,
+/// scripts/setup.sh --test-tools), `ssh-keygen`, and its privilege separation directory
+/// `/run/sshd` (created by `SSHServer` when running as root).
+var sshdAvailable: Bool {
+    FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd") && which("ssh-keygen") != nil
+        && (FileManager.default.fileExists(atPath: "/run/sshd") || getuid() == 0)
+}
+
+/// A private OpenSSH server on 127.0.0.1 (`sshd -D -e -f CONFIG -p PORT`, never the system
+/// service): its own ed25519 host key, public-key authentication only against the keys in
+/// `authorizedKeys`, `StrictModes no`, a PidFile in the temp dir; stopped by PID. It logs in
+/// the user running the tests, whose git-upload-pack / git-receive-pack serve the paths.
+final class SSHServer {
+    let server: ServerProcess
+    let hostKey: URL
+    let authorizedKeys: URL
+    var port: Int { server.port }
+    /// The current user, as the server knows it (for `ssh://USER@127.0.0.1:PORT/path`).
+    let user: String
+
+    init(in temp: TempDir) async throws {
+        let dir = temp.sub("sshd")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        hostKey = dir.appendingPathComponent("host_ed25519")
+        authorizedKeys = dir.appendingPathComponent("authorized_keys")
+        try Data().write(to: authorizedKeys)
+        try await sshKeygen(hostKey)
+        if !FileManager.default.fileExists(atPath: "/run/sshd") {
+            try FileManager.default.createDirectory(
+                atPath: "/run/sshd", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        }
+        let config = dir.appendingPathComponent("sshd_config")
+        try """
+        ListenAddress 127.0.0.1
+        HostKey \(hostKey.path)
+        AuthorizedKeysFile \(authorizedKeys.path)
+        PidFile \(dir.appendingPathComponent("sshd.pid").path)
+        StrictModes no
+        PubkeyAuthentication yes
+        PasswordAuthentication no
+        KbdInteractiveAuthentication no
+        UsePAM no
+        PermitRootLogin prohibit-password
+        MaxAuthTries 10
+
+        """.write(to: config, atomically: true, encoding: .utf8)
+        user = getpwuid(getuid()).flatMap { $0.pointee.pw_name.map { String(cString: $0) } } ?? "root"
+        let port = freePort()
+        server = try await ServerProcess(
+            executable: "/usr/sbin/sshd", arguments: ["-D", "-e", "-f", config.path, "-p", String(port)],
+            environment: ProcessInfo.processInfo.environment, port: port, log: dir.appendingPathComponent("sshd.log"))
+    }
+
+    /// The known_hosts line for this server (`[127.0.0.1]:PORT ssh-ed25519 AAAA…`).
+    func knownHostsLine() throws -> String {
+        let key = try String(contentsOf: hostKey.appendingPathExtension("pub"), encoding: .utf8)
+        let fields = key.split(separator: " ")
+        return "[127.0.0.1]:\(port) \(fields[0]) \(fields[1])\n"
+    }
+
+    /// Lets the key pair at `key` (its `.pub`) log in.
+    func authorize(_ key: URL) throws {
+        let line = try String(contentsOf: key.appendingPathExtension("pub"), encoding: .utf8)
+        let old = (try? String(contentsOf: authorizedKeys, encoding: .utf8)) ?? ""
+        try (old + line).write(to: authorizedKeys, atomically: true, encoding: .utf8)
+    }
+
+    func stop() { server.stop() }
+}
+
+/// `ssh-keygen -q -t ed25519 -N PASSPHRASE -f PATH`: a new key pair at PATH and PATH.pub.
+func sshKeygen(_ path: URL, passphrase: String = "") async throws {
+    try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
+    let r = try await run(
+        which("ssh-keygen") ?? "/usr/bin/ssh-keygen",
+        ["-q", "-t", "ed25519", "-N", passphrase, "-C", "test", "-f", path.path])
+    guard r.status == 0 else { throw ServerError(message: "ssh-keygen failed: \(r.stderr)") }
+}

@@ -275,6 +275,9 @@ func remoteFailure(_ error: any Error, remote: String, url: String, auth: Remote
             return StacRepositoryError(.storage, "Could not read or write \(path) (\(detail)); check the disk.")
         }
     }
+    if let git = error as? GitError, auth.isSSH, let sentence = sshFailure(git, remote: remote, url: url, auth: auth) {
+        return sentence
+    }
     if let git = error as? GitError {
         // The message names the URL or path, which may itself contain "401" (a temporary directory's
         // UUID did): look for a status only in what is left once the URL and its path are removed.
@@ -301,4 +304,71 @@ func remoteFailure(_ error: any Error, remote: String, url: String, auth: Remote
             .transfer, "The remote \(remote) (\(shown)) failed: \(git.message); try again.", underlying: git)
     }
     return error
+}
+
+/// One sentence for the ssh-specific failures of a remote at an ssh URL: a libgit2 without ssh,
+/// a host key not in (or not matching) `~/.ssh/known_hosts`, refused keys, an unreadable key file.
+/// nil for the failures every transport shares (unreachable host, missing repository).
+private func sshFailure(_ git: GitError, remote: String, url: String, auth: RemoteAuthentication) -> (any Error)? {
+    let shown = redactedURL(url)
+    let message = git.message.lowercased()
+    if !GitRepository.supportsSSH {
+        return StacRepositoryError(
+            .unsupported,
+            "The remote \(remote) (\(shown)) is an ssh URL, but this libgit2 was built without ssh (libssh2); use its https:// URL or a libgit2 built with ssh."
+        )
+    }
+    let (host, port) = sshHostAndPort(url)
+    if git.code == .other(-17) || message.contains("hostkey") || message.contains("host key") {
+        let entry = port.map { "[\(host)]:\($0)" } ?? host
+        let scan = port.map { "ssh-keyscan -p \($0) \(host)" } ?? "ssh-keyscan \(host)"
+        return StacRepositoryError(
+            .transfer,
+            "The ssh host key of \(entry) is not in ~/.ssh/known_hosts or does not match it, so the remote \(remote) was not trusted; check the host's key and add it (`\(scan) >> ~/.ssh/known_hosts`), then try again."
+        )
+    }
+    if let path = auth.ssh.keyFromEnvironment, !FS.exists(path) {
+        return StacRepositoryError(
+            .notFound,
+            "The ssh key file \(path) (STAC_REPOSITORY_SSH_KEY) does not exist; set STAC_REPOSITORY_SSH_KEY to the path of your private key, then try again."
+        )
+    }
+    if git.code == .other(-16) || message.contains("authentication") {
+        return StacRepositoryError(
+            .transfer,
+            "The remote \(remote) (\(shown)) refused the ssh credentials (\(auth.ssh.description)); add your public key to the server's authorized keys, set STAC_REPOSITORY_SSH_PASSPHRASE for an encrypted key, or set STAC_REPOSITORY_SSH_KEY to a key it accepts, then try again."
+        )
+    }
+    if message.contains("private key") || message.contains("public key") || message.contains("passphrase") {
+        return StacRepositoryError(
+            .transfer,
+            "Could not use the ssh key for the remote \(remote) (\(auth.ssh.description)): \(git.message); check the key file and STAC_REPOSITORY_SSH_PASSPHRASE, then try again."
+        )
+    }
+    return nil
+}
+
+/// The host and the port (when not the default 22) of an ssh URL: `ssh://[user@]host[:port]/path`
+/// or scp-like `[user@]host:path`.
+func sshHostAndPort(_ url: String) -> (host: String, port: Int?) {
+    var rest = url
+    var scpLike = true
+    for scheme in ["ssh://", "git+ssh://", "ssh+git://"] where rest.hasPrefix(scheme) {
+        rest = String(rest.dropFirst(scheme.count))
+        scpLike = false
+    }
+    var authority = String(rest.prefix { $0 != (scpLike ? ":" : "/") })
+    if let at = authority.lastIndex(of: "@") { authority = String(authority[authority.index(after: at)...]) }
+    if scpLike { return (authority, nil) }
+    if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+        let host = String(authority[authority.index(after: authority.startIndex)..<close])
+        let after = authority[authority.index(after: close)...]
+        let port = after.hasPrefix(":") ? Int(after.dropFirst()) : nil
+        return (host, port == 22 ? nil : port)
+    }
+    if let colon = authority.lastIndex(of: ":") {
+        let port = Int(authority[authority.index(after: colon)...])
+        return (String(authority[..<colon]), port == 22 ? nil : port)
+    }
+    return (authority, nil)
 }

@@ -71,6 +71,75 @@ func derivedLFSURL(fromRemoteURL raw: String) -> String? {
     return url.hasSuffix(".git") ? url + "/info/lfs" : url + ".git/info/lfs"
 }
 
+/// Whether `url` reaches its remote over ssh: `ssh://`, `git+ssh://`, `ssh+git://`, or the
+/// scp-like `[user@]host:path` (a colon before any slash, and not a Windows drive letter).
+func isSSHURL(_ url: String) -> Bool {
+    for scheme in ["ssh://", "git+ssh://", "ssh+git://"] where url.hasPrefix(scheme) { return true }
+    if url.contains("://") { return false }
+    guard let colon = url.firstIndex(of: ":"), !url[..<colon].contains("/") else { return false }
+    return url.distance(from: url.startIndex, to: colon) > 1
+}
+
+/// The ssh credentials offered to an ssh remote, in this order (docs/format.md): the ssh agent
+/// when `SSH_AUTH_SOCK` names a socket; then the key file `STAC_REPOSITORY_SSH_KEY` (its
+/// public key `KEY.pub` when that exists, its passphrase `STAC_REPOSITORY_SSH_PASSPHRASE`), or,
+/// when that is unset, each of `~/.ssh/id_ed25519`, `~/.ssh/id_ecdsa`, `~/.ssh/id_rsa` that
+/// exists. Each is offered once. `core.sshCommand` and `~/.ssh/config` are not read.
+struct SSHCredentialSources {
+    var agent: Bool
+    var agentSocket: String?
+    var keys: [SSHKeyFile]
+    /// `STAC_REPOSITORY_SSH_KEY`, when set.
+    var keyFromEnvironment: String?
+    /// The user for `ssh://host/path` (no user in the URL): `$USER`, else the login name, as ssh does.
+    var user: String?
+
+    init(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        home: String? = ProcessInfo.processInfo.environment["HOME"]
+    ) {
+        let socket = environment["SSH_AUTH_SOCK"].flatMap { $0.isEmpty ? nil : $0 }
+        agentSocket = socket
+        agent = socket.map { FS.exists($0) } ?? false
+        user = environment["USER"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["LOGNAME"] ?? NSUserName()
+        let passphrase = environment["STAC_REPOSITORY_SSH_PASSPHRASE"].flatMap { $0.isEmpty ? nil : $0 }
+        func keyFile(_ path: String, passphrase: String?) -> SSHKeyFile {
+            SSHKeyFile(
+                privateKey: path, publicKey: FS.exists(path + ".pub") ? path + ".pub" : nil, passphrase: passphrase)
+        }
+        if let path = environment["STAC_REPOSITORY_SSH_KEY"], !path.isEmpty {
+            keyFromEnvironment = path
+            keys = [keyFile(path, passphrase: passphrase)]
+        } else if let home, !home.isEmpty {
+            keyFromEnvironment = nil
+            keys = ["id_ed25519", "id_ecdsa", "id_rsa"].map { home + "/.ssh/" + $0 }.filter { FS.exists($0) }.map {
+                keyFile($0, passphrase: passphrase)
+            }
+        } else {
+            keyFromEnvironment = nil
+            keys = []
+        }
+    }
+
+    /// "tried the ssh agent (SSH_AUTH_SOCK) and the key file K", for an "auth refused" sentence.
+    var description: String {
+        var tried = [String]()
+        if agent { tried.append("the ssh agent at SSH_AUTH_SOCK") }
+        if let keyFromEnvironment {
+            tried.append("the key file \(keyFromEnvironment) (STAC_REPOSITORY_SSH_KEY)")
+        } else if !keys.isEmpty {
+            tried.append(
+                (keys.count == 1 ? "the key file " : "the key files ")
+                    + keys.map(\.privateKey).joined(separator: ", "))
+        }
+        if tried.isEmpty {
+            return
+                "no ssh agent (SSH_AUTH_SOCK), STAC_REPOSITORY_SSH_KEY or ~/.ssh/id_ed25519, id_ecdsa, id_rsa was found"
+        }
+        return "tried " + tried.joined(separator: " and ")
+    }
+}
+
 /// Credentials for a remote, read from git config, the environment and the user's netrc; never
 /// stored, never printed.
 struct RemoteAuthentication {
@@ -82,18 +151,26 @@ struct RemoteAuthentication {
     var netrcForRemote: Netrc.Entry?
     let netrc: Netrc
 
+    /// Whether the remote's URL is ssh (`ssh://`, `git+ssh://`, `ssh+git://` or scp-like `user@host:path`).
+    let isSSH: Bool
+    /// The ssh credential sources, in the order they are offered (``SSHCredentialSources``).
+    let ssh: SSHCredentialSources
+
     init(repository: GitRepository, remoteURL: String, netrc: Netrc = .load()) {
         extraHeaders = ((try? repository.configValues("http.extraheader")) ?? []).filter { $0.contains(":") }
         let token = ProcessInfo.processInfo.environment["STAC_REPOSITORY_GIT_TOKEN"]
         self.token = token?.isEmpty == false ? token : nil
         self.netrc = netrc
         netrcForRemote = netrc.entry(for: remoteURL)
+        isSSH = isSSHURL(remoteURL)
+        ssh = isSSH ? SSHCredentialSources() : SSHCredentialSources(environment: [:], home: nil)
     }
 
     var git: RemoteCredentials {
         RemoteCredentials(
             headers: extraHeaders, token: token,
-            userPassword: netrcForRemote.map { (user: $0.login, password: $0.password) })
+            userPassword: netrcForRemote.map { (user: $0.login, password: $0.password) },
+            sshAgent: ssh.agent, sshKeys: ssh.keys, sshUser: ssh.user)
     }
 
     /// Headers for the Git LFS Batch API at `endpoint`: `http.extraHeader`; then, unless a
@@ -113,6 +190,7 @@ struct RemoteAuthentication {
     }
 
     /// Which credential sources were tried, for an "auth refused" sentence.
+    /// (HTTP sources: those of ssh are ``SSHCredentialSources/description``.)
     var sources: String {
         var tried = [String]()
         if token != nil { tried.append("STAC_REPOSITORY_GIT_TOKEN") }
