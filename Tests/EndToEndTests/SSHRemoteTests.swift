@@ -20,6 +20,18 @@ struct SSHRemoteTests {
     /// A git repository with three items (six LFS assets of 20 kB), a bare repository to push to
     /// and the ssh URL of that bare repository; the remote `origin` is added with giftless as its
     /// LFS server.
+    /// giftless for the LFS objects (its batch URL) and a private sshd, both on 127.0.0.1; the
+    /// caller stops both.
+    static func servers(_ ws: Workspace) async throws -> (lfs: ServerProcess, lfsURL: String, ssh: SSHServer) {
+        let lfs = try #require(try await startGiftless(in: ws.temp))
+        do {
+            return (lfs, "http://127.0.0.1:\(lfs.port)/stac/demo.git/info/lfs", try await SSHServer(in: ws.temp))
+        } catch {
+            lfs.stop()
+            throw error
+        }
+    }
+
     static func prepare(_ ws: Workspace, server: SSHServer, lfsURL: String) async throws -> (
         assets: [String: Data], bare: URL, url: String
     ) {
@@ -59,11 +71,11 @@ struct SSHRemoteTests {
         ))
     func pushCloneOverSSH() async throws {
         let ws = Self.workspace("ssh-push")
-        let lfs = try #require(try await startGiftless(in: ws.temp))
-        defer { lfs.stop() }
-        let lfsURL = "http://127.0.0.1:\(lfs.port)/stac/demo.git/info/lfs"
-        let server = try await SSHServer(in: ws.temp)
-        defer { server.stop() }
+        let (lfs, lfsURL, server) = try await Self.servers(ws)
+        defer {
+            lfs.stop()
+            server.stop()
+        }
         let key = ws.temp.sub(".ssh/id_ed25519")
         try await sshKeygen(key)
         try server.authorize(key)
@@ -113,11 +125,11 @@ struct SSHRemoteTests {
         ))
     func keyFromEnvironment() async throws {
         let ws = Self.workspace("ssh-key-env")
-        let lfs = try #require(try await startGiftless(in: ws.temp))
-        defer { lfs.stop() }
-        let lfsURL = "http://127.0.0.1:\(lfs.port)/stac/demo.git/info/lfs"
-        let server = try await SSHServer(in: ws.temp)
-        defer { server.stop() }
+        let (lfs, lfsURL, server) = try await Self.servers(ws)
+        defer {
+            lfs.stop()
+            server.stop()
+        }
         let deploy = ws.temp.sub("keys/deploy")
         let stranger = ws.temp.sub("keys/stranger")
         try await sshKeygen(deploy)
@@ -190,11 +202,11 @@ struct SSHRemoteTests {
         ))
     func hostKeyChecking() async throws {
         let ws = Self.workspace("ssh-hostkey")
-        let lfs = try #require(try await startGiftless(in: ws.temp))
-        defer { lfs.stop() }
-        let lfsURL = "http://127.0.0.1:\(lfs.port)/stac/demo.git/info/lfs"
-        let server = try await SSHServer(in: ws.temp)
-        defer { server.stop() }
+        let (lfs, lfsURL, server) = try await Self.servers(ws)
+        defer {
+            lfs.stop()
+            server.stop()
+        }
         let key = ws.temp.sub(".ssh/id_ed25519")
         try await sshKeygen(key)
         try server.authorize(key)
@@ -239,11 +251,11 @@ extension SSHRemoteTests {
             "needs sshd, ssh-agent and ssh-add (openssh), a libgit2 built with ssh, and giftless"))
     func agentThenKeyFiles() async throws {
         let ws = Self.workspace("ssh-agent")
-        let lfs = try #require(try await startGiftless(in: ws.temp))
-        defer { lfs.stop() }
-        let lfsURL = "http://127.0.0.1:\(lfs.port)/stac/demo.git/info/lfs"
-        let server = try await SSHServer(in: ws.temp)
-        defer { server.stop() }
+        let (lfs, lfsURL, server) = try await Self.servers(ws)
+        defer {
+            lfs.stop()
+            server.stop()
+        }
         try Self.knownHosts(ws, try server.knownHostsLine())
         let (_, bare, url) = try await Self.prepare(ws, server: server, lfsURL: lfsURL)
 
