@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AssetTransfer
 
 /// The parts of S3 ListObjectsV2 answers and autoindex pages that discovery reads.
-@Suite("Listings")
+@Suite("Listings", .offPool)
 struct ListingTests {
     @Test("a ListBucketResult page gives keys, sizes, ETags and the continuation token")
     func s3Page() throws {

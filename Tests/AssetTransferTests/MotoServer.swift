@@ -42,7 +42,7 @@ final class MotoServer: Sendable {
     ///   unauthenticated setup calls (`INITIAL_NO_AUTH_ACTION_COUNT`).
     static func start(initialNoAuthActions: Int? = nil) async throws -> MotoServer {
         guard let executable else { throw TestFailure("moto_server is not installed") }
-        let port = try freePort()
+        let port = UInt16(freePort())
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["-H", "127.0.0.1", "-p", "\(port)"]
@@ -55,7 +55,10 @@ final class MotoServer: Sendable {
         let server = MotoServer(process: process, port: port)
         // Up to 3 minutes: moto imports for seconds, far longer on a loaded machine.
         for _ in 0..<1800 {
-            if canConnect(port: port) { return server }
+            if portIsOpen(Int(port)) {
+                guard listenerBelongs(to: process.processIdentifier, port: Int(port)) else { break }
+                return server
+            }
             guard process.isRunning else { break }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
@@ -104,38 +107,6 @@ final class MotoServer: Sendable {
         return text
     }
 
-    private static func freePort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestFailure("socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw TestFailure("could not find a free port") }
-        return UInt16(bigEndian: address.sin_port)
-    }
-
-    private static func canConnect(port: UInt16) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = port.bigEndian
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
-    }
 }
 
 /// Two moto servers shared by the S3 suite: one verifying signatures (with an IAM user's keys and a

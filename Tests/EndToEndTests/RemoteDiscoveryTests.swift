@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Discovery over `s3://bucket/prefix/` (moto on 127.0.0.1) and http(s) directory listings, for
 /// STAC JSON and for processors on remote products; and honest partial failure.
-@Suite("Remote discovery")
+@Suite("Remote discovery", .offPool)
 struct RemoteDiscoveryTests {
     static let s3Env = [
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",

@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A static STAC API on 127.0.0.1 (docs/examples/stac-api-server.py, started per test): landing page,
 /// `/collections`, `/search` paged with `next` links for GET and POST, and a pre-1.0 collection
 /// without `type`.
-@Suite("STAC API sources")
+@Suite("STAC API sources", .offPool)
 struct STACAPISourceTests {
     /// The server (docs/examples/stac-api-server.py, also used by docs/tutorial.md): 12 items in
     /// collection "x" (paged by `limit`, default 5), 2 in the pre-1.0 collection "old" (no `type`),

@@ -6,38 +6,6 @@ import Testing
     import Glibc
 #endif
 
-/// A free TCP port on 127.0.0.1 (bind to 0, read it back, close).
-func freePort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = 0
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-    _ = withUnsafeMutablePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-    }
-    return Int(UInt16(bigEndian: addr.sin_port))
-}
-
-/// Whether something accepts connections on 127.0.0.1:port.
-func portIsOpen(_ port: Int) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = in_port_t(UInt16(port).bigEndian)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let r = withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
-    }
-    return r == 0
-}
-
 /// A server process on loopback, stopped when this object goes away.
 final class ServerProcess {
     let process: SpawnedProcess
@@ -67,6 +35,10 @@ final class ServerProcess {
                 throw ServerError(message: "\(executable) did not start on port \(port): \(text.suffix(2000))")
             }
             try await Task.sleep(for: .milliseconds(100))
+        }
+        guard listenerBelongs(to: process.processIdentifier, port: port) else {
+            stop()
+            throw ServerError(message: "port \(port) is held by another process than \(executable)")
         }
     }
 

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `verify --origin` over every `alternate.*` entry, and `--origin --quick` (HEAD first, re-hash
 /// only what differs) against real servers on 127.0.0.1.
-@Suite("Verify origins")
+@Suite("Verify origins", .offPool)
 struct VerifyOriginTests {
     func startHTTP(serving dir: URL, in ws: Workspace) async throws -> ServerProcess {
         let port = freePort()

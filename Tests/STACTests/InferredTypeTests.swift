@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import STAC
 
 /// Pre-1.0 objects without `type` are typed the way pystac's `identify_stac_object_type` does it.
-@Suite("Inferred STAC types")
+@Suite("Inferred STAC types", .offPool)
 struct InferredTypeTests {
     func object(_ text: String) throws -> JSONObject {
         try #require(try JSONValue.parse(Data(text.utf8)).objectValue)

@@ -1,11 +1,12 @@
 import AssetTransfer
 import Foundation
+import TestSupport
 import Testing
 
 @testable import StacRepository
 
 /// The transfer journal's line format survives a kill at any byte (issue 13).
-@Suite("Transfer journal")
+@Suite("Transfer journal", .offPool)
 struct TransferJournalTests {
     let sha = String(repeating: "ab", count: 32)
     let other = String(repeating: "cd", count: 32)
