@@ -184,13 +184,41 @@ public final class Repository {
             if tx.changes.isEmpty { return (record, nil) }
             // The commit blocks (libgit2, fsync, the ref-lock retry): on a thread of its own.
             let changes = tx.changes
+            let afterCommit = tx.afterCommit
             let version = try await DedicatedThread.run("stac-repository commit") {
                 // Uncommitted hand edits of the touched paths are never overwritten silently.
                 try self.refuseLocalChanges(to: changes.keys, force: force, command: purpose)
-                return try self.backend.commit(changes, record: record, progress: progress)
+                let before = self.backend.layoutCacheKey()
+                let version = try self.backend.commit(changes, record: record, progress: progress)
+                afterCommit?(changes, before)
+                return version
             }
             tx.committed = true
             return (record, version)
+        }
+    }
+
+    /// What ``CatalogIndex/load(read:lazy:)`` needs to leave sub-catalogs unread: nil for a
+    /// backend without a version id (the file backend, whose files a hand edit may change
+    /// without a new version, is always read whole).
+    func lazyLayouts() -> LazyLayouts? {
+        backend.layoutCacheKey().map { LazyLayouts(stateDirectory: backend.stateDirectory, key: $0) }
+    }
+
+    /// After a commit: the layout caches of `index` (what the commit left) brought to the new
+    /// version. A cache that cannot be written is removed; the next command reads the catalog.
+    func saveLayoutCachesHook(_ index: CatalogIndex) -> @Sendable ([String: FileChange], String?) -> Void {
+        let backend = UncheckedTransfer(self.backend)
+        return { changes, previousKey in
+            guard let key = backend.value.layoutCacheKey() else { return }
+            do {
+                try index.saveLayoutCaches(
+                    stateDirectory: backend.value.stateDirectory, key: key, previousKey: previousKey,
+                    changedPaths: changes.keys)
+            } catch {
+                try? FileManager.default.removeItem(
+                    at: backend.value.stateDirectory.appendingPathComponent("cache/layout-ids"))
+            }
         }
     }
 
@@ -206,6 +234,8 @@ public final class Transaction {
     private(set) var changes: [String: FileChange] = [:]
     private var stagingFiles: [URL] = []
     var committed = false
+    /// Run on the commit's thread right after the commit, with its changes (the layout caches).
+    var afterCommit: (@Sendable (_ changes: [String: FileChange], _ previousKey: String?) -> Void)?
 
     init(backend: any StorageBackend) { self.backend = backend }
 

@@ -80,6 +80,7 @@ extension CatalogIndex {
             let id = LayoutTemplate.catalogID(collectionID: collection.id, segments: above)
             let directory = join(parentDirectory(parent), segment)
             let path = join(directory, "catalog.json")
+            if containers[path]?.itemsLoaded == false { try loadItems(of: path, read: { try tx.read($0) }) }
             if let existing = containers[path] {
                 guard existing.layoutCollection == collectionPath, existing.id == id else {
                     throw StacRepositoryError(
@@ -130,8 +131,8 @@ extension CatalogIndex {
     mutating func removeEmptyLayoutCatalogs(from path: String, edits tx: inout some CatalogEditing) throws -> String? {
         var current = path
         var removedAny = false
-        while let c = containers[current], c.layoutCollection != nil, c.items.isEmpty, c.children.isEmpty,
-            let parent = c.parent
+        while let c = containers[current], c.itemsLoaded, c.layoutCollection != nil, c.items.isEmpty,
+            c.children.isEmpty, let parent = c.parent
         {
             try tx.deleteTree(c.directory)
             removeContainer(current)
@@ -146,6 +147,7 @@ extension CatalogIndex {
     /// (children, then items). Nil when nothing changes.
     func documentWithMemberLinks(_ path: String, bytes: [UInt8], layout: String??) throws -> [UInt8]? {
         guard let container = containers[path] else { return nil }
+        try container.requireItemsLoaded()
         var object = try STACObject(JSONValue.parse(bytes: bytes, source: path), source: path)
         let wanted = Set(container.children + container.items)
         var present: Set<String> = []

@@ -23,6 +23,9 @@ public struct CatalogIndex: Sendable {
         public var layout: String? = nil
         /// For a sub-catalog of a layout: the path of the collection whose template made it.
         public var layoutCollection: String? = nil
+        /// False for a sub-catalog a layout cache described and that was not read yet
+        /// (``LayoutIDCache``): its `items` are unknown until ``CatalogIndex/loadItems(of:read:)``.
+        public var itemsLoaded = true
     }
 
     /// An item.
@@ -33,14 +36,18 @@ public struct CatalogIndex: Sendable {
         public var directory: String { parentDirectory(path) }
     }
 
-    public private(set) var containers: [String: Container] = [:]
-    public private(set) var items: [String: ItemEntry] = [:]
+    public internal(set) var containers: [String: Container] = [:]
+    public internal(set) var items: [String: ItemEntry] = [:]
     /// Item paths by (NFC) id, so that finding an item by id is not a walk over every item.
-    private(set) var itemPathsByID: [String: [String]] = [:]
+    var itemPathsByID: [String: [String]] = [:]
+    /// The templated collections whose sub-catalogs came from their layout cache, unread.
+    var lazyCollections: [String: LayoutIDCache] = [:]
     public static let rootPath = "catalog.json"
 
-    /// Loads the index by reading `catalog.json` and following child links.
-    static func load(read: (String) throws -> [UInt8]?) throws -> CatalogIndex {
+    /// Loads the index by reading `catalog.json` and following child links. With `lazy`, the
+    /// sub-catalogs of a templated collection whose layout cache describes this version are
+    /// taken from the cache and not read (``LayoutIDCache``).
+    static func load(read: (String) throws -> [UInt8]?, lazy: LazyLayouts? = nil) throws -> CatalogIndex {
         var index = CatalogIndex()
         guard try read(CatalogIndex.rootPath) != nil else {
             throw StacRepositoryError(
@@ -63,11 +70,15 @@ public struct CatalogIndex: Sendable {
             var container = Container(
                 id: object.id, type: object.type, path: path, directory: parentDirectory(path), parent: parent,
                 children: [], items: [])
+            if object.type == .collection, let layout = object.json[LayoutTemplate.field]?.stringValue {
+                container.layout = layout
+            }
+            var children: [String] = []
             for link in object.links {
                 guard let target = resolveInside(link.href, from: path) else { continue }
                 if link.rel == "child" {
                     container.children.append(target)
-                    queue.append((target, path))
+                    children.append(target)
                 } else if link.rel == "item" {
                     container.items.append(target)
                     let known = index.items[target] != nil
@@ -77,8 +88,10 @@ public struct CatalogIndex: Sendable {
                     }
                 }
             }
-            if object.type == .collection, let layout = object.json[LayoutTemplate.field]?.stringValue {
-                container.layout = layout
+            if let lazy, container.layout != nil, index.deferSubCatalogs(of: container, lazy: lazy) {
+                for child in children { seen.insert(child) }
+            } else {
+                queue += children.map { ($0, path) }
             }
             index.containers[path] = container
         }

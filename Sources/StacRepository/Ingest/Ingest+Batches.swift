@@ -20,6 +20,7 @@ extension Repository {
             var pipeline = IngestPipeline(
                 stateDirectory: backend.stateDirectory, options: options, engine: engine, events: events)
             pipeline.onPlanned = planned
+            pipeline.lazy = lazyLayouts()
             await pipeline.checkRemoteOriginals(of: roots)
             let whole = try pipeline.plan(roots, stored: StoredDocuments(Transaction(backend: backend)))
             report.unchanged = whole.products.filter { $0.change == .unchanged }.map {
@@ -31,7 +32,7 @@ extension Repository {
             var trailers: [String: String] = [:]
             if let processor { trailers["Stac-Repository-Processor"] = "\(processor.name) \(processor.version)" }
             // The index of the committed state, carried from batch to batch (plan(batch:…)).
-            var committed = try CatalogIndex.load { try backend.read($0) }
+            var committed = try CatalogIndex.load(read: { try backend.read($0) }, lazy: pipeline.lazy)
             for k in 0..<count {
                 let batch = Array(changed[(k * size)..<min((k + 1) * size, changed.count)])
                 let tx = Transaction(backend: backend)
@@ -54,9 +55,13 @@ extension Repository {
                 if !tx.changes.isEmpty {
                     let changes = tx.changes
                     let force = options.force
+                    let afterCommit = saveLayoutCachesHook(plan.placement.index)
                     let version = try await DedicatedThread.run("stac-repository commit") {
                         try self.refuseLocalChanges(to: changes.keys, force: force, command: "ingest")
-                        return try self.backend.commit(changes, record: record, progress: progress)
+                        let before = self.backend.layoutCacheKey()
+                        let version = try self.backend.commit(changes, record: record, progress: progress)
+                        afterCommit(changes, before)
+                        return version
                     }
                     tx.committed = true
                     report.version = version

@@ -149,6 +149,7 @@ extension Repository {
         var pipeline = IngestPipeline(
             stateDirectory: backend.stateDirectory, options: options, engine: engine, events: events)
         pipeline.onPlanned = planned
+        pipeline.lazy = lazyLayouts()
         let outcome = try await withTransaction(
             wait: options.wait, purpose: "ingest", force: options.force, progress: progress
         ) { [pipeline] tx in
@@ -161,6 +162,7 @@ extension Repository {
             await pipeline.checkRemoteOriginals(of: roots)
             lap("remote originals")
             let plan = try pipeline.plan(roots, stored: StoredDocuments(tx))
+            tx.afterCommit = saveLayoutCachesHook(plan.placement.index)
             lap("place")
             let part = try await pipeline.execute(plan, tx: tx)
             lap("transfer and write")

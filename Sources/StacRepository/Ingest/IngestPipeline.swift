@@ -29,6 +29,8 @@ struct IngestPipeline {
     var transferJournal: TransferJournal
     /// Remote originals whose server names another version now (one HEAD each, before placing).
     var changedRemoteOriginals: Set<String> = []
+    /// Where the catalog structure may leave sub-catalogs unread (``LayoutIDCache``).
+    var lazy: LazyLayouts?
 
     init(
         stateDirectory: URL, options: IngestOptions, engine: AssetTransferEngine,
@@ -58,7 +60,7 @@ struct IngestPipeline {
 
     /// Placement and change detection (stages 2 and 3) against the stored state.
     func plan(_ roots: [SourceProduct], stored: StoredDocuments) throws -> Plan {
-        let index = try CatalogIndex.load { try stored.bytes($0) }
+        let index = try CatalogIndex.load(read: { try stored.bytes($0) }, lazy: lazy)
         let placement = try ProductPlacer.place(roots, options: options, index: index, stored: stored)
         let detection = ChangeDetection(
             options: options, statCache: statCache, remoteStamps: remoteStamps,

@@ -21,6 +21,8 @@ extension ProductPlacer {
             collection: parentPath, segments: segments, edits: &edits, touched: &touched,
             collectionDocument: { [products] in products.last { $0.path == parentPath }?.source.object })
         let newPath = CatalogIndex.itemPath(id: object.id, parentDirectory: parentDirectory(leaf))
+        let stored = edits.stored
+        try index.loadItems(withID: object.id, read: { try stored.bytes($0) })
         for old in index.items(withID: object.id)
         where old.path != newPath && index.owningCollection(of: old.parent)?.path == parentPath {
             if products.contains(where: { $0.path == old.path }) {
@@ -44,6 +46,8 @@ extension ProductPlacer {
             collection.type == .collection, collection.layout != requested
         else { return }
         let template = try LayoutTemplate(parsing: requested)
+        let documents = edits.stored
+        try index.loadSubtree(path, read: { try documents.bytes($0) })
         let stored = index.layoutItems(of: path).count
         if stored > 0 {
             throw StacRepositoryError(

@@ -126,6 +126,10 @@ struct ProductPlacer {
             )
         }
         seen[path] = product.location
+        if index.containers[path]?.itemsLoaded == false {
+            let stored = edits.stored
+            try index.loadChain(to: path, read: { try stored.bytes($0) })
+        }
         // A product of another kind already at this place?
         let existingItem = index.items[path]
         let existingContainer = index.containers[path]

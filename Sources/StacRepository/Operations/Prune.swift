@@ -59,10 +59,13 @@ extension Repository {
     ) {
         var removed: [ProductChange] = []
         let outcome = try await withTransaction(wait: wait, purpose: "prune", force: force) { tx in
-            var index = try CatalogIndex.load { try tx.read($0) }
+            var index = try CatalogIndex.load(read: { try tx.read($0) }, lazy: lazyLayouts())
             var parents: Set<String> = []
             for spec in ids {
+                let id = String(spec.split(separator: "/", omittingEmptySubsequences: false).last ?? "")
+                try index.loadItems(withID: id, read: { try tx.read($0) })
                 let product = try resolveProduct(spec, in: index)
+                if product.kind != .item { try index.loadSubtree(product.path, read: { try tx.read($0) }) }
                 let directory = parentDirectory(product.path)
                 try tx.deleteTree(directory)
                 removed.append(ProductChange(id: product.id, kind: product.kind.kindName, change: .removed))
@@ -90,6 +93,7 @@ extension Repository {
             for parent in parents.sorted() where index.containers[parent] != nil {
                 try rewriteMemberLinks(parent, index: index, tx: tx)
             }
+            tx.afterCommit = saveLayoutCachesHook(index)
             return OperationRecord(operation: "prune", summary: "\(removed.count) removed", products: removed)
         }
         return (removed, outcome?.version)
@@ -98,6 +102,7 @@ extension Repository {
     /// Drops `child`/`item` links of a container that point at products no longer in `index`.
     func rewriteMemberLinks(_ path: String, index: CatalogIndex, tx: Transaction) throws {
         guard let container = index.containers[path], let bytes = try tx.read(path) else { return }
+        try container.requireItemsLoaded()
         var object = try STACObject(JSONValue.parse(bytes: bytes, source: path), source: path)
         let wanted = Set(container.children + container.items)
         object.removeLinks { link in

@@ -204,6 +204,9 @@ public protocol StorageBackend: CatalogReading, ChangeCommitting {
     var versioning: (any VersionedBackend)? { get }
     /// The test-only crash points of this backend (see ``CrashInjector``).
     var crashes: CrashInjector { get }
+    /// The id of the current version when it names its content exactly (a commit id), so that
+    /// caches derived from it (``LayoutIDCache``) can be trusted; nil otherwise.
+    func layoutCacheKey() -> String?
 }
 
 extension CatalogReading {
@@ -215,6 +218,7 @@ extension CatalogReading {
 
 extension StorageBackend {
     public var versioning: (any VersionedBackend)? { nil }
+    public func layoutCacheKey() -> String? { nil }
     public func prepareForWriting() throws {}
 
     /// A lock file `lock` in ``stateDirectory`` (flock), shared by the built-in backends.

@@ -90,6 +90,8 @@ final class GitBackend: StorageBackend {
         return cachedHead
     }
 
+    public func layoutCacheKey() -> String? { (try? head())?.commit.hex }
+
     public func read(_ path: String) throws -> [UInt8]? {
         guard let head = try head() else { return nil }
         return try repository.readFile(path, inTree: head.tree)

@@ -1,0 +1,289 @@
+import Foundation
+import STAC
+
+/// What a templated collection holds below itself, kept in the state directory (never
+/// committed), so that a single-product ingest or prune reads the sub-catalogs on its path and
+/// not every one of them (docs/architecture.md, "Single-product commits").
+///
+/// One directory per collection, `cache/layout-ids/<hash of the collection's path>/`:
+/// - `containers`: every container below the collection, one line `path TAB parent TAB id`, parents
+///   before children, in link order;
+/// - `items-00` … `items-ff`: every item below the collection (not the collection's own items,
+///   which its document lists), one line `path TAB parent`, sharded by the FNV-1a hash of the
+///   item's NFC id;
+/// - `key`: the version the files describe (the git commit id) and the collection's path. It
+///   is removed before the other files change and written last, after they are flushed: a
+///   crash leaves either a cache for the version it names or none.
+///
+/// The cache describes one committed version exactly: it is used only when `key` names the
+/// current one, and any other version (a rollback, a pull, a commit by an older tool) makes the
+/// next command read the whole catalog and write the cache again.
+struct LayoutIDCache: Sendable {
+    static let shardCount = 256
+    let directory: String
+    let collectionPath: String
+
+    init(stateDirectory: URL, collectionPath: String) {
+        self.collectionPath = collectionPath
+        self.directory =
+            stateDirectory.path + "/cache/layout-ids/" + String(format: "%016llx", Self.fnv1a(collectionPath))
+    }
+
+    static func fnv1a(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+
+    static func shard(ofID id: String) -> Int { Int(fnv1a(ReservedNames.nfc(id)) % UInt64(shardCount)) }
+
+    private var keyFile: String { directory + "/key" }
+    private var containersFile: String { directory + "/containers" }
+    private func shardFile(_ n: Int) -> String { directory + "/" + String(format: "items-%02x", n) }
+
+    /// Whether the cache describes version `key` of this collection.
+    func isValid(for key: String) -> Bool {
+        guard let bytes = try? FS.read(keyFile) else { return false }
+        return String(decoding: bytes, as: UTF8.self) == key + "\t" + collectionPath + "\n"
+    }
+
+    /// The containers below the collection: (path, parent, id), parents first.
+    func containers() throws -> [(path: String, parent: String, id: String)] {
+        guard let bytes = try FS.read(containersFile) else { throw Self.damaged(directory) }
+        var out: [(String, String, String)] = []
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            let f = line.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false)
+            guard f.count == 3 else { throw Self.damaged(directory) }
+            out.append(
+                (
+                    String(decoding: f[0], as: UTF8.self), String(decoding: f[1], as: UTF8.self),
+                    String(decoding: f[2], as: UTF8.self)
+                ))
+        }
+        return out
+    }
+
+    /// The items below the collection whose id is `id`: (path, parent).
+    func items(withID id: String) throws -> [(path: String, parent: String)] {
+        let key = ReservedNames.nfc(id)
+        return try shardLines(Self.shard(ofID: id)).filter {
+            ReservedNames.nfc(CatalogIndex.itemID(fromPath: $0.path)) == key
+        }
+    }
+
+    private func shardLines(_ n: Int) throws -> [(path: String, parent: String)] {
+        guard let bytes = try FS.read(shardFile(n)) else { return [] }
+        var out: [(String, String)] = []
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            let f = line.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false)
+            guard f.count == 2 else { throw Self.damaged(directory) }
+            out.append((String(decoding: f[0], as: UTF8.self), String(decoding: f[1], as: UTF8.self)))
+        }
+        return out
+    }
+
+    static func damaged(_ directory: String) -> StacRepositoryError {
+        try? FileManager.default.removeItem(atPath: directory)
+        return StacRepositoryError(
+            .storage, "The layout cache \(directory) was damaged and has been removed; run the command again.")
+    }
+
+    /// Removes the cache (a collection this version cannot describe).
+    func remove() { try? FileManager.default.removeItem(atPath: directory) }
+
+    /// Writes the cache for version `key`: `containers` always; of the item shards, all of them
+    /// (`changedIDs` nil) or those of the ids in `changedIDs`, whose lines for `changedPaths`
+    /// are replaced by the items of `items` among them.
+    func write(
+        key: String, containers: [(path: String, parent: String, id: String)],
+        items: [(path: String, parent: String)], changedIDs: Set<Int>?, changedPaths: Set<String>
+    ) throws {
+        try FS.removeFile(keyFile)
+        try FS.makeDirectories(directory)
+        var text: [UInt8] = []
+        for c in containers { text += Array("\(c.path)\t\(c.parent)\t\(c.id)\n".utf8) }
+        try FS.writeAtomically(text, to: containersFile)
+        var byShard: [Int: [(String, String)]] = [:]
+        for item in items {
+            byShard[Self.shard(ofID: CatalogIndex.itemID(fromPath: item.path)), default: []].append(item)
+        }
+        let shards = changedIDs ?? Set(0..<Self.shardCount)
+        for n in shards.sorted() {
+            var lines = changedIDs == nil ? [] : try shardLines(n).filter { !changedPaths.contains($0.path) }
+            lines += byShard[n] ?? []
+            if lines.isEmpty {
+                try FS.removeFile(shardFile(n))
+                continue
+            }
+            var out: [UInt8] = []
+            for (path, parent) in lines { out += Array("\(path)\t\(parent)\n".utf8) }
+            try FS.writeAtomically(out, to: shardFile(n))
+        }
+        // Everything above is on disk before the key says it describes `key`.
+        try FS.syncFileSystem(containing: directory)
+        try FS.writeAtomically(Array((key + "\t" + collectionPath + "\n").utf8), to: keyFile, sync: true)
+    }
+}
+
+/// Where ``CatalogIndex/load(read:lazy:)`` may leave a templated collection's sub-catalogs
+/// unread: the state directory and the version being read.
+struct LazyLayouts: Sendable {
+    let stateDirectory: URL
+    let key: String
+}
+
+extension CatalogIndex.Container {
+    /// Refuses to rewrite the member links of a container whose items were not read: they would
+    /// all be dropped.
+    func requireItemsLoaded() throws {
+        guard itemsLoaded else {
+            throw StacRepositoryError(
+                .internal, "The sub-catalog \(path) was about to be rewritten unread; run the command again.")
+        }
+    }
+}
+
+extension CatalogIndex {
+    /// Whether some containers were left unread (their `items` are not known yet).
+    var hasDeferredContainers: Bool { !lazyCollections.isEmpty }
+
+    /// Inserts the sub-catalogs of the templated collection `collection` from its cache, unread
+    /// (their items are read by ``loadItems(of:read:)``); false when the cache is not for `key`
+    /// or does not match the collection's own child links.
+    mutating func deferSubCatalogs(of collection: Container, lazy: LazyLayouts) -> Bool {
+        let cache = LayoutIDCache(stateDirectory: lazy.stateDirectory, collectionPath: collection.path)
+        guard cache.isValid(for: lazy.key), let rows = try? cache.containers() else { return false }
+        var stubs: [String: Container] = [:]
+        var order: [String] = []
+        for row in rows {
+            guard row.parent == collection.path || stubs[row.parent] != nil, stubs[row.path] == nil else {
+                return false
+            }
+            stubs[row.path] = Container(
+                id: row.id, type: .catalog, path: row.path, directory: parentDirectory(row.path), parent: row.parent,
+                children: [], items: [], itemsLoaded: false)
+            stubs[row.parent]?.children.append(row.path)
+            order.append(row.path)
+        }
+        let direct = order.filter { stubs[$0]?.parent == collection.path }
+        guard Set(direct) == Set(collection.children) else { return false }
+        for path in order { containers[path] = stubs[path] }
+        lazyCollections[collection.path] = cache
+        return true
+    }
+
+    /// Reads the items of a container left unread.
+    mutating func loadItems(of path: String, read: (String) throws -> [UInt8]?) throws {
+        guard var container = containers[path], !container.itemsLoaded else { return }
+        guard let bytes = try read(path) else {
+            throw StacRepositoryError(
+                .storage, "The stored file \(path) is missing; restore it with `rollback`.")
+        }
+        let object: STACObject
+        do { object = try STACObject(JSONValue.parse(bytes: bytes, source: path), source: path) } catch {
+            throw StacRepositoryError(
+                .storage, "The stored file \(path) is not a STAC object (\(error)); restore it with `rollback`.")
+        }
+        var children: [String] = []
+        for link in object.links {
+            guard let target = Self.resolveInside(link.href, from: path) else { continue }
+            if link.rel == "child" {
+                children.append(target)
+            } else if link.rel == "item" {
+                container.items.append(target)
+                if items.updateValue(
+                    ItemEntry(id: Self.itemID(fromPath: target), path: target, parent: path), forKey: target) == nil
+                {
+                    itemPathsByID[ReservedNames.nfc(Self.itemID(fromPath: target)), default: []].append(target)
+                }
+            }
+        }
+        if Set(children) != Set(container.children) || object.id != container.id {
+            for cache in lazyCollections.values { cache.remove() }
+            throw StacRepositoryError(
+                .storage,
+                "The layout cache disagrees with the stored file \(path) and has been removed; run the command again.")
+        }
+        container.itemsLoaded = true
+        containers[path] = container
+    }
+
+    /// Reads the containers holding the items with `id` that the layout caches know of, so that
+    /// ``items(withID:)`` is complete.
+    mutating func loadItems(withID id: String, read: (String) throws -> [UInt8]?) throws {
+        for cache in lazyCollections.values {
+            for entry in try cache.items(withID: id) {
+                try loadChain(to: entry.parent, read: read)
+            }
+        }
+    }
+
+    /// Reads a container left unread and every unread one above it.
+    mutating func loadChain(to path: String, read: (String) throws -> [UInt8]?) throws {
+        var chain: [String] = []
+        var current: String? = path
+        while let p = current, let c = containers[p] {
+            if !c.itemsLoaded { chain.append(p) }
+            current = c.parent
+        }
+        for p in chain.reversed() { try loadItems(of: p, read: read) }
+    }
+
+    /// Reads every container left unread below `path` (a whole collection to prune or relayout).
+    mutating func loadSubtree(_ path: String, read: (String) throws -> [UInt8]?) throws {
+        try loadChain(to: path, read: read)
+        var queue = [path]
+        while let p = queue.popLast() {
+            try loadItems(of: p, read: read)
+            queue += containers[p]?.children ?? []
+        }
+    }
+
+    /// After a commit of version `key` on top of `previousKey` that changed `changedPaths`: the
+    /// layout caches of every templated collection this index holds, brought to that version. A
+    /// cache that described `previousKey` has only the shards of the changed items rewritten;
+    /// any other is written whole (this index then holds every item: it read the catalog
+    /// whole). A collection with a collection below it gets no cache.
+    func saveLayoutCaches(
+        stateDirectory: URL, key: String, previousKey: String?, changedPaths: some Collection<String>
+    ) throws {
+        let changed = Set(changedPaths)
+        for collection in containers.values where collection.type == .collection && collection.layout != nil {
+            let cache = LayoutIDCache(stateDirectory: stateDirectory, collectionPath: collection.path)
+            var below: [(path: String, parent: String, id: String)] = []
+            var queue = Array(collection.children.reversed())
+            var nested = false
+            while let p = queue.popLast(), !nested {
+                guard let c = containers[p], let parent = c.parent else { continue }
+                if c.type == .collection { nested = true }
+                below.append((p, parent, c.id))
+                queue += c.children.reversed()
+            }
+            if nested {
+                cache.remove()
+                continue
+            }
+            let belowSet = Set(below.map(\.path))
+            if let previousKey, cache.isValid(for: previousKey) {
+                let prefix = collection.directory.isEmpty ? "" : collection.directory + "/"
+                let touched = changed.filter { $0.hasPrefix(prefix) && $0.hasSuffix(".json") }
+                let shards = Set(touched.map { LayoutIDCache.shard(ofID: Self.itemID(fromPath: $0)) })
+                let now = touched.compactMap { p in
+                    items[p].flatMap { belowSet.contains($0.parent) ? (p, $0.parent) : nil }
+                }
+                try cache.write(key: key, containers: below, items: now, changedIDs: shards, changedPaths: touched)
+            } else {
+                guard lazyCollections[collection.path] == nil else {
+                    cache.remove()
+                    continue
+                }
+                var all: [(path: String, parent: String)] = []
+                for row in below { for item in containers[row.path]?.items ?? [] { all.append((item, row.path)) } }
+                try cache.write(key: key, containers: below, items: all, changedIDs: nil, changedPaths: [])
+            }
+        }
+    }
+}
