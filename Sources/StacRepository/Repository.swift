@@ -190,6 +190,7 @@ public final class Repository {
                 try self.refuseLocalChanges(to: changes.keys, force: force, command: purpose)
                 let before = self.backend.layoutCacheKey()
                 let version = try self.backend.commit(changes, record: record, progress: progress)
+                TestHooks.crashPoint("committed-before-layout-cache")
                 afterCommit?(changes, before)
                 return version
             }

@@ -201,4 +201,38 @@ struct LayoutCacheTests {
         let verify = try await ws.tool(["verify"])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
     }
+
+    @Test(
+        "a kill while the cache is brought to a new commit leaves no cache that lies: the next ingest moves the item",
+        arguments: ["committed-before-layout-cache", "layout-cache-key-removed", "layout-cache-shards-written"])
+    func killedWhileSaving(point: String) async throws {
+        let ws = Workspace("layout-cache-kill")
+        try await ws.initRepo(backend: "git")
+        let src = ws.temp.sub("src")
+        try FileManager.default.createDirectory(at: src, withIntermediateDirectories: true)
+        let coll = src.appendingPathComponent("collection.json")
+        try Data(Self.collection.utf8).write(to: coll)
+        try await ws.ok(["ingest", coll.path, "--layout", Self.layout])
+        let common = ["--assets", "reference", "--no-checksum", "--no-with-collections"]
+        func file(_ id: String, _ datetime: String) throws -> String {
+            let url = src.appendingPathComponent("\(id)-\(datetime.prefix(7)).json")
+            try Data(Self.item(id, datetime: datetime).utf8).write(to: url)
+            return url.path
+        }
+        try await ws.ok(["ingest", try file("S2_1", "2024-01-01T00:00:00Z")] + common)
+        // Killed after its commit, while the cache is written: S2_2 is committed.
+        let killed = try await ws.tool(
+            ["ingest", try file("S2_2", "2024-02-01T00:00:00Z")] + common,
+            env: ["STAC_REPOSITORY_CRASH_AT": point])
+        #expect(killed.status != 0, "the crash point \(point) was not reached: \(killed.stdout)")
+        // S2_2 moves to March: its February copy must be found and removed.
+        let moved = try await ws.ok(["ingest", try file("S2_2", "2024-03-01T00:00:00Z")] + common)
+        #expect(moved.stdout.contains("0 added, 1 updated"), "\(moved.stdout)")
+        let tree = try await ws.git(["ls-tree", "-r", "--name-only", "HEAD"]).stdout
+        #expect(tree.contains("coll/2024/03/S2_2/S2_2.json"), "\(tree)")
+        #expect(!tree.contains("coll/2024/02/"), "\(tree)")
+        #expect(tree.contains("coll/2024/01/S2_1/S2_1.json"), "\(tree)")
+        let verify = try await ws.tool(["verify"])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+    }
 }

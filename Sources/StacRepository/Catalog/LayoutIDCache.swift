@@ -102,6 +102,7 @@ struct LayoutIDCache: Sendable {
         items: [(path: String, parent: String)], changedIDs: Set<Int>?, changedPaths: Set<String>
     ) throws {
         try FS.removeFile(keyFile)
+        TestHooks.crashPoint("layout-cache-key-removed")
         try FS.makeDirectories(directory)
         var text: [UInt8] = []
         for c in containers { text += Array("\(c.path)\t\(c.parent)\t\(c.id)\n".utf8) }
@@ -122,6 +123,7 @@ struct LayoutIDCache: Sendable {
             for (path, parent) in lines { out += Array("\(path)\t\(parent)\n".utf8) }
             try FS.writeAtomically(out, to: shardFile(n))
         }
+        TestHooks.crashPoint("layout-cache-shards-written")
         // Everything above is on disk before the key says it describes `key`.
         try FS.syncFileSystem(containing: directory)
         try FS.writeAtomically(Array((key + "\t" + collectionPath + "\n").utf8), to: keyFile, sync: true)
