@@ -7,7 +7,8 @@ Makes a repository (BACKEND git or file, default git) holding one collection lai
 ingested from NDJSON on stdin with `--assets reference --no-checksum` (the items' assets are
 http hrefs that are never read) in batches of 10,000, then times, three runs each (median,
 whole process, `/usr/bin/time`): `ingest` of one new item from stdin, `prune` of one item, and
-`diff HEAD~1 HEAD` (git only). Prints a table and appends it to bench-results/scale.txt.
+`diff HEAD~1 HEAD` (git only), and (git only) `ingest` of one item with the layout cache
+removed first, so that the whole catalog is read. Prints a table and appends it to bench-results/scale.txt.
 KEEP=1 keeps the repository (for a profile). Nothing here is run by the test suite.
 """
 
@@ -94,6 +95,18 @@ def main():
                 diff[0].append(w)
                 diff[1].append(m)
         rows += [("+1 item", *plus), ("prune 1 item", *prune)]
+        if backend == "git":
+            # The same +1 item with the layout cache removed first: the whole catalog is read (as
+            # before the cache, plus writing the cache again).
+            cache = os.path.join(repo, ".git", "stac-repository", "cache", "layout-ids")
+            whole = ([], [])
+            for r in range(3):
+                subprocess.run(["rm", "-rf", cache], check=True)
+                w, m = timed([binary, "ingest", "-q", "--repository", repo, "-", *common],
+                             stdin=json.dumps(item(n + 10 + r)) + "\n")
+                whole[0].append(w)
+                whole[1].append(m)
+            rows.append(("+1 item, layout cache removed first (whole read)", *whole))
         if backend == "git":
             rows.append(("diff HEAD~1 HEAD", *diff))
         load = os.getloadavg()[0]

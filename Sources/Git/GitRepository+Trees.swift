@@ -52,44 +52,82 @@ extension GitRepository {
         }
     }
 
-    /// The files that differ between two trees (`git_diff_tree_to_tree`), without rename
-    /// detection; `oldTree` nil means the empty tree. A file that became a directory shows as
-    /// deleted plus the added files.
+    /// The files that differ between two trees, without rename detection; `oldTree` nil means
+    /// the empty tree. A file that became a directory shows as deleted plus the added files.
+    /// Sorted by path (bytewise), as `git_diff_tree_to_tree` sorts them.
+    ///
+    /// Subtrees with the same id on both sides are skipped without being read, so the cost is
+    /// that of the trees along the changed paths, not of the whole tree: libgit2 1.5's
+    /// `git_diff_tree_to_tree` read every tree of a 100,000-item catalog to find one new file
+    /// (half of a one-item commit's time).
     ///
     /// - Throws: ``GitError`` when a tree is missing.
     public func changedPaths(from oldTree: ObjectID?, to newTree: ObjectID) throws -> [PathChange] {
-        let oldHandle = try oldTree.map { id throws(GitError) in try TreeHandle(id, in: self) }
-        let newHandle = try TreeHandle(newTree, in: self)
-        var diff: OpaquePointer?
-        try git("git_diff_tree_to_tree") {
-            git_diff_tree_to_tree(&diff, pointer, oldHandle?.pointer, newHandle.pointer, nil)
-        }
-        guard let diff else { return [] }
-        let handle = DiffHandle(taking: diff, in: self)
         var changes = [PathChange]()
-        let count = git_diff_num_deltas(handle.pointer)
-        changes.reserveCapacity(count)
-        for index in 0..<count {
-            guard let delta = git_diff_get_delta(handle.pointer, index)?.pointee else { continue }
-            let kind: PathChange.Kind
-            switch delta.status {
-            case GIT_DELTA_ADDED: kind = .added
-            case GIT_DELTA_DELETED: kind = .deleted
-            case GIT_DELTA_MODIFIED, GIT_DELTA_TYPECHANGE: kind = .modified
-            default: continue
-            }
-            let oldPath = delta.old_file.path.map { String(cString: $0) }
-            let newPath = delta.new_file.path.map { String(cString: $0) }
-            changes.append(
-                PathChange(
-                    kind: kind,
-                    path: (kind == .deleted ? oldPath : newPath) ?? oldPath ?? "",
-                    oldID: kind == .added ? nil : ObjectID(delta.old_file.id),
-                    newID: kind == .deleted ? nil : ObjectID(delta.new_file.id),
-                    oldMode: kind == .added ? nil : FileMode(rawValue: UInt32(delta.old_file.mode)),
-                    newMode: kind == .deleted ? nil : FileMode(rawValue: UInt32(delta.new_file.mode))))
-        }
+        try diffTrees(oldTree, newTree, prefix: "", into: &changes)
+        changes.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
         return changes
+    }
+
+    /// The entries of a tree by name (nil: the empty tree).
+    private func treeEntries(_ id: ObjectID?) throws(GitError) -> [String: TreeEntry] {
+        guard let id, id != .emptyTree else { return [:] }
+        let handle = try TreeHandle(id, in: self)
+        let count = git_tree_entrycount(handle.pointer)
+        var out = [String: TreeEntry](minimumCapacity: count)
+        for index in 0..<count {
+            guard let raw = git_tree_entry_byindex(handle.pointer, index), let entry = TreeEntry(raw) else { continue }
+            out[String(cString: git_tree_entry_name(raw))] = entry
+        }
+        return out
+    }
+
+    private func diffTrees(
+        _ old: ObjectID?, _ new: ObjectID?, prefix: String, into changes: inout [PathChange]
+    ) throws(GitError) {
+        if old == new { return }
+        let before = try treeEntries(old)
+        let after = try treeEntries(new)
+        for (name, entry) in before {
+            let path = prefix.isEmpty ? name : prefix + "/" + name
+            let other = after[name]
+            switch (entry.mode == .tree, other.map { $0.mode == .tree }) {
+            case (true, true?):
+                try diffTrees(entry.oid, other?.oid, prefix: path, into: &changes)
+            case (true, _):
+                try diffTrees(entry.oid, nil, prefix: path, into: &changes)
+                if let other {
+                    changes.append(
+                        PathChange(
+                            kind: .added, path: path, oldID: nil, newID: other.oid, oldMode: nil, newMode: other.mode))
+                }
+            case (false, true?):
+                changes.append(
+                    PathChange(
+                        kind: .deleted, path: path, oldID: entry.oid, newID: nil, oldMode: entry.mode, newMode: nil))
+                try diffTrees(nil, other?.oid, prefix: path, into: &changes)
+            case (false, false?):
+                if let other, other != entry {
+                    changes.append(
+                        PathChange(
+                            kind: .modified, path: path, oldID: entry.oid, newID: other.oid, oldMode: entry.mode,
+                            newMode: other.mode))
+                }
+            case (false, nil):
+                changes.append(
+                    PathChange(
+                        kind: .deleted, path: path, oldID: entry.oid, newID: nil, oldMode: entry.mode, newMode: nil))
+            }
+        }
+        for (name, entry) in after where before[name] == nil {
+            let path = prefix.isEmpty ? name : prefix + "/" + name
+            if entry.mode == .tree {
+                try diffTrees(nil, entry.oid, prefix: path, into: &changes)
+            } else {
+                changes.append(
+                    PathChange(kind: .added, path: path, oldID: nil, newID: entry.oid, oldMode: nil, newMode: entry.mode))
+            }
+        }
     }
 
     /// Writes a new tree: `base` (nil for the empty tree) with `updates` applied, and returns

@@ -184,4 +184,67 @@ import Testing
         // and proves nothing); the figures are printed for whoever reads the log.
         print("updateTree: 10k upserts on the empty tree \(first), 3k updates on a 10k tree \(secondTime)")
     }
+
+    /// The pruning tree diff against `git diff-tree -r --no-renames`: files that became
+    /// directories and back, mode changes, links, whole subtrees added and removed, names that
+    /// sort differently as directories (`a.b`, `a/b`, `a-b`), unchanged subtrees.
+    @Test func changedPathsAgreesWithGitDiffTree() async throws {
+        let scratch = try Scratch()
+        let url = scratch.path("r")
+        let repository = try GitRepository.create(at: url, bare: true)
+        let a = try blob(repository, "a"), b = try blob(repository, "b"), c = try blob(repository, "c")
+        let old = try repository.updateTree(
+            base: nil,
+            [
+                .upsert(path: "same/deep/x.json", blob: a, mode: .blob),
+                .upsert(path: "f2d", blob: a, mode: .blob),
+                .upsert(path: "d2f/one.json", blob: a, mode: .blob),
+                .upsert(path: "d2f/sub/two.json", blob: b, mode: .blob),
+                .upsert(path: "mode.sh", blob: a, mode: .blob),
+                .upsert(path: "link", blob: a, mode: .link),
+                .upsert(path: "gone/a/b/c.json", blob: c, mode: .blob),
+                .upsert(path: "a.b", blob: a, mode: .blob),
+                .upsert(path: "a/b", blob: a, mode: .blob),
+                .upsert(path: "a-b/x", blob: a, mode: .blob),
+                .upsert(path: "l2f", blob: a, mode: .link),
+            ])
+        let new = try repository.updateTree(
+            base: old,
+            [
+                .remove(path: "f2d"),
+                .upsert(path: "f2d/inside.json", blob: b, mode: .blob),
+                .remove(path: "d2f"),
+                .upsert(path: "d2f", blob: c, mode: .blob),
+                .upsert(path: "mode.sh", blob: a, mode: .executable),
+                .upsert(path: "link", blob: b, mode: .link),
+                .remove(path: "gone"),
+                .upsert(path: "new/a/b.json", blob: a, mode: .blob),
+                .upsert(path: "a.b", blob: b, mode: .blob),
+                .upsert(path: "a/b", blob: c, mode: .blob),
+                .upsert(path: "a-b/x", blob: b, mode: .blob),
+                .upsert(path: "l2f", blob: a, mode: .blob),
+            ])
+        for (from, to) in [(old, new), (new, old), (ObjectID.emptyTree, new)] {
+            let ours = try repository.changedPaths(from: from, to: to).map { change -> String in
+                let status = change.kind == .added ? "A" : change.kind == .deleted ? "D" : "M"
+                return "\(status) \(change.path) \(change.oldID?.hex ?? "-") \(change.newID?.hex ?? "-")"
+            }
+            let output = try await scratch.git(
+                ["diff-tree", "-r", "--no-renames", "--no-abbrev", "--raw", from.hex, to.hex], in: url
+            ).stdout
+            // ":oldmode newmode oldid newid STATUS\tpath"; a type change (T) is one modification for us.
+            let zero = String(repeating: "0", count: 40)
+            var theirs: [String] = []
+            for line in output.split(separator: "\n") {
+                let parts = line.split(separator: "\t", maxSplits: 1)
+                let fields = parts[0].split(separator: " ")
+                let status = fields[4] == "T" ? "M" : String(fields[4])
+                let oldID = fields[2] == zero ? "-" : String(fields[2])
+                let newID = fields[3] == zero ? "-" : String(fields[3])
+                theirs.append("\(status) \(parts[1]) \(oldID) \(newID)")
+            }
+            #expect(ours.sorted() == theirs.sorted(), "\(from.hex) -> \(to.hex)")
+            #expect(ours == ours.sorted { $0.dropFirst(2).utf8.lexicographicallyPrecedes($1.dropFirst(2).utf8) })
+        }
+    }
 }
