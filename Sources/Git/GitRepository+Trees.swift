@@ -125,7 +125,8 @@ extension GitRepository {
                 try diffTrees(nil, entry.oid, prefix: path, into: &changes)
             } else {
                 changes.append(
-                    PathChange(kind: .added, path: path, oldID: nil, newID: entry.oid, oldMode: nil, newMode: entry.mode))
+                    PathChange(
+                        kind: .added, path: path, oldID: nil, newID: entry.oid, oldMode: nil, newMode: entry.mode))
             }
         }
     }
