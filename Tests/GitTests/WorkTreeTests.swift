@@ -228,3 +228,57 @@ private struct CatalogFixture {
         #expect(written == ["c", "c/i", "c/i/i.json", "c/i/visual.tif"])
     }
 }
+
+/// `GitRepository.scanIndexFile` reads the few entries a commit checks straight from
+/// `.git/index`: it must agree with libgit2 on every entry of indexes git itself wrote.
+@Suite(.offPool) struct IndexScanTests {
+    @Test(
+        "the index scan agrees with libgit2 on versions 2 and 3, long paths and extended flags; version 4 is left to libgit2"
+    )
+    func agreesWithLibGit2() async throws {
+        let scratch = try Scratch()
+        let url = scratch.path("r")
+        _ = try GitRepository.create(at: url, bare: false)
+        var paths: [String] = []
+        for i in 0..<300 {
+            let path = "c/\(i % 7)/item-\(i)/item-\(i).json"
+            try writeFile(Array("{\"id\": \(i)}\n".utf8), to: path, under: url)
+            paths.append(path)
+        }
+        try await scratch.git(["add", "-A"], in: url)
+        // A path longer than the 12-bit length field (4095) and one with non-ASCII bytes: index
+        // entries only (no such file can exist here).
+        let blob = try await scratch.git(["hash-object", "-w", "c/0/item-0/item-0.json"], in: url).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let long =
+            (0..<30).map { "segment-\($0)-" + String(repeating: "x", count: 140) }.joined(separator: "/") + "/a.json"
+        let accented = "c/caf\u{00E9}/d\u{00E9}j\u{00E0}.json"
+        for p in [long, accented] {
+            try await scratch.git(["update-index", "--add", "--cacheinfo", "100644,\(blob),\(p)"], in: url)
+        }
+        paths += [long, accented, "not/in/the/index.json"]
+        let index = url.appendingPathComponent(".git/index").path
+        let repository = try GitRepository.open(at: url)
+        func expectAgreement(_ label: String) throws {
+            let libgit2 = try repository.indexStats().entries
+            let scanned = try #require(GitRepository.scanIndexFile(index, for: paths), "\(label): not scanned")
+            #expect(scanned.count == paths.count - 1, "\(label)")
+            for p in paths where p != "not/in/the/index.json" {
+                #expect(scanned[p] != nil && scanned[p] == libgit2[p], "\(label): \(p.prefix(60))")
+            }
+            #expect(scanned["not/in/the/index.json"] == nil)
+        }
+        try await scratch.git(["update-index", "--index-version", "2"], in: url)
+        try expectAgreement("version 2")
+        // `add -N` sets the intent-to-add extended flag: version 3 entries of 64 fixed bytes.
+        try writeFile(Array("new\n".utf8), to: "intent.json", under: url)
+        try await scratch.git(["add", "-N", "intent.json"], in: url)
+        try await scratch.git(["update-index", "--index-version", "3"], in: url)
+        let header = try #require(FileManager.default.contents(atPath: index))
+        #expect(Array(header.prefix(8)) == [0x44, 0x49, 0x52, 0x43, 0, 0, 0, 3], "the index is in version 3")
+        paths.append("intent.json")
+        try expectAgreement("version 3")
+        try await scratch.git(["update-index", "--index-version", "4"], in: url)
+        #expect(GitRepository.scanIndexFile(index, for: paths) == nil, "version 4 is prefix-compressed")
+    }
+}
