@@ -87,7 +87,7 @@ extension GitRepository {
         for p in paths { byLength[p.utf8.count, default: []].append((Array(p.utf8), p)) }
         return data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [String: IndexStat]? in
             let n = raw.count
-            guard let base = raw.baseAddress, n >= 12, raw[0] == 0x44, raw[1] == 0x49, raw[2] == 0x52, raw[3] == 0x43
+            guard n >= 12, raw[0] == 0x44, raw[1] == 0x49, raw[2] == 0x52, raw[3] == 0x43
             else { return nil }
             func u32(_ o: Int) -> UInt32 {
                 UInt32(raw[o]) << 24 | UInt32(raw[o + 1]) << 16 | UInt32(raw[o + 2]) << 8 | UInt32(raw[o + 3])
@@ -114,7 +114,9 @@ extension GitRepository {
                 guard pathStart + length < n else { return nil }
                 if (flags >> 12) & 3 == 0, let candidates = byLength[length] {
                     for candidate in candidates
-                    where candidate.bytes.withUnsafeBytes({ memcmp(base + pathStart, $0.baseAddress!, length) }) == 0 {
+                    where candidate.bytes.elementsEqual(
+                        UnsafeRawBufferPointer(rebasing: raw[pathStart..<(pathStart + length)]))
+                    {
                         var oid = git_oid()
                         withUnsafeMutableBytes(of: &oid.id) {
                             $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[(offset + 40)..<(offset + 60)]))
