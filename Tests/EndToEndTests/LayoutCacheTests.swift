@@ -29,6 +29,28 @@ struct LayoutCacheTests {
          "links": []}
         """
 
+    /// What every ingest here passes: items whose assets are references, never read.
+    static let common = ["--assets", "reference", "--no-checksum", "--no-with-collections"]
+
+    /// A git repository holding collection `coll` laid out as ``layout``, and a folder for item files.
+    static func templatedRepository(_ name: String) async throws -> (Workspace, URL) {
+        let ws = Workspace(name)
+        try await ws.initRepo(backend: "git")
+        let src = ws.temp.sub("src")
+        try FileManager.default.createDirectory(at: src, withIntermediateDirectories: true)
+        let coll = src.appendingPathComponent("collection.json")
+        try Data(collection.utf8).write(to: coll)
+        try await ws.ok(["ingest", coll.path, "--layout", layout])
+        return (ws, src)
+    }
+
+    /// Writes item `id` with `datetime` into `src` (one file per id and month) and returns its path.
+    static func itemFile(in src: URL, _ id: String, _ datetime: String) throws -> String {
+        let url = src.appendingPathComponent("\(id)-\(datetime.prefix(7)).json")
+        try Data(item(id, datetime: datetime).utf8).write(to: url)
+        return url.path
+    }
+
     func cacheDirectory(_ repo: URL) -> URL {
         repo.appendingPathComponent(".git/stac-repository/cache/layout-ids")
     }
@@ -73,7 +95,7 @@ struct LayoutCacheTests {
                 Self.item("S2_\(i)", datetime: "\(2023 + i % 2)-\(month)-1\(i % 10)T10:00:00.1234567Z")
                     .replacingOccurrences(of: "\n", with: ""))
         }
-        let common = ["--assets", "reference", "--no-checksum", "--no-with-collections"]
+        let common = Self.common
         for repo in [cached, whole] {
             try await ws.initRepo(backend: "git", at: repo)
             try await ws.ok(["ingest", coll, "--layout", Self.layout], repo: repo)
@@ -162,18 +184,9 @@ struct LayoutCacheTests {
     @Test(
         "a cache for another version, or a damaged one, is not used: the catalog is read whole and the cache rewritten")
     func staleOrDamaged() async throws {
-        let ws = Workspace("layout-cache-stale")
-        try await ws.initRepo(backend: "git")
-        let src = ws.temp.sub("src")
-        try FileManager.default.createDirectory(at: src, withIntermediateDirectories: true)
-        let coll = src.appendingPathComponent("collection.json")
-        try Data(Self.collection.utf8).write(to: coll)
-        try await ws.ok(["ingest", coll.path, "--layout", Self.layout])
-        let common = ["--assets", "reference", "--no-checksum", "--no-with-collections"]
+        let (ws, src) = try await Self.templatedRepository("layout-cache-stale")
         func ingest(_ id: String, _ datetime: String) async throws -> RunResult {
-            let url = src.appendingPathComponent("\(id).json")
-            try Data(Self.item(id, datetime: datetime).utf8).write(to: url)
-            return try await ws.ok(["ingest", url.path] + common)
+            try await ws.ok(["ingest", try Self.itemFile(in: src, id, datetime)] + Self.common)
         }
         try await ingest("S2_1", "2024-01-01T00:00:00Z")
         try await ingest("S2_2", "2024-02-01T00:00:00Z")
@@ -206,19 +219,9 @@ struct LayoutCacheTests {
         "a kill while the cache is brought to a new commit leaves no cache that lies: the next ingest moves the item",
         arguments: ["committed-before-layout-cache", "layout-cache-key-removed", "layout-cache-shards-written"])
     func killedWhileSaving(point: String) async throws {
-        let ws = Workspace("layout-cache-kill")
-        try await ws.initRepo(backend: "git")
-        let src = ws.temp.sub("src")
-        try FileManager.default.createDirectory(at: src, withIntermediateDirectories: true)
-        let coll = src.appendingPathComponent("collection.json")
-        try Data(Self.collection.utf8).write(to: coll)
-        try await ws.ok(["ingest", coll.path, "--layout", Self.layout])
-        let common = ["--assets", "reference", "--no-checksum", "--no-with-collections"]
-        func file(_ id: String, _ datetime: String) throws -> String {
-            let url = src.appendingPathComponent("\(id)-\(datetime.prefix(7)).json")
-            try Data(Self.item(id, datetime: datetime).utf8).write(to: url)
-            return url.path
-        }
+        let (ws, src) = try await Self.templatedRepository("layout-cache-kill")
+        let common = Self.common
+        func file(_ id: String, _ datetime: String) throws -> String { try Self.itemFile(in: src, id, datetime) }
         try await ws.ok(["ingest", try file("S2_1", "2024-01-01T00:00:00Z")] + common)
         // Killed after its commit, while the cache is written: S2_2 is committed.
         let killed = try await ws.tool(
