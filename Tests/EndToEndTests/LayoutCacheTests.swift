@@ -209,8 +209,24 @@ struct LayoutCacheTests {
         #expect(again.stdout.contains("0 added, 1 updated"), "\(again.stdout)")
         let after = try await ws.git(["ls-tree", "-r", "--name-only", "HEAD"]).stdout
         #expect(after.contains("coll/2024/03/S2_1/S2_1.json") && !after.contains("coll/2024/02/"), "\(after)")
+        // Damaged item shards with the right key: one sentence, exit 1, nothing committed, the
+        // cache removed; the same command then succeeds.
+        let before = try await ws.git(["rev-parse", "HEAD"]).stdout
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) where name.hasPrefix("items-") {
+            try Data("garbage\n".utf8).write(to: dir.appendingPathComponent(name))
+        }
+        let file = try Self.itemFile(in: src, "S2_1", "2024-04-04T00:00:00Z")
+        let refused = try await ws.tool(["ingest", file] + Self.common)
+        #expect(refused.status == 1, "\(refused.stdout)\(refused.stderr)")
+        #expect(
+            refused.stderr.contains("layout cache") && refused.stderr.contains("run the command again"),
+            "\(refused.stderr)")
+        #expect(try await ws.git(["rev-parse", "HEAD"]).stdout == before)
+        #expect(!FileManager.default.fileExists(atPath: dir.path))
+        let retried = try await ws.ok(["ingest", file] + Self.common)
+        #expect(retried.stdout.contains("0 added, 1 updated"), "\(retried.stdout)")
         let containers = try String(contentsOf: dir.appendingPathComponent("containers"), encoding: .utf8)
-        #expect(containers.contains("coll/2024/03/catalog.json\tcoll/2024/catalog.json\tcoll-2024-03"), "\(containers)")
+        #expect(containers.contains("coll/2024/04/catalog.json\tcoll/2024/catalog.json\tcoll-2024-04"), "\(containers)")
         let verify = try await ws.tool(["verify"])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
     }
