@@ -57,11 +57,11 @@ extension GitRepository {
 
         unlink(temporaryPath)
         if incremental, let record = indexRecord(indexPath),
-            let fingerprint = try updateIndexEntries(
+            let summary = try rewriteIndexEntries(
                 from: record, toTree: treeHandle, tree: tree, refreshing: paths ?? [], index: indexPath,
                 into: temporaryPath, workTree: workTree.path)
         {
-            try moveIndexIntoPlace(temporaryPath, indexPath, tree: tree, fingerprint: fingerprint)
+            try moveIndexIntoPlace(temporaryPath, indexPath, tree: tree, summary: summary)
             return true
         }
         unlink(temporaryPath)
@@ -105,16 +105,17 @@ extension GitRepository {
             try git("git_index_add") { added }
         }
         try git("git_index_write") { git_index_write(index.pointer) }
-        try moveIndexIntoPlace(temporaryPath, indexPath, tree: tree, fingerprint: Self.fingerprint(index))
+        try moveIndexIntoPlace(temporaryPath, indexPath, tree: tree, summary: IndexFile.summary(ofFile: temporaryPath))
         return false
     }
 
-    /// Renames the new index over `.git/index`, then records which tree it holds and the
-    /// fingerprint of its entries (``indexRecord(_:)``). The record is a cache: lost, torn or
-    /// stale, it only makes the next reset a full one.
-    private func moveIndexIntoPlace(_ temporaryPath: String, _ indexPath: String, tree: ObjectID, fingerprint: String)
-        throws(GitError)
-    {
+    /// Renames the new index over `.git/index`, then records which tree it holds, the
+    /// fingerprint of its entries and its SHA-1 trailer (``indexRecord(_:)``). The record is a
+    /// cache: lost, torn or stale, it only makes the next reset a full one; nil `summary` (an
+    /// index this code cannot read as bytes) records nothing.
+    private func moveIndexIntoPlace(
+        _ temporaryPath: String, _ indexPath: String, tree: ObjectID, summary: IndexFile.Summary?
+    ) throws(GitError) {
         let recordPath = indexPath + Self.indexRecordSuffix
         unlink(recordPath)
         guard rename(temporaryPath, indexPath) == 0 else {
@@ -125,113 +126,88 @@ extension GitRepository {
                 message: "Cannot move the new index into place at \"\(indexPath)\": \(String(cString: strerror(code)))."
             )
         }
+        guard let summary else { return }
+        let checksum = ObjectID(bytes: summary.checksum)?.hex ?? ""
         let temporaryRecord = recordPath + ".tmp"
-        guard
-            FileManager.default.createFile(atPath: temporaryRecord, contents: Data("\(tree.hex) \(fingerprint)\n".utf8))
-        else { return }
+        let text = "\(tree.hex) \(summary.fingerprint) \(checksum)\n"
+        guard FileManager.default.createFile(atPath: temporaryRecord, contents: Data(text.utf8)) else { return }
         if rename(temporaryRecord, recordPath) != 0 { unlink(temporaryRecord) }
     }
 
     static let indexRecordSuffix = ".stac-repository-tree"
 
-    /// The tree the index was last made from by ``resetIndex(toTree:refreshingStatFor:incremental:)``
-    /// and the fingerprint of its entries then.
-    private func indexRecord(_ indexPath: String) -> (tree: ObjectID, fingerprint: String)? {
+    /// What ``moveIndexIntoPlace(_:_:tree:summary:)`` last recorded: the tree the index was made
+    /// from, the fingerprint of its entries (``IndexFile/Fingerprint``) and its trailer.
+    struct IndexRecord {
+        var tree: ObjectID
+        var fingerprint: String
+        var checksum: [UInt8]
+    }
+
+    private func indexRecord(_ indexPath: String) -> IndexRecord? {
         guard let data = FileManager.default.contents(atPath: indexPath + Self.indexRecordSuffix),
             let text = String(data: data, encoding: .utf8), text.hasSuffix("\n")
         else { return nil }
         let fields = text.dropLast().split(separator: " ")
-        guard fields.count == 2, let tree = try? ObjectID(hex: String(fields[0])) else { return nil }
-        return (tree, String(fields[1]))
+        guard fields.count == 3, let tree = ObjectID(hex: String(fields[0])),
+            let checksum = ObjectID(hex: String(fields[2]))
+        else { return nil }
+        return IndexRecord(tree: tree, fingerprint: String(fields[1]), checksum: checksum.bytes)
     }
 
-    /// A fingerprint of every entry's path, mode, stage and blob (not its stat data): FNV-1a
-    /// (64 bits) over their bytes, with the entry count. Not a security check: it tells an index
-    /// this code wrote from one whose entries another program changed.
-    static func fingerprint(_ index: IndexHandle) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        @inline(__always) func mix(_ byte: UInt8) {
-            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+    /// The incremental half of ``resetIndex(toTree:refreshingStatFor:incremental:)``: the index
+    /// at `indexPath` (made from `record.tree`) with the entries of the files that differ
+    /// between that tree and `tree`, and of `refreshing`, taken from `tree` with stat data from
+    /// the work tree, written to `temporaryPath` as bytes (``IndexFile``). Returns the new
+    /// file's summary, or nil, writing nothing, when the index's entries are not the recorded
+    /// ones, a path of `refreshing` is a directory, or the file is in a form only libgit2
+    /// rewrites (the full reset handles all three).
+    private func rewriteIndexEntries(
+        from record: IndexRecord, toTree treeHandle: TreeHandle, tree: ObjectID, refreshing: [String],
+        index indexPath: String, into temporaryPath: String, workTree: String
+    ) throws -> IndexFile.Summary? {
+        let prefix = workTree.hasSuffix("/") ? workTree : workTree + "/"
+        func entry(_ mode: FileMode, _ oid: ObjectID, _ path: String) -> IndexFile.Entry? {
+            guard mode.isBlob else { return nil }
+            var info = stat()
+            let isFile =
+                lstat(prefix + path, &info) == 0
+                && ((info.st_mode & S_IFMT) == S_IFREG || (info.st_mode & S_IFMT) == S_IFLNK)
+            return IndexFile.Entry(mode: mode.rawValue, oid: oid.bytes, info: isFile ? info : nil)
         }
-        let count = git_index_entrycount(index.pointer)
-        for position in 0..<count {
-            guard let entry = git_index_get_byindex(index.pointer, position) else { continue }
-            withUnsafeBytes(of: entry.pointee.id) { for byte in $0 { mix(byte) } }
-            withUnsafeBytes(of: entry.pointee.mode) { for byte in $0 { mix(byte) } }
-            mix(UInt8(truncatingIfNeeded: entry.pointee.flags >> 12))
-            if let path = entry.pointee.path {
-                var cursor = UnsafeRawPointer(path).assumingMemoryBound(to: UInt8.self)
-                while cursor.pointee != 0 {
-                    mix(cursor.pointee)
-                    cursor += 1
+        var entries: [String: IndexFile.Entry?] = [:]
+        if record.tree != tree {
+            guard let changes = try? changedPaths(from: record.tree, to: tree) else { return nil }
+            for change in changes {
+                if let id = change.newID, let mode = change.newMode {
+                    entries[change.path] = entry(mode, id, change.path)
+                } else {
+                    entries[change.path] = .some(nil)
                 }
             }
-            mix(0)
         }
-        return String(hash, radix: 16) + "-" + String(count)
-    }
-
-    /// The incremental half of ``resetIndex(toTree:refreshingStatFor:incremental:)``: a copy of
-    /// the index at `indexPath` (made from `record.tree`) with the entries of the files that
-    /// differ between that tree and `tree`, and of `refreshing`, taken from `tree` with stat data
-    /// from the work tree, written to `temporaryPath`. Returns the new fingerprint, or nil,
-    /// writing nothing, when the index's entries are not the recorded ones or a path of
-    /// `refreshing` is a directory (the full reset handles both).
-    private func updateIndexEntries(
-        from record: (tree: ObjectID, fingerprint: String), toTree treeHandle: TreeHandle, tree: ObjectID,
-        refreshing: [String], index indexPath: String, into temporaryPath: String, workTree: String
-    ) throws -> String? {
-        let base = record.tree
-        let refreshed = Set(try refreshing.map { path throws(GitError) in try Self.normalizedPath(path) })
-        var paths = refreshed
-        if base != tree {
-            guard let changes = try? changedPaths(from: base, to: tree) else { return nil }
-            for change in changes { paths.insert(change.path) }
-        }
-        // A new name for the same file: libgit2 writes through `temporaryPath.lock` and a
-        // rename, so the live index is never modified.
-        guard link(indexPath, temporaryPath) == 0 else { return nil }
-        var done = false
-        defer { if !done { unlink(temporaryPath) } }
-        let index = try IndexHandle(standaloneAt: temporaryPath)
-        guard Self.fingerprint(index) == record.fingerprint else { return nil }
-        let prefix = workTree.hasSuffix("/") ? workTree : workTree + "/"
-        for path in paths.sorted() {
+        for path in refreshing {
+            let path = try Self.normalizedPath(path)
+            if entries[path] != nil { continue }
             var rawEntry: OpaquePointer?
             let found = git_tree_entry_bypath(&rawEntry, treeHandle.pointer, path)
             if found == GIT_ENOTFOUND.rawValue {
-                _ = git_index_remove(index.pointer, path, 0)
+                entries[path] = .some(nil)
                 continue
             }
             try git("git_tree_entry_bypath") { found }
             guard let rawEntry else { return nil }
             let handle = TreeEntryHandle(taking: rawEntry)
-            guard let entry = withExtendedLifetime(handle, { TreeEntry(handle.pointer) }) else { return nil }
-            guard entry.mode.isBlob else {
-                // A file that became a directory (whose files are changes of their own); a
-                // directory asked to be refreshed is left to the full reset.
-                if refreshed.contains(path) { return nil }
-                _ = git_index_remove(index.pointer, path, 0)
-                continue
-            }
-            var indexEntry = git_index_entry()
-            indexEntry.id = entry.oid.oid
-            indexEntry.mode = entry.mode.rawValue
-            var info = stat()
-            if lstat(prefix + path, &info) == 0,
-                (info.st_mode & S_IFMT) == S_IFREG || (info.st_mode & S_IFMT) == S_IFLNK
-            {
-                indexEntry.fill(from: info)
-            }
-            let added = path.withCString { cPath in
-                indexEntry.path = cPath
-                return git_index_add(index.pointer, &indexEntry)
-            }
-            try git("git_index_add") { added }
+            guard let treeEntry = withExtendedLifetime(handle, { TreeEntry(handle.pointer) }) else { return nil }
+            // A directory asked to be refreshed is left to the full reset.
+            if treeEntry.mode == .tree { return nil }
+            entries[path] = entry(treeEntry.mode, treeEntry.oid, path)
         }
-        try git("git_index_write") { git_index_write(index.pointer) }
-        done = true
-        return Self.fingerprint(index)
+        let changes = entries.map { IndexFile.Change(path: Array($0.key.utf8), entry: $0.value) }
+            .sorted { $0.path.lexicographicallyPrecedes($1.path) }
+        let trusted = IndexFile.trailer(ofFile: indexPath) == record.checksum
+        return IndexFile.rewrite(
+            indexPath, changes: changes, to: temporaryPath, recorded: record.fingerprint, trusted: trusted)
     }
 
     /// Writes the files of `tree` (a tree, or a commit whose tree is meant) into `directory`

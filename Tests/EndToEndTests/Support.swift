@@ -320,19 +320,6 @@ func makeCatalog(at dir: URL, collection: String = "coll", items: Int, seed: Int
     return assets
 }
 
-/// A small deterministic PRNG for fixture bytes.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Parses JSON output.
 func jsonObject(_ text: String) -> Any? {
     try? JSONSerialization.jsonObject(with: Data(text.utf8))
