@@ -8,7 +8,8 @@ ingested from NDJSON on stdin with `--assets reference --no-checksum` (the items
 http hrefs that are never read) in batches of 10,000, then times, three runs each (median,
 whole process, `/usr/bin/time`): `ingest` of one new item from stdin, `prune` of one item, and
 `diff HEAD~1 HEAD` (git only), and (git only) `ingest` of one item with the layout cache
-removed first, so that the whole catalog is read. Prints a table and appends it to bench-results/scale.txt.
+removed first, so that the whole catalog is read, and 200 one-item commits through one process
+(`ingest - --batch-size 1`, commits per second). Prints a table and appends it to bench-results/scale.txt.
 KEEP=1 keeps the repository (for a profile). Nothing here is run by the test suite.
 """
 
@@ -109,6 +110,10 @@ def main():
             rows.append(("+1 item, layout cache removed first (whole read)", *whole))
         if backend == "git":
             rows.append(("diff HEAD~1 HEAD", *diff))
+        # One commit per item through one process: 200 new items on stdin, `--batch-size 1`.
+        stream = "".join(json.dumps(item(n + 100 + i)) + "\n" for i in range(200))
+        w, m = timed([binary, "ingest", "-q", "--repository", repo, "-", *common, "--batch-size", "1"], stdin=stream)
+        rows.append((f"200 one-item commits in one process ({200 / w:.1f} commits/s)", [w], [m]))
         load = os.getloadavg()[0]
         out = [f"{n} items, {backend} backend, layout ${{year}}/${{month}}/${{day}}, load average {load:.1f}",
                "| step | wall (median) | runs | peak RSS |", "|---|---|---|---|"]

@@ -27,14 +27,23 @@ public enum STACDocument: Sendable, Hashable {
     /// - Parameters:
     ///   - data: UTF-8 JSON text.
     ///   - source: A name for the text (a path, or `stdin`), used in error messages.
+    ///   - firstLine: The line number of the text's first line in messages (a chunk of a
+    ///     stream starts further on).
     ///   - onInferredType: when given, pre-1.0 objects without `type` are typed (see
     ///     ``STACObject/inferredType(of:)``), get that `type`, and are reported here.
     /// - Throws: ``JSONParseError`` (with line and column) when the text is not JSON, or
     ///   ``STACError`` when it is JSON but not acceptable STAC.
     public static func parse(
-        _ data: Data, source: String? = nil, onInferredType: ((STACType) -> Void)? = nil
+        _ data: Data, source: String? = nil, firstLine: Int = 1, onInferredType: ((STACType) -> Void)? = nil
     ) throws -> STACDocument {
-        let values = try JSONValue.parseLines(data, source: source)
+        let values: [(value: JSONValue, line: Int)]
+        do {
+            values = try JSONValue.parseLines(data, source: source).map { ($0.value, $0.line + firstLine - 1) }
+        } catch {
+            var shifted = error
+            shifted.line += firstLine - 1
+            throw shifted
+        }
         func typed(_ value: JSONValue) -> JSONValue {
             guard let onInferredType else { return value }
             let (result, type) = STACObject.addingInferredType(to: value)

@@ -10,10 +10,16 @@ extension Repository {
     /// batched in placement order, so a container is in the first batch that needs it, and each
     /// commit is a consistent catalog (its containers link only what is committed). A kill
     /// between batches keeps the batches committed; the re-run finds them unchanged.
+    ///
+    /// With `more` (newline-delimited items streamed from standard input), "everything" is one
+    /// chunk: each chunk is placed against what the earlier ones committed and then committed
+    /// in batches, so memory holds one chunk, and a failure in a later chunk keeps the earlier
+    /// chunks' commits (each a consistent version; the re-run finds them unchanged).
     func ingestInBatches(
-        _ roots: [SourceProduct], batchSize: Int, options: IngestOptions, processor: (any Processor)?,
-        engine: AssetTransferEngine, events: (@Sendable (TransferEvent) -> Void)?,
-        planned: (@Sendable (_ assets: Int, _ bytes: Int64) -> Void)?, progress: ProgressHandler?
+        _ roots: [SourceProduct], more: (@Sendable () async throws -> [SourceProduct]?)? = nil, batchSize: Int,
+        options: IngestOptions, processor: (any Processor)?, engine: AssetTransferEngine,
+        events: (@Sendable (TransferEvent) -> Void)?, planned: (@Sendable (_ assets: Int, _ bytes: Int64) -> Void)?,
+        progress: ProgressHandler?
     ) async throws -> IngestReport {
         try await withLock(wait: options.wait, purpose: "ingest") {
             var report = IngestReport()
@@ -21,56 +27,67 @@ extension Repository {
                 stateDirectory: backend.stateDirectory, options: options, engine: engine, events: events)
             pipeline.onPlanned = planned
             pipeline.lazy = lazyLayouts()
-            await pipeline.checkRemoteOriginals(of: roots)
-            let whole = try pipeline.plan(roots, stored: StoredDocuments(Transaction(backend: backend)))
-            report.unchanged = whole.products.filter { $0.change == .unchanged }.map {
-                ProductChange(id: $0.object.id, kind: $0.source.kindName, change: .unchanged)
-            }
-            let changed = whole.products.filter { $0.change != .unchanged }
-            let size = max(1, batchSize)
-            let count = (changed.count + size - 1) / size
             var trailers: [String: String] = [:]
             if let processor { trailers["Stac-Repository-Processor"] = "\(processor.name) \(processor.version)" }
+            let size = max(1, batchSize)
             // The index of the committed state, carried from batch to batch (plan(batch:…)).
-            var committed = try CatalogIndex.load(read: { try backend.read($0) }, lazy: pipeline.lazy)
-            for k in 0..<count {
-                let batch = Array(changed[(k * size)..<min((k + 1) * size, changed.count)])
-                let tx = Transaction(backend: backend)
-                defer { tx.discardStaged() }
-                let plan = try pipeline.plan(
-                    batch: batch, placedIn: whole.placement.index, committed: consume committed,
-                    stored: StoredDocuments(tx))
-                let part = try await pipeline.execute(plan, tx: tx)
-                report.added += part.added
-                report.updated += part.updated
-                report.assetsCopied += part.assetsCopied
-                report.bytesCopied += part.bytesCopied
-                report.assetsReused += part.assetsReused
-                report.assetFailures += part.assetFailures
-                let summary =
-                    "\(part.added.count) added, \(part.updated.count) updated"
-                    + (count > 1 ? " (batch \(k + 1) of \(count))" : "")
-                let record = OperationRecord(
-                    operation: "ingest", summary: summary, products: part.added + part.updated, trailers: trailers)
-                if !tx.changes.isEmpty {
-                    let changes = tx.changes
-                    let force = options.force
-                    let afterCommit = saveLayoutCachesHook(plan.placement.index)
-                    let version = try await DedicatedThread.run("stac-repository commit") {
-                        try self.refuseLocalChanges(to: changes.keys, force: force, command: "ingest")
-                        let before = self.backend.layoutCacheKey()
-                        let version = try self.backend.commit(changes, record: record, progress: progress)
-                        afterCommit(changes, before)
-                        return version
-                    }
-                    tx.committed = true
-                    report.version = version
+            var committed: CatalogIndex?
+            var chunk: [SourceProduct]? = roots
+            var chunkNumber = 0
+            while let roots = chunk {
+                chunkNumber += 1
+                await pipeline.checkRemoteOriginals(of: roots)
+                let whole = try pipeline.plan(roots, stored: StoredDocuments(Transaction(backend: backend)))
+                report.unchanged += whole.products.filter { $0.change == .unchanged }.map {
+                    ProductChange(id: $0.object.id, kind: $0.source.kindName, change: .unchanged)
                 }
-                committed = plan.placement.index
-                pipeline.saveCaches()
-                FailedAssetLog(stateDirectory: backend.stateDirectory).update(with: part)
-                options.logger.debug("ingest: batch \(k + 1) of \(count) committed (\(batch.count) products)")
-                TestHooks.crashPoint("ingest-batch-committed")
+                let changed = whole.products.filter { $0.change != .unchanged }
+                let count = (changed.count + size - 1) / size
+                var index = try committed ?? CatalogIndex.load(read: { try backend.read($0) }, lazy: pipeline.lazy)
+                committed = nil
+                for k in 0..<count {
+                    let batch = Array(changed[(k * size)..<min((k + 1) * size, changed.count)])
+                    let tx = Transaction(backend: backend)
+                    defer { tx.discardStaged() }
+                    let plan = try pipeline.plan(
+                        batch: batch, placedIn: whole.placement.index, committed: consume index,
+                        stored: StoredDocuments(tx))
+                    let part = try await pipeline.execute(plan, tx: tx)
+                    report.added += part.added
+                    report.updated += part.updated
+                    report.assetsCopied += part.assetsCopied
+                    report.bytesCopied += part.bytesCopied
+                    report.assetsReused += part.assetsReused
+                    report.assetFailures += part.assetFailures
+                    let summary =
+                        "\(part.added.count) added, \(part.updated.count) updated"
+                        + (count > 1 && more == nil ? " (batch \(k + 1) of \(count))" : "")
+                    let record = OperationRecord(
+                        operation: "ingest", summary: summary, products: part.added + part.updated,
+                        trailers: trailers)
+                    if !tx.changes.isEmpty {
+                        let changes = tx.changes
+                        let force = options.force
+                        let afterCommit = saveLayoutCachesHook(plan.placement.index)
+                        let version = try await DedicatedThread.run("stac-repository commit") {
+                            try self.refuseLocalChanges(to: changes.keys, force: force, command: "ingest")
+                            let before = self.backend.layoutCacheKey()
+                            let version = try self.backend.commit(changes, record: record, progress: progress)
+                            afterCommit(changes, before)
+                            return version
+                        }
+                        tx.committed = true
+                        report.version = version
+                    }
+                    index = plan.placement.index
+                    pipeline.saveCaches()
+                    FailedAssetLog(stateDirectory: backend.stateDirectory).update(with: part)
+                    options.logger.debug(
+                        "ingest: chunk \(chunkNumber), batch \(k + 1) of \(count) committed (\(batch.count) products)")
+                    TestHooks.crashPoint("ingest-batch-committed")
+                }
+                committed = consume index
+                chunk = try await more?()
             }
             report.warnings = []
             return report

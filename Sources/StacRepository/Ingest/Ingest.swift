@@ -99,6 +99,10 @@ enum ExtensionURL {
 let structuralRels: Set<String> = ["self", "root", "parent", "child", "item", "collection"]
 
 extension Repository {
+    /// The fewest lines of standard input `ingest - --batch-size N` reads at a time (a chunk is
+    /// placed, then committed N products at a time; one chunk of documents is held in memory).
+    static let standardInputChunkLines = 1000
+
     /// Ingests STAC sources (or, with a processor, products it turns into STAC) in one transaction.
     ///
     /// - Throws: ``StacRepositoryError`` for anything the user can fix; the repository is then unchanged.
@@ -123,6 +127,7 @@ extension Repository {
             "stac-repository-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let roots: [SourceProduct]
+        var more: (@Sendable () async throws -> [SourceProduct]?)?
         if let processor {
             let processed = try await processedDocuments(
                 sources, processor: processor, options: options, engine: engine, loader: loader, scratch: scratch)
@@ -130,6 +135,14 @@ extension Repository {
             report.unchanged = processed.unchanged
             // Remote products downloaded by an interrupted run and taken from the journal.
             report.assetsReused = processed.reused
+        } else if let batchSize = options.batchSize, sources == ["-"] {
+            // Newline-delimited items are read and committed a chunk at a time (streaming).
+            switch try await loader.standardInputInChunks(lines: max(batchSize, Self.standardInputChunkLines)) {
+            case .whole(let products): roots = products
+            case .stream(let first, let next):
+                roots = first
+                more = next
+            }
         } else {
             var loaded: [SourceProduct] = []
             for source in sources { loaded.append(contentsOf: try await loader.load(source)) }
@@ -138,10 +151,10 @@ extension Repository {
         report.warnings = loader.notes.warnings
         if let batchSize = options.batchSize {
             var batched = try await ingestInBatches(
-                roots, batchSize: batchSize, options: options, processor: processor, engine: engine, events: events,
-                planned: planned, progress: progress)
+                roots, more: more, batchSize: batchSize, options: options, processor: processor, engine: engine,
+                events: events, planned: planned, progress: progress)
             batched.unchanged = report.unchanged + batched.unchanged
-            batched.warnings = report.warnings
+            batched.warnings = loader.notes.warnings
             batched.assetsReused += report.assetsReused
             return batched
         }

@@ -66,15 +66,7 @@ struct SourceLoader: Sendable {
 
     /// The products a source names. A root catalog is not itself a product: its children are.
     func load(_ source: String) async throws -> [SourceProduct] {
-        if source == "-" {
-            let data = readStandardInput()
-            let products = try documentProducts(
-                data: data, location: workingDirectory + "/-", source: "standard input", followLinks: false,
-                roots: [SourceConfinement.realPath(workingDirectory)])
-            for p in products { try confinement.confineAssets(of: p) }
-            if options.withCollections ?? true { return try await withCollections(products, apiRoot: nil) }
-            return products
-        }
+        if source == "-" { return try await standardInputProducts(readStandardInput()) }
         if let listed = try await loadListing(source) { return listed }
         var location = try locate(source)
         if !confinement.allowUserinfo { location = Href.withoutUserinfo(location) }
@@ -94,6 +86,70 @@ struct SourceLoader: Sendable {
         var visited: Set<String> = [location]
         for p in products { try await loadChildren(of: p, visited: &visited) }
         return products
+    }
+
+    /// The products of documents read from standard input (`firstLine`: the number of the
+    /// first line of `data`, for messages).
+    func standardInputProducts(_ data: Data, firstLine: Int = 1) async throws -> [SourceProduct] {
+        try await confinedStandardInput(
+            documentProducts(
+                data: data, location: workingDirectory + "/-", source: "standard input", followLinks: false,
+                roots: [SourceConfinement.realPath(workingDirectory)], firstLine: firstLine))
+    }
+
+    private func confinedStandardInput(_ products: [SourceProduct]) async throws -> [SourceProduct] {
+        for p in products { try confinement.confineAssets(of: p) }
+        if options.withCollections ?? true { return try await withCollections(products, apiRoot: nil) }
+        return products
+    }
+
+    /// Standard input as `ingest - --batch-size N` reads it.
+    enum StandardInput {
+        /// The whole input, read at once: a single document, or input that does not start with
+        /// one item per line.
+        case whole([SourceProduct])
+        /// Newline-delimited items, `lines` at a time: the first chunk, and what gives the next
+        /// one (nil at the end of the input).
+        case stream(first: [SourceProduct], more: @Sendable () async throws -> [SourceProduct]?)
+    }
+
+    /// Reads standard input `lines` lines at a time when it is newline-delimited items (the
+    /// first chunk parses as items), so that a stream of any length is ingested holding one
+    /// chunk of documents; anything else is read whole, as without `--batch-size`.
+    func standardInputInChunks(lines: Int) async throws -> StandardInput {
+        let chunks = StandardInputChunks()
+        let loader = self
+        @Sendable func read() async throws -> (data: Data, firstLine: Int)? {
+            try await DedicatedThread.run("stac-repository stdin") { try chunks.next(lines: lines) }
+        }
+        guard let first = try await read() else {
+            return .whole(try await standardInputProducts(Data()))
+        }
+        let parsed = try? documentProducts(
+            data: first.data, location: workingDirectory + "/-", source: "standard input", followLinks: false,
+            roots: [SourceConfinement.realPath(workingDirectory)])
+        guard let parsed, parsed.allSatisfy({ $0.object.type == .item }) else {
+            let rest = try await DedicatedThread.run("stac-repository stdin") { try chunks.rest() }
+            return .whole(try await standardInputProducts(first.data + rest))
+        }
+        let firstProducts = try await confinedStandardInput(parsed)
+        return .stream(
+            first: firstProducts,
+            more: {
+                guard var chunk = try await read() else { return nil }
+                // A document split across chunks (pretty-printed input): take more lines.
+                while true {
+                    do {
+                        return try await loader.standardInputProducts(chunk.data, firstLine: chunk.firstLine)
+                    } catch let error as StacRepositoryError where error.code == .invalidInput {
+                        // Only JSON cut short is completed; a document that is not an item fails here.
+                        guard (try? JSONValue.parseLines(chunk.data)) == nil, let extra = try await read() else {
+                            throw error
+                        }
+                        chunk.data += extra.data
+                    }
+                }
+            })
     }
 
     /// Loads a single JSON file produced by a processor; its references must stay in `roots`.
@@ -157,11 +213,13 @@ struct SourceLoader: Sendable {
     }
 
     func documentProducts(
-        data: Data, location: String, source: String, followLinks: Bool, roots: [String]
+        data: Data, location: String, source: String, followLinks: Bool, roots: [String], firstLine: Int = 1
     ) throws -> [SourceProduct] {
         let document: STACDocument
         do {
-            document = try STACDocument.parse(data, source: source) { _ in notes.typedWithoutType() }
+            document = try STACDocument.parse(data, source: source, firstLine: firstLine) { _ in
+                notes.typedWithoutType()
+            }
         } catch let error as JSONParseError {
             throw StacRepositoryError(
                 .invalidInput,

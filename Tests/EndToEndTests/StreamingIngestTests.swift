@@ -1,0 +1,121 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `ingest - --batch-size N` reads newline-delimited items a chunk at a time (issue 11,
+/// "Streaming"): a chunk is committed before the rest of the input exists, a bad line later on
+/// keeps what was committed, and input that is not one item per line is read whole as before.
+@Suite(.offPool) struct StreamingIngestTests {
+    /// An item shaped like Earth Search's: 7-digit fractional seconds, a declared collection,
+    /// assets with remote hrefs (kept as references); every third is pre-1.0 without `type`.
+    static func item(_ i: Int) -> String {
+        let type = i % 3 == 0 ? "" : "\"type\": \"Feature\", "
+        let version = i % 3 == 0 ? "0.9.0" : "1.0.0"
+        return """
+            {\(type)"stac_version": "\(version)", "id": "S2B_\(i)", "collection": "sentinel", \
+            "geometry": {"type": "Point", "coordinates": [\(Double(i % 90) + 0.5), 10.5]}, \
+            "bbox": [\(Double(i % 90) + 0.5), 10.5, \(Double(i % 90) + 0.5), 10.5], \
+            "properties": {"datetime": "2023-0\(i % 9 + 1)-14T10:00:00.1234567Z"}, "links": [], \
+            "assets": {"tilejson": {"href": "https://example.com/\(i)/tilejson.json", "type": "application/json"}}}
+            """
+    }
+
+    static func lines(_ range: Range<Int>) -> String { range.map { item($0) + "\n" }.joined() }
+
+    private func prepare(_ backend: String) async throws -> Workspace {
+        let ws = Workspace("stream-\(backend)")
+        try await ws.initRepo(backend: backend)
+        let collection = ws.temp.sub("collection.json")
+        try Data(
+            """
+            {"type": "Collection", "stac_version": "1.0.0", "id": "sentinel", "description": "d", \
+            "license": "CC-BY-4.0", "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, \
+            "temporal": {"interval": [["2023-01-01T00:00:00Z", null]]}}, "links": []}
+            """.utf8
+        ).write(to: collection)
+        try await ws.ok(["ingest", collection.path, "--layout", "${year}/${month}"])
+        return ws
+    }
+
+    static let streaming = ["ingest", "-", "--assets", "reference", "--no-checksum", "--no-with-collections"]
+
+    @Test(arguments: ["git", "file"])
+    func aChunkIsCommittedBeforeTheInputEnds(backend: String) async throws {
+        let ws = try await prepare(backend)
+        let input = try cloexecPipe()
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        defer { close(null) }
+        let process = try SpawnedProcess(
+            executable: Env.binary.path,
+            arguments: Self.streaming + ["--batch-size", "400", "--repository", ws.repo.path], environment: ws.env,
+            directory: ws.temp.url.path, stdin: input.read, stdout: null, stderr: null)
+        close(input.read)
+        func send(_ text: String) async throws {
+            let fd = input.write
+            try await onOwnThread {
+                let bytes = Array(text.utf8)
+                var done = 0
+                while done < bytes.count {
+                    let n = bytes[done...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                    guard n > 0 else { throw POSIXError(.EPIPE) }
+                    done += n
+                }
+            }
+        }
+        // One chunk (1,000 lines, the fewest read at once), then the input stays open.
+        try await send(Self.lines(0..<1000))
+        var committed = false
+        for _ in 0..<600 where !committed {
+            let history = try await ws.tool(["history"])
+            let batches = history.stdout.components(separatedBy: "ingest: 400 added").count - 1
+            committed = batches == 2 && history.stdout.contains("ingest: 200 added")
+            if !committed { await pause(microseconds: 100_000) }
+        }
+        #expect(committed, "the first 1,000 lines were not committed (as 400 + 400 + 200) while the input was open")
+        #expect(process.isRunning)
+        try await send(Self.lines(1000..<1300))
+        close(input.write)
+        await waitForExit(process)
+        #expect(process.waitUntilExit() == 0)
+        let history = try await ws.ok(["history"]).stdout
+        #expect(history.contains("ingest: 300 added"))
+        let listed = try await ws.ok(["list", "--type", "item"]).stdout
+        #expect(listed.contains("S2B_0") && listed.contains("S2B_1299"))
+        try await ws.ok(["verify"])
+    }
+
+    @Test(arguments: ["git", "file"])
+    func aBadLineInALaterChunkKeepsTheEarlierChunksAndNamesItsLine(backend: String) async throws {
+        let ws = try await prepare(backend)
+        var lines = (0..<1500).map(Self.item)
+        lines[1200] = "{\"type\": \"Collection\", \"id\": \"oops\", \"stac_version\": \"1.0.0\"}"
+        let bad = Data((lines.joined(separator: "\n") + "\n").utf8)
+        let failed = try await ws.tool(Self.streaming + ["--batch-size", "500"], stdin: bad)
+        #expect(failed.status == 1)
+        #expect(failed.stderr.contains("standard input (line 1201)"), "\(failed.stderr)")
+        #expect(failed.stderr.split(separator: "\n").count == 1, "one sentence: \(failed.stderr)")
+        let history = try await ws.ok(["history"]).stdout
+        #expect(history.components(separatedBy: "ingest: 500 added").count - 1 == 2)
+        try await ws.ok(["verify"])
+
+        lines[1200] = Self.item(1200)
+        let fixed = try await ws.ok(
+            Self.streaming + ["--batch-size", "500"], stdin: Data((lines.joined(separator: "\n") + "\n").utf8))
+        #expect(fixed.stdout.contains("500 added") && fixed.stdout.contains("1000 unchanged"), "\(fixed.stdout)")
+    }
+
+    @Test func inputThatIsNotOneItemPerLineIsReadWhole() async throws {
+        let ws = try await prepare("git")
+        // Pretty-printed items, several lines each: not newline-delimited, parsed as a whole.
+        let pretty = (0..<40).map { i -> String in
+            let object = try? JSONSerialization.jsonObject(with: Data(Self.item(i).utf8))
+            let data = object.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.prettyPrinted]) }
+            return String(decoding: data ?? Data(), as: UTF8.self)
+        }.joined(separator: "\n")
+        #expect(pretty.split(separator: "\n").count > 1000)
+        let result = try await ws.ok(Self.streaming + ["--batch-size", "7"], stdin: Data(pretty.utf8))
+        #expect(result.stdout.contains("40 added"), "\(result.stdout)")
+        let history = try await ws.ok(["history"]).stdout
+        #expect(history.contains("(batch 6 of 6)"))
+    }
+}
