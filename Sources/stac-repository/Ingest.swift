@@ -67,7 +67,7 @@ struct Ingest: AsyncParsableCommand {
 
     @Option(
         help:
-            "Commit every N changed products, each batch one commit, so that an interrupted ingest keeps the batches done."
+            "Commit every N changed products, each batch one commit, so that an interrupted ingest keeps the batches done; items on standard input (-) are then read as a stream, N lines (at least 1,000) at a time."
     )
     var batchSize: Int?
 
