@@ -82,41 +82,20 @@ extension GitRepository {
     /// asks libgit2. An entry it misses (a split index) only means that file is compared by
     /// content; the blob id of an entry is compared with the tree's before its stat is trusted.
     public static func scanIndexFile(_ path: String, for paths: [String]) -> [String: IndexStat]? {
-        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { return nil }
+        guard let file = IndexFile.MappedFile(path) else { return nil }
         var byLength: [Int: [(bytes: [UInt8], path: String)]] = [:]
         for p in paths { byLength[p.utf8.count, default: []].append((Array(p.utf8), p)) }
-        return data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [String: IndexStat]? in
-            let n = raw.count
-            guard n >= 12, raw[0] == 0x44, raw[1] == 0x49, raw[2] == 0x52, raw[3] == 0x43
-            else { return nil }
-            func u32(_ o: Int) -> UInt32 {
-                UInt32(raw[o]) << 24 | UInt32(raw[o + 1]) << 16 | UInt32(raw[o + 2]) << 8 | UInt32(raw[o + 3])
-            }
-            let version = u32(4)
-            guard version == 2 || version == 3 else { return nil }
-            let count = Int(u32(8))
+        return file.withUnsafeBytes { raw -> [String: IndexStat]? in
+            guard let header = IndexFile.Header(raw) else { return nil }
+            func u32(_ o: Int) -> UInt32 { IndexFile.Header.u32(raw, o) }
             var out: [String: IndexStat] = [:]
             var offset = 12
-            for _ in 0..<count {
-                guard offset + 62 <= n else { return nil }
-                let flags = Int(raw[offset + 60]) << 8 | Int(raw[offset + 61])
-                var pathStart = offset + 62
-                if flags & 0x4000 != 0 {
-                    guard version >= 3 else { return nil }
-                    pathStart += 2
-                }
-                var length = flags & 0xFFF
-                if length == 0xFFF {
-                    var end = pathStart + 0xFFF
-                    while end < n, raw[end] != 0 { end += 1 }
-                    length = end - pathStart
-                }
-                guard pathStart + length < n else { return nil }
-                if (flags >> 12) & 3 == 0, let candidates = byLength[length] {
-                    for candidate in candidates
-                    where candidate.bytes.elementsEqual(
-                        UnsafeRawBufferPointer(rebasing: raw[pathStart..<(pathStart + length)]))
-                    {
+            for _ in 0..<header.count {
+                guard let entry = IndexFile.EntryView(raw, at: offset, version: header.version) else { return nil }
+                if entry.stage == 0, let candidates = byLength[entry.pathLength] {
+                    let name = UnsafeRawBufferPointer(
+                        rebasing: raw[entry.pathStart..<(entry.pathStart + entry.pathLength)])
+                    for candidate in candidates where candidate.bytes.elementsEqual(name) {
                         var oid = git_oid()
                         withUnsafeMutableBytes(of: &oid.id) {
                             $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[(offset + 40)..<(offset + 60)]))
@@ -127,7 +106,7 @@ extension GitRepository {
                             ctimeNanoseconds: u32(offset + 4), inode: u32(offset + 20), size: u32(offset + 36))
                     }
                 }
-                offset += (pathStart - offset + length + 8) & ~7
+                offset = entry.end
             }
             return out
         }
