@@ -131,7 +131,10 @@ struct ResumableIngestTests {
             try bytes.write(to: folder.appendingPathComponent("\(name).tif"))
             products[name] = bytes
         }
-        let server = try await startServer(serving: site, delay: 0.1, in: ws)
+        // 0.25 s per product, two at a time: about 5 s of downloads, so a kill once 20 are
+        // journaled lands before the last one even when the machine is loaded (at 0.1 s a
+        // loaded CI run once journaled all 40 before the kill).
+        let server = try await startServer(serving: site, delay: 0.25, in: ws)
         defer { server.stop() }
         let url = "http://127.0.0.1:\(server.port)/products/"
         let args = ["--processor", "geotiff", url, "--option", "datetime=2024-05-01T00:00:00Z", "--jobs", "2"]
