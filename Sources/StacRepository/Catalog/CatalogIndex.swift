@@ -168,7 +168,7 @@ public struct CatalogIndex: Sendable {
         if let parent = c.parent { containers[parent]?.children.removeAll { $0 == path } }
     }
 
-    private mutating func forgetID(of item: ItemEntry) {
+    mutating func forgetID(of item: ItemEntry) {
         let key = ReservedNames.nfc(item.id)
         itemPathsByID[key]?.removeAll { $0 == item.path }
         if itemPathsByID[key]?.isEmpty == true { itemPathsByID.removeValue(forKey: key) }

@@ -22,6 +22,10 @@ struct LayoutIDCache: Sendable {
     static let shardCount = 256
     let directory: String
     let collectionPath: String
+    /// The shards ``items(withID:)`` read, kept as long as this value: a batch of 10,000 items
+    /// looks up 10,000 ids, and reading a shard per id made a long ingest quadratic. Files
+    /// change only when a commit writes the cache, which makes a new value.
+    private let memo = ShardMemo()
 
     init(stateDirectory: URL, collectionPath: String) {
         self.collectionPath = collectionPath
@@ -69,7 +73,9 @@ struct LayoutIDCache: Sendable {
     /// The items below the collection whose id is `id`: (path, parent).
     func items(withID id: String) throws -> [(path: String, parent: String)] {
         let key = ReservedNames.nfc(id)
-        return try shardLines(Self.shard(ofID: id)).filter {
+        let n = Self.shard(ofID: id)
+        let shard = try memo.shard(n) { try ShardMemo.Shard(bytes: FS.read(shardFile(n)) ?? [], directory: directory) }
+        return try shard.lines(withIDHash: Self.fnv1a(key), directory: directory).filter {
             ReservedNames.nfc(CatalogIndex.itemID(fromPath: $0.path)) == key
         }
     }
@@ -127,6 +133,82 @@ struct LayoutIDCache: Sendable {
         // Everything above is on disk before the key says it describes `key`.
         try FS.syncFileSystem(containing: directory)
         try FS.writeAtomically(Array((key + "\t" + collectionPath + "\n").utf8), to: keyFile, sync: true)
+    }
+}
+
+/// The item shards of one ``LayoutIDCache`` value that were read: each shard's bytes and its
+/// lines' starts sorted by the FNV-1a hash of their item's NFC id (about 70 bytes per item, a
+/// third of parsed lines), so that a lookup is a binary search and the parse of its own lines.
+final class ShardMemo: @unchecked Sendable {
+    struct Shard {
+        struct Key {
+            var hash: UInt64
+            var start: UInt32
+        }
+        let bytes: [UInt8]
+        let keys: [Key]
+
+        init(bytes: [UInt8], directory: String) throws {
+            self.bytes = bytes
+            var keys: [Key] = []
+            var start = 0
+            while start < bytes.count {
+                let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+                guard let tab = bytes[start..<end].firstIndex(of: UInt8(ascii: "\t")) else {
+                    throw LayoutIDCache.damaged(directory)
+                }
+                keys.append(Key(hash: Self.idHash(bytes[start..<tab]), start: UInt32(start)))
+                start = end + 1
+            }
+            keys.sort { $0.hash < $1.hash }
+            self.keys = keys
+        }
+
+        /// FNV-1a of the NFC id of the item whose path is `path` (file name without `.json`).
+        static func idHash(_ path: ArraySlice<UInt8>) -> UInt64 {
+            let slash = path.lastIndex(of: UInt8(ascii: "/")).map { $0 + 1 } ?? path.startIndex
+            var name = path[slash...]
+            if name.count >= 5, name.suffix(5).elementsEqual(".json".utf8) { name = name.dropLast(5) }
+            guard name.allSatisfy({ $0 < 0x80 }) else {
+                return LayoutIDCache.fnv1a(ReservedNames.nfc(String(decoding: name, as: UTF8.self)))
+            }
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in name {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x0000_0100_0000_01b3
+            }
+            return hash
+        }
+
+        /// The lines whose id has this hash: (path, parent).
+        func lines(withIDHash hash: UInt64, directory: String) throws -> [(path: String, parent: String)] {
+            var low = 0
+            var high = keys.count
+            while low < high {
+                let mid = (low + high) / 2
+                if keys[mid].hash < hash { low = mid + 1 } else { high = mid }
+            }
+            var out: [(String, String)] = []
+            while low < keys.count, keys[low].hash == hash {
+                let start = Int(keys[low].start)
+                let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+                let f = bytes[start..<end].split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false)
+                guard f.count == 2 else { throw LayoutIDCache.damaged(directory) }
+                out.append((String(decoding: f[0], as: UTF8.self), String(decoding: f[1], as: UTF8.self)))
+                low += 1
+            }
+            return out
+        }
+    }
+
+    private var shards: [Int: Shard] = [:]
+    private let lock = NSLock()
+
+    func shard(_ n: Int, read: () throws -> Shard) throws -> Shard {
+        if let known = lock.withLock({ shards[n] }) { return known }
+        let shard = try read()
+        lock.withLock { shards[n] = shard }
+        return shard
     }
 }
 
@@ -241,6 +323,45 @@ extension CatalogIndex {
         while let p = queue.popLast() {
             try loadItems(of: p, read: read)
             queue += containers[p]?.children ?? []
+        }
+    }
+
+    /// After a commit of version `key` whose layout caches were brought to it from this index
+    /// (``saveLayoutCaches(stateDirectory:key:previousKey:changedPaths:)``): the sub-catalogs of
+    /// every templated collection whose cache names `key` go back to unread stubs, so that an
+    /// index carried from batch to batch of a long ingest holds what the next batch reads, not
+    /// every sub-catalog an earlier batch touched. A collection whose cache could not be written
+    /// is read whole instead (its stubs could no longer be completed through the cache).
+    mutating func unloadLayoutCatalogs(
+        committedAs key: String, stateDirectory: URL, read: (String) throws -> [UInt8]?
+    ) throws {
+        for collection in containers.values where collection.type == .collection && collection.layout != nil {
+            let cache = LayoutIDCache(stateDirectory: stateDirectory, collectionPath: collection.path)
+            var below: [String] = []
+            var queue = collection.children
+            var nested = false
+            while let p = queue.popLast(), !nested {
+                guard let c = containers[p] else { continue }
+                if c.type == .collection { nested = true }
+                below.append(p)
+                queue += c.children
+            }
+            guard !nested, cache.isValid(for: key) else {
+                if lazyCollections.removeValue(forKey: collection.path) != nil {
+                    try loadSubtree(collection.path, read: read)
+                }
+                continue
+            }
+            for path in below {
+                guard var c = containers[path], c.itemsLoaded else { continue }
+                for item in c.items {
+                    if let entry = items.removeValue(forKey: item) { forgetID(of: entry) }
+                }
+                c.items = []
+                c.itemsLoaded = false
+                containers[path] = c
+            }
+            lazyCollections[collection.path] = cache
         }
     }
 

@@ -36,6 +36,8 @@ extension Repository {
             var chunkNumber = 0
             while let roots = chunk {
                 chunkNumber += 1
+                // The version the layout caches describe moves with every commit.
+                pipeline.lazy = lazyLayouts()
                 await pipeline.checkRemoteOriginals(of: roots)
                 let whole = try pipeline.plan(roots, stored: StoredDocuments(Transaction(backend: backend)))
                 report.unchanged += whole.products.filter { $0.change == .unchanged }.map {
@@ -49,7 +51,7 @@ extension Repository {
                     let batch = Array(changed[(k * size)..<min((k + 1) * size, changed.count)])
                     let tx = Transaction(backend: backend)
                     defer { tx.discardStaged() }
-                    let plan = try pipeline.plan(
+                    var plan = try pipeline.plan(
                         batch: batch, placedIn: whole.placement.index, committed: consume index,
                         stored: StoredDocuments(tx))
                     let part = try await pipeline.execute(plan, tx: tx)
@@ -65,25 +67,23 @@ extension Repository {
                     let record = OperationRecord(
                         operation: "ingest", summary: summary, products: part.added + part.updated,
                         trailers: trailers)
-                    if !tx.changes.isEmpty {
-                        let changes = tx.changes
-                        let force = options.force
-                        let afterCommit = saveLayoutCachesHook(plan.placement.index)
-                        let version = try await DedicatedThread.run("stac-repository commit") {
-                            try self.refuseLocalChanges(to: changes.keys, force: force, command: "ingest")
-                            let before = self.backend.layoutCacheKey()
-                            let version = try self.backend.commit(changes, record: record, progress: progress)
-                            afterCommit(changes, before)
-                            return version
-                        }
-                        tx.committed = true
-                        report.version = version
-                    }
+                    // One owner of the batch's index, so that unloading it below copies nothing.
                     index = plan.placement.index
+                    plan.placement.index = CatalogIndex()
+                    var key: String?
+                    if !tx.changes.isEmpty {
+                        (report.version, key) = try await commitBatch(
+                            tx, record: record, index: index, force: options.force, progress: progress)
+                    }
                     pipeline.saveCaches()
                     FailedAssetLog(stateDirectory: backend.stateDirectory).update(with: part)
                     options.logger.debug(
                         "ingest: chunk \(chunkNumber), batch \(k + 1) of \(count) committed (\(batch.count) products)")
+                    // What this batch read goes back to layout-cache stubs: memory holds one batch.
+                    if let key {
+                        try index.unloadLayoutCatalogs(
+                            committedAs: key, stateDirectory: backend.stateDirectory, read: { try backend.read($0) })
+                    }
                     TestHooks.crashPoint("ingest-batch-committed")
                 }
                 committed = consume index
@@ -92,5 +92,23 @@ extension Repository {
             report.warnings = []
             return report
         }
+    }
+
+    /// Commits one batch on a thread of its own and brings the layout caches to the new version
+    /// (from `index`, what the batch left); returns the version and the layout caches' key.
+    private func commitBatch(
+        _ tx: Transaction, record: OperationRecord, index: CatalogIndex, force: Bool, progress: ProgressHandler?
+    ) async throws -> (String?, String?) {
+        let changes = tx.changes
+        let afterCommit = saveLayoutCachesHook(index)
+        let done = try await DedicatedThread.run("stac-repository commit") {
+            try self.refuseLocalChanges(to: changes.keys, force: force, command: "ingest")
+            let before = self.backend.layoutCacheKey()
+            let version = try self.backend.commit(changes, record: record, progress: progress)
+            afterCommit(changes, before)
+            return (version, self.backend.layoutCacheKey())
+        }
+        tx.committed = true
+        return done
     }
 }
