@@ -4,7 +4,7 @@ public import Foundation
 extension GitRepository {
     /// Opens a second handle on the repository at `url` whose object writes go to memory
     /// (`git_mempack_new`, added to the object database with the highest priority), for a
-    /// large commit: call ``writePack(reachableFrom:excluding:)`` after creating the commit,
+    /// large commit: call ``writeMemoryObjects(of:)`` after creating the commit,
     /// then drop the handle.
     ///
     /// Thousands of new objects then cost one pack file instead of one file each.
@@ -18,32 +18,53 @@ extension GitRepository {
         guard let backend else { throw GitError(code: .generic, function: "git_mempack_new", message: "") }
         // The odb owns the backend from here on.
         try git("git_odb_add_backend") { git_odb_add_backend(odb.pointer, backend, 1000) }
+        repository.memoryBackend = backend
         return repository
     }
 
-    /// Writes every object reachable from the commit `new` and not from `old` into one pack in
-    /// `objects/pack` (`git_packbuilder_insert_walk` over a revwalk that hides `old`), so that
-    /// objects held in memory by ``openInMemoryWriter(at:)`` reach the disk.
+    /// Writes the objects of the commit `commit` that a handle from ``openInMemoryWriter(at:)``
+    /// holds in memory into one pack and its index in `objects/pack`, and empties the memory
+    /// store.
+    ///
+    /// The new objects are found by walking down from the commit through the trees the memory
+    /// store holds only: a tree the repository already stored holds nothing new, so its
+    /// subtrees are not read. The cost is the new objects. libgit2's own ways cost the whole
+    /// catalog on every batch of a long ingest: a pack of what the commit reaches and its parent
+    /// does not (`git_packbuilder_insert_walk`) reads every tree of the parent, and
+    /// `git_mempack_dump` (1.5) packs every object of the commit's tree, old ones included.
     ///
     /// - Throws: ``GitError`` when an object cannot be read or the pack written.
-    public func writePack(reachableFrom new: ObjectID, excluding old: ObjectID?) throws {
-        try writePack(reachableFrom: new, excludingAll: old.map { [$0] } ?? [])
-    }
-
-    /// ``writePack(reachableFrom:excluding:)`` for a commit with several parents the
-    /// repository already stores (a merge): none of their history goes into the pack.
-    public func writePack(reachableFrom new: ObjectID, excludingAll old: [ObjectID]) throws {
-        let walk = try RevwalkHandle(in: self)
-        var newOID = new.oid
-        try git("git_revwalk_push") { git_revwalk_push(walk.pointer, &newOID) }
-        for parent in old {
-            var oldOID = parent.oid
-            try git("git_revwalk_hide") { git_revwalk_hide(walk.pointer, &oldOID) }
+    public func writeMemoryObjects(of commit: ObjectID) throws {
+        guard let backend = memoryBackend, let exists = backend.pointee.exists else {
+            throw GitError(code: .generic, function: "git_packbuilder_insert", message: "not an in-memory writer")
+        }
+        func isNew(_ id: git_oid) -> Bool {
+            var oid = id
+            return exists(backend, &oid) != 0
         }
         let builder = try PackBuilderHandle(in: self)
         git_packbuilder_set_threads(builder.pointer, 0)
-        try git("git_packbuilder_insert_walk") { git_packbuilder_insert_walk(builder.pointer, walk.pointer) }
+        func insert(_ id: git_oid) throws {
+            var oid = id
+            try git("git_packbuilder_insert") { git_packbuilder_insert(builder.pointer, &oid, nil) }
+        }
+        try insert(commit.oid)
+        let handle = try CommitHandle(commit, in: self)
+        var trees: [git_oid] = []
+        if let root = git_commit_tree_id(handle.pointer)?.pointee, isNew(root) { trees.append(root) }
+        while let id = trees.popLast() {
+            try insert(id)
+            let tree = try TreeHandle(ObjectID(id), in: self)
+            for n in 0..<git_tree_entrycount(tree.pointer) {
+                guard let entry = git_tree_entry_byindex(tree.pointer, n),
+                    let child = git_tree_entry_id(entry)?.pointee,
+                    isNew(child)
+                else { continue }
+                if git_tree_entry_type(entry) == GIT_OBJECT_TREE { trees.append(child) } else { try insert(child) }
+            }
+        }
         let packDirectory = gitDirectory.appendingPathComponent("objects/pack").path
         try git("git_packbuilder_write") { git_packbuilder_write(builder.pointer, packDirectory, 0, nil, nil) }
+        try git("git_mempack_reset") { git_mempack_reset(backend) }
     }
 }

@@ -9,6 +9,9 @@ public import Foundation
 /// ``TreeEntry``) are `Sendable` and may cross actor boundaries.
 public final class GitRepository {
     let pointer: OpaquePointer
+    /// The in-memory object store of a handle from ``openInMemoryWriter(at:)`` (owned by its
+    /// object database), nil otherwise.
+    var memoryBackend: UnsafeMutablePointer<git_odb_backend>?
 
     private init(taking pointer: OpaquePointer) {
         self.pointer = pointer

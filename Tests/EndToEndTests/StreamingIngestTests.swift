@@ -104,6 +104,69 @@ import Testing
         #expect(fixed.stdout.contains("500 added") && fixed.stdout.contains("1000 unchanged"), "\(fixed.stdout)")
     }
 
+    /// After each batch commit the sub-catalogs it read go back to layout-cache stubs, and each
+    /// chunk is placed through the cache of the version the earlier chunks committed. Items
+    /// moved by a later chunk (out of sub-catalogs an earlier batch read and dropped) must end
+    /// where the same chunks put them when each is its own command reading the catalog whole.
+    @Test func itemsMovedByALaterChunkEndWhereAWholeReadPutsThem() async throws {
+        let streamed = try await prepare("git")
+        let pieces = try await prepare("git")
+        // Every item of 2023-01 among the first two chunks moves to 2024 in the third, whose new
+        // items are in other months.
+        let moved = (0..<2000).filter { $0 % 9 == 0 }
+        let third =
+            moved.map {
+                Self.item($0).replacingOccurrences(
+                    of: "2023-01-14T10:00:00.1234567Z", with: "2024-0\($0 % 5 + 1)-02T00:00:00Z") + "\n"
+            }.joined()
+            + (2000..<3000).filter { $0 % 9 != 0 }.prefix(500 - moved.count).map { Self.item($0) + "\n" }.joined()
+        let chunks = [Self.lines(0..<1000), Self.lines(1000..<2000), third]
+        let args = Self.streaming + ["--batch-size", "400"]
+        let cache = { (ws: Workspace) in ws.repo.appendingPathComponent(".git/stac-repository/cache/layout-ids") }
+        // Without a cache at the start (as after a rollback) the first chunk reads the catalog
+        // whole; the stubs of later batches are those its commits' caches describe.
+        try FileManager.default.removeItem(at: cache(streamed))
+        try await streamed.ok(args, stdin: Data(chunks.joined().utf8))
+        for chunk in chunks {
+            try? FileManager.default.removeItem(at: cache(pieces))
+            try await pieces.ok(args, stdin: Data(chunk.utf8))
+        }
+        let history = try await streamed.ok(["history"]).stdout
+        #expect(history.components(separatedBy: "ingest: ").count - 1 == 3 + 3 + 2 + 1, "\(history)")
+        #expect(history.contains("ingest: 400 added, 0 updated") && history.contains("ingest: 177 added, 223 updated"))
+        let tree = try await streamed.git(["ls-tree", "-r", "HEAD"]).stdout
+        let reference = try await pieces.git(["ls-tree", "-r", "HEAD"]).stdout
+        #expect(tree == reference, "the streamed ingest's tree differs from the one chunk-by-chunk whole reads made")
+        #expect(!tree.contains("sentinel/2023/01/"), "the emptied month is removed")
+        #expect(tree.contains("sentinel/2024/01/S2B_0/S2B_0.json"))
+        // The cache the streamed ingest kept says what one written from a whole read says.
+        func contents(_ ws: Workspace) throws -> [String: Set<String>] {
+            var out: [String: Set<String>] = [:]
+            for collection in try FileManager.default.contentsOfDirectory(atPath: cache(ws).path) {
+                let dir = cache(ws).appendingPathComponent(collection)
+                for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) where name != "key" {
+                    let text = try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)
+                    out[collection + "/" + name] = Set(text.split(separator: "\n").map(String.init))
+                }
+            }
+            return out
+        }
+        #expect(try contents(streamed) == contents(pieces))
+        try await streamed.ok(["verify"])
+        let status = try await streamed.git(["status", "--porcelain"])
+        #expect(status.stdout.isEmpty, "\(status.stdout)")
+        // Each batch of 400 or 200 wrote its new objects as one pack, and nothing but them
+        // (the empty tree is init's, loose): stock git reads them all and finds none unused.
+        let fsck = try await streamed.git(["fsck", "--strict"])
+        let unexpected = fsck.stdout.split(separator: "\n").filter {
+            $0 != "dangling tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+        }
+        #expect(fsck.status == 0 && unexpected.isEmpty, "\(fsck.stdout)\(fsck.stderr)")
+        // Seven packs: the last batch (100 items) is below the pack threshold, its objects loose.
+        let count = try await streamed.git(["count-objects", "-v"]).stdout
+        #expect(count.contains("packs: 7\n"), "\(count)")
+    }
+
     @Test func inputThatIsNotOneItemPerLineIsReadWhole() async throws {
         let ws = try await prepare("git")
         // Pretty-printed items, several lines each: not newline-delimited, parsed as a whole.

@@ -195,7 +195,7 @@ final class GitBackend: StorageBackend {
             tree: tree, parents: (head.map { [$0.commit] } ?? []) + mergeParents, message: record.message,
             date: record.date, in: writer)
         if writer !== repository {
-            try writer.writePack(reachableFrom: commit, excludingAll: (head.map { [$0.commit] } ?? []) + mergeParents)
+            try writer.writeMemoryObjects(of: commit)
         }
         try moveBranch(
             from: head?.commit, to: commit, tree: tree, paths: changes.keys.sorted(),
