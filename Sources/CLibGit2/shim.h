@@ -10,4 +10,8 @@ static inline int clibgit2_opts_set_int(int option, int value) { return git_libg
 static inline int clibgit2_set_cache_object_limit(git_object_t type, size_t size) {
     return git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, type, size);
 }
+/* GIT_OPT_SET_CACHE_MAX_SIZE takes a ssize_t. */
+static inline int clibgit2_set_cache_max_size(ssize_t bytes) {
+    return git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, bytes);
+}
 #endif

@@ -9,7 +9,14 @@ private let libgit2Initialization: Void = {
     // libgit2 caches no tree larger than 4 KiB by default, so every path lookup under a
     // collection with thousands of items would inflate and parse its big tree again.
     _ = clibgit2_set_cache_object_limit(GIT_OBJECT_TREE, 64 << 20)
+    // The cache keeps what it read until it holds 256 MiB (the default), so a long ingest,
+    // whose every commit reads new trees, grew by that much; what a commit reads again is
+    // its own recent trees.
+    _ = clibgit2_set_cache_max_size(cacheMaxSize)
 }()
+
+/// The most libgit2's object cache holds (bytes).
+let cacheMaxSize = 64 << 20
 
 /// Makes sure libgit2 is initialised; every handle initialiser calls this first.
 func ensureLibGit2Initialized() {
