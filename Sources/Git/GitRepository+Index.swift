@@ -144,6 +144,12 @@ extension GitRepository {
         var checksum: [UInt8]
     }
 
+    /// The tree `.git/index` was last made from by ``resetIndex(toTree:refreshingStatFor:incremental:)``,
+    /// as its record says; nil without a record (or a bare repository).
+    public func indexRecordedTree() -> ObjectID? {
+        indexRecord(gitDirectory.appendingPathComponent("index").path)?.tree
+    }
+
     private func indexRecord(_ indexPath: String) -> IndexRecord? {
         guard let data = FileManager.default.contents(atPath: indexPath + Self.indexRecordSuffix),
             let text = String(data: data, encoding: .utf8), text.hasSuffix("\n")

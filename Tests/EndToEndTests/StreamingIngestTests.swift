@@ -45,9 +45,12 @@ import Testing
         let input = try cloexecPipe()
         let null = open("/dev/null", O_RDWR | O_CLOEXEC)
         defer { close(null) }
+        // The index is held for the whole commit run but for the update before waiting for input.
+        var environment = ws.env
+        environment["STAC_REPOSITORY_TEST_HOLD_INDEX"] = "1"
         let process = try SpawnedProcess(
             executable: Env.binary.path,
-            arguments: Self.streaming + ["--batch-size", "400", "--repository", ws.repo.path], environment: ws.env,
+            arguments: Self.streaming + ["--batch-size", "400", "--repository", ws.repo.path], environment: environment,
             directory: ws.temp.url.path, stdin: input.read, stdout: null, stderr: null)
         close(input.read)
         func send(_ text: String) async throws {
@@ -73,6 +76,16 @@ import Testing
         }
         #expect(committed, "the first 1,000 lines were not committed (as 400 + 400 + 200) while the input was open")
         #expect(process.isRunning)
+        if backend == "git" {
+            // While it waits for input, stock git sees the committed state: the index is at HEAD.
+            var clean = false
+            for _ in 0..<100 where !clean {
+                clean = try await ws.git(["diff", "--cached", "--name-only"]).stdout.isEmpty
+                if !clean { await pause(microseconds: 50_000) }
+            }
+            #expect(clean, "the index was not brought to the committed tree before waiting for input")
+            #expect(try await ws.git(["status", "--porcelain"]).stdout.isEmpty)
+        }
         try await send(Self.lines(1000..<1300))
         close(input.write)
         await waitForExit(process)
@@ -102,6 +115,43 @@ import Testing
         let fixed = try await ws.ok(
             Self.streaming + ["--batch-size", "500"], stdin: Data((lines.joined(separator: "\n") + "\n").utf8))
         #expect(fixed.stdout.contains("500 added") && fixed.stdout.contains("1000 unchanged"), "\(fixed.stdout)")
+    }
+
+    /// A commit run (`--batch-size 1`: one commit per item) updates `.git/index` now and then,
+    /// not after every commit. Killed in between, it leaves the index at an older tree; the next
+    /// command (a reader too, the lock being free) brings it to the branch, so stock git sees a
+    /// clean work tree again. A run that ends leaves it at the branch.
+    @Test func aKillInACommitRunLeavesTheIndexToTheNextCommand() async throws {
+        let ws = try await prepare("git")
+        let hold = ["STAC_REPOSITORY_TEST_HOLD_INDEX": "1"]
+        let input = Data(Self.lines(0..<30).utf8)
+        let killed = try await ws.tool(
+            Self.streaming + ["--batch-size", "1"], stdin: input,
+            env: hold.merging(["STAC_REPOSITORY_CRASH_AT": "ingest-batch-committed:20"]) { $1 })
+        #expect(killed.status == SIGKILL, "exit \(killed.status): \(killed.stderr)")
+        let count = try await ws.git(["rev-list", "--count", "HEAD"]).stdout
+        #expect(count.trimmingCharacters(in: .whitespacesAndNewlines) == "22", "init, the collection, 20 items")
+        // The 20 committed items are not in the index yet: stock git sees them as staged deletions.
+        let behind = try await ws.git(["diff", "--cached", "--name-only"]).stdout
+        #expect(behind.contains("S2B_0.json") && behind.contains("S2B_19.json"), "\(behind)")
+        #expect(!behind.contains("S2B_20.json"))
+
+        try await ws.ok(["history"])
+        #expect(try await ws.git(["diff", "--cached", "--name-only"]).stdout.isEmpty)
+        #expect(try await ws.git(["status", "--porcelain"]).stdout.isEmpty)
+        let record = try String(
+            contentsOf: ws.repo.appendingPathComponent(".git/index.stac-repository-tree"), encoding: .utf8)
+        let tree = try await ws.git(["rev-parse", "HEAD^{tree}"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(record.hasPrefix(tree + " "))
+
+        let rest = try await ws.tool(Self.streaming + ["--batch-size", "1"], stdin: input, env: hold)
+        #expect(rest.status == 0, "\(rest.stderr)")
+        #expect(rest.stdout.contains("10 added") && rest.stdout.contains("20 unchanged"), "\(rest.stdout)")
+        #expect(try await ws.git(["diff", "--cached", "--name-only"]).stdout.isEmpty)
+        #expect(try await ws.git(["status", "--porcelain"]).stdout.isEmpty)
+        try await ws.ok(["verify"])
+        let fsck = try await ws.git(["fsck", "--strict"])
+        #expect(fsck.status == 0, "\(fsck.stderr)")
     }
 
     /// After each batch commit the sub-catalogs it read go back to layout-cache stubs, and each

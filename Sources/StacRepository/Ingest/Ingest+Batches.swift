@@ -34,61 +34,79 @@ extension Repository {
             var committed: CatalogIndex?
             var chunk: [SourceProduct]? = roots
             var chunkNumber = 0
-            while let roots = chunk {
-                chunkNumber += 1
-                // The version the layout caches describe moves with every commit.
-                pipeline.lazy = lazyLayouts()
-                await pipeline.checkRemoteOriginals(of: roots)
-                let whole = try pipeline.plan(roots, stored: StoredDocuments(Transaction(backend: backend)))
-                report.unchanged += whole.products.filter { $0.change == .unchanged }.map {
-                    ProductChange(id: $0.object.id, kind: $0.source.kindName, change: .unchanged)
-                }
-                let changed = whole.products.filter { $0.change != .unchanged }
-                let count = (changed.count + size - 1) / size
-                var index = try committed ?? CatalogIndex.load(read: { try backend.read($0) }, lazy: pipeline.lazy)
-                committed = nil
-                for k in 0..<count {
-                    let batch = Array(changed[(k * size)..<min((k + 1) * size, changed.count)])
-                    let tx = Transaction(backend: backend)
-                    defer { tx.discardStaged() }
-                    var plan = try pipeline.plan(
-                        batch: batch, placedIn: whole.placement.index, committed: consume index,
-                        stored: StoredDocuments(tx))
-                    let part = try await pipeline.execute(plan, tx: tx)
-                    report.added += part.added
-                    report.updated += part.updated
-                    report.assetsCopied += part.assetsCopied
-                    report.bytesCopied += part.bytesCopied
-                    report.assetsReused += part.assetsReused
-                    report.assetFailures += part.assetFailures
-                    let summary =
-                        "\(part.added.count) added, \(part.updated.count) updated"
-                        + (count > 1 && more == nil ? " (batch \(k + 1) of \(count))" : "")
-                    let record = OperationRecord(
-                        operation: "ingest", summary: summary, products: part.added + part.updated,
-                        trailers: trailers)
-                    // One owner of the batch's index, so that unloading it below copies nothing.
-                    index = plan.placement.index
-                    plan.placement.index = CatalogIndex()
-                    var key: String?
-                    if !tx.changes.isEmpty {
-                        (report.version, key) = try await commitBatch(
-                            tx, record: record, index: index, force: options.force, progress: progress)
+            // Many commits in a row: `.git/index` is brought up to date now and then, not after
+            // every commit (GitBackend.beginCommitRun), and always before this returns or throws.
+            let backend = backend
+            do {
+                while let roots = chunk {
+                    chunkNumber += 1
+                    // The version the layout caches describe moves with every commit.
+                    pipeline.lazy = lazyLayouts()
+                    await pipeline.checkRemoteOriginals(of: roots)
+                    let whole = try pipeline.plan(roots, stored: StoredDocuments(Transaction(backend: backend)))
+                    report.unchanged += whole.products.filter { $0.change == .unchanged }.map {
+                        ProductChange(id: $0.object.id, kind: $0.source.kindName, change: .unchanged)
                     }
-                    pipeline.saveCaches()
-                    FailedAssetLog(stateDirectory: backend.stateDirectory).update(with: part)
-                    options.logger.debug(
-                        "ingest: chunk \(chunkNumber), batch \(k + 1) of \(count) committed (\(batch.count) products)")
-                    // What this batch read goes back to layout-cache stubs: memory holds one batch.
-                    if let key {
-                        try index.unloadLayoutCatalogs(
-                            committedAs: key, stateDirectory: backend.stateDirectory, read: { try backend.read($0) })
+                    let changed = whole.products.filter { $0.change != .unchanged }
+                    let count = (changed.count + size - 1) / size
+                    var index = try committed ?? CatalogIndex.load(read: { try backend.read($0) }, lazy: pipeline.lazy)
+                    committed = nil
+                    if count > 1 || more != nil { backend.beginCommitRun() }
+                    for k in 0..<count {
+                        let batch = Array(changed[(k * size)..<min((k + 1) * size, changed.count)])
+                        let tx = Transaction(backend: backend)
+                        defer { tx.discardStaged() }
+                        var plan = try pipeline.plan(
+                            batch: batch, placedIn: whole.placement.index, committed: consume index,
+                            stored: StoredDocuments(tx))
+                        let part = try await pipeline.execute(plan, tx: tx)
+                        report.added += part.added
+                        report.updated += part.updated
+                        report.assetsCopied += part.assetsCopied
+                        report.bytesCopied += part.bytesCopied
+                        report.assetsReused += part.assetsReused
+                        report.assetFailures += part.assetFailures
+                        let summary =
+                            "\(part.added.count) added, \(part.updated.count) updated"
+                            + (count > 1 && more == nil ? " (batch \(k + 1) of \(count))" : "")
+                        let record = OperationRecord(
+                            operation: "ingest", summary: summary, products: part.added + part.updated,
+                            trailers: trailers)
+                        // One owner of the batch's index, so that unloading it below copies nothing.
+                        index = plan.placement.index
+                        plan.placement.index = CatalogIndex()
+                        var key: String?
+                        if !tx.changes.isEmpty {
+                            (report.version, key) = try await commitBatch(
+                                tx, record: record, index: index, force: options.force, progress: progress)
+                        }
+                        pipeline.saveCaches()
+                        FailedAssetLog(stateDirectory: backend.stateDirectory).update(with: part)
+                        options.logger.debug(
+                            "ingest: chunk \(chunkNumber), batch \(k + 1) of \(count) committed (\(batch.count) products)"
+                        )
+                        // What this batch read goes back to layout-cache stubs: memory holds one batch.
+                        if let key {
+                            try index.unloadLayoutCatalogs(
+                                committedAs: key, stateDirectory: backend.stateDirectory, read: { try backend.read($0) }
+                            )
+                        }
+                        TestHooks.crashPoint("ingest-batch-committed")
                     }
-                    TestHooks.crashPoint("ingest-batch-committed")
+                    committed = consume index
+                    if more != nil {
+                        // Before waiting for more input, the index shows what is committed.
+                        try await DedicatedThread.run("stac-repository index") { try backend.catchUpCommitRun() }
+                    }
+                    chunk = try await more?()
                 }
-                committed = consume index
-                chunk = try await more?()
+            } catch {
+                // What was committed stays committed; the index shows it (or the next writer
+                // brings it up to date: GitBackend.recover).
+                try? await DedicatedThread.run("stac-repository index") { try backend.endCommitRun() }
+                throw error
             }
+            try await DedicatedThread.run("stac-repository index") { try backend.endCommitRun() }
             report.warnings = []
             return report
         }

@@ -180,6 +180,15 @@ public protocol ChangeCommitting: AnyObject {
     @discardableResult
     func commit(_ changes: [String: FileChange], record: OperationRecord, progress: ProgressHandler?) throws
         -> String?
+    /// Brackets many commits made in a row by one process (`ingest --batch-size`, with the lock
+    /// held): until ``endCommitRun()``, a backend may put off work that only keeps a local view of
+    /// the newest version current (git: `.git/index`), as long as what is committed stays
+    /// committed if the process dies (the next writer's ``recover()`` finishes the view).
+    func beginCommitRun()
+    /// Does the work a commit run put off (called before the process waits for more input).
+    func catchUpCommitRun() throws
+    /// Does the work a commit run put off and ends the run.
+    func endCommitRun() throws
 }
 
 /// A storage backend: reading and committing (layers 1 and 2), the operations log, settings,
@@ -220,6 +229,9 @@ extension StorageBackend {
     public var versioning: (any VersionedBackend)? { nil }
     public func layoutCacheKey() -> String? { nil }
     public func prepareForWriting() throws {}
+    public func beginCommitRun() {}
+    public func catchUpCommitRun() throws {}
+    public func endCommitRun() throws {}
 
     /// A lock file `lock` in ``stateDirectory`` (flock), shared by the built-in backends.
     public func acquireLock(wait: Bool, purpose: String, onWait: (@Sendable (String) -> Void)?) throws -> AnyObject {

@@ -21,6 +21,18 @@ final class GitBackend: StorageBackend {
     var branchRef: String { "refs/heads/" + branch }
     private var journalPath: String { stateDirectory.path + "/journal.json" }
     private var cachedHead: (commit: ObjectID, tree: ObjectID)?
+    /// Set during a commit run (``beginCommitRun()``): the commits leave `.git/index` behind,
+    /// and it is brought to the newest tree when the time since its last update is at least ten
+    /// times what that update took, at ``catchUpCommitRun()`` and at the end of the run
+    /// (docs/format.md, "The index after a commit").
+    private var indexRun: IndexRun?
+    private struct IndexRun {
+        /// The work-tree files written since the last index update, and the tree they are of.
+        var paths: Set<String> = []
+        var tree: ObjectID?
+        var lastUpdate = ContinuousClock.now
+        var lastCost = Duration.zero
+    }
 
     /// The root `.gitattributes` of a repository (one definition: ``LFSAttributes/rootFile``).
     public static var gitattributes: String { LFSAttributes.rootFile }
@@ -277,15 +289,36 @@ final class GitBackend: StorageBackend {
         cachedHead = (new, tree)
         try FS.syncFileSystem(containing: repository.gitDirectory.path)
         try crashes.point("git-ref-updated")
-        try updateWorkTree(tree: tree, paths: paths, known: known, progress: progress)
+        try updateWorkTree(tree: tree, paths: paths, known: known, progress: progress, deferIndex: indexRun != nil)
         try FS.removeFile(journalPath)
+    }
+
+    public func beginCommitRun() {
+        if indexRun == nil { indexRun = IndexRun() }
+    }
+
+    public func catchUpCommitRun() throws {
+        guard let run = indexRun, let tree = run.tree else { return }
+        let start = ContinuousClock.now
+        try resetIndex(toTree: tree, refreshingStatFor: run.paths.sorted(), incremental: true)
+        let end = ContinuousClock.now
+        indexRun = IndexRun(lastUpdate: end, lastCost: end - start)
+    }
+
+    public func endCommitRun() throws {
+        defer { indexRun = nil }
+        try catchUpCommitRun()
     }
 
     /// Makes the work tree files at `paths` and the index equal to `tree`. `known` holds the
     /// content of paths the caller just committed, which saves reading them back from the tree.
     /// Tells `progress` (phase "work tree", unit "files") how many paths it has written.
+    ///
+    /// With `deferIndex` (a commit run), the index is left to ``catchUpCommitRun()`` unless its
+    /// last update is long enough ago.
     func updateWorkTree(
-        tree: ObjectID, paths: [String], known: [String: FileChange] = [:], progress: ProgressHandler? = nil
+        tree: ObjectID, paths: [String], known: [String: FileChange] = [:], progress: ProgressHandler? = nil,
+        deferIndex: Bool = false
     ) throws {
         try FS.makeDirectories(stagingDirectory.path)
         var attributes = AttributesCache(repository: repository, tree: tree)
@@ -334,14 +367,45 @@ final class GitBackend: StorageBackend {
             }
             try crashes.point("git-worktree-file")
         }
+        if deferIndex, var run = indexRun {
+            run.paths.formUnion(paths)
+            run.tree = tree
+            indexRun = run
+            if !TestHooks.holdIndexInCommitRuns, ContinuousClock.now - run.lastUpdate >= run.lastCost * 10 {
+                try catchUpCommitRun()
+            }
+            return
+        }
         // Only the entries that changed since the index was written (else a full rebuild).
         try resetIndex(toTree: tree, refreshingStatFor: paths, incremental: true)
+    }
+
+    /// Readers recover a dead writer's commit (a journal), and bring an index a dead commit run
+    /// left behind up to date, when the lock is free.
+    public func lockForRecoveryIfIdle() throws -> AnyObject? {
+        guard FS.exists(journalPath) || indexIsBehind() else { return nil }
+        return try? FileLock(
+            path: stateDirectory.path + "/lock", wait: false, holderDescription: FileLock.recoveryPurpose)
+    }
+
+    /// Whether `.git/index` was last made from a tree other than the branch's (its record says
+    /// so): a commit run that died between two index updates.
+    private func indexIsBehind() -> Bool {
+        guard let head = try? head(), let recorded = repository.indexRecordedTree() else { return false }
+        return recorded != head.tree
     }
 
     public func recover() throws {
         cachedHead = nil
         FS.removeTree(stagingDirectory.path)
         try FS.makeDirectories(stagingDirectory.path)
+        try finishInterruptedCommit()
+        if indexIsBehind(), let head = try head() {
+            try resetIndex(toTree: head.tree, refreshingStatFor: [], incremental: true)
+        }
+    }
+
+    private func finishInterruptedCommit() throws {
         guard let bytes = try FS.read(journalPath) else { return }
         guard let journal = try? JSONDecoder().decode(Journal.self, from: Data(bytes)) else {
             try FS.removeFile(journalPath)
