@@ -154,6 +154,64 @@ import Testing
         #expect(fsck.status == 0, "\(fsck.stderr)")
     }
 
+    /// In a commit run the check for uncommitted edits trusts the stat data of the files the run
+    /// wrote (the index is behind). A file the user edits while the run waits for input changed
+    /// that stat data: the next commit that would overwrite it stops, and the edit is kept.
+    @Test func anEditWhileACommitRunWaitsStopsItsNextCommit() async throws {
+        let ws = try await prepare("git")
+        let input = try cloexecPipe()
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        let errorPath = ws.temp.sub("stderr.txt").path
+        let errors = open(errorPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        defer {
+            close(null)
+            close(errors)
+        }
+        let process = try SpawnedProcess(
+            executable: Env.binary.path,
+            arguments: Self.streaming + ["--batch-size", "250", "--repository", ws.repo.path], environment: ws.env,
+            directory: ws.temp.url.path, stdin: input.read, stdout: null, stderr: errors)
+        close(input.read)
+        func send(_ text: String) async throws {
+            let fd = input.write
+            try await onOwnThread {
+                let bytes = Array(text.utf8)
+                var done = 0
+                while done < bytes.count {
+                    let n = bytes[done...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                    guard n > 0 else { throw POSIXError(.EPIPE) }
+                    done += n
+                }
+            }
+        }
+        // The first chunk: 1,000 items in 4 commits, each touching every month's catalog.
+        try await send(Self.lines(0..<1000))
+        var clean = false
+        for _ in 0..<600 where !clean {
+            let count = try await ws.git(["rev-list", "--count", "HEAD"]).stdout
+            let committed = count.trimmingCharacters(in: .whitespacesAndNewlines) == "6"
+            clean = committed ? try await ws.git(["diff", "--cached", "--name-only"]).stdout.isEmpty : false
+            if !clean { await pause(microseconds: 100_000) }
+        }
+        #expect(clean, "the first chunk was not committed while the input was open")
+        // Item 1000 goes to 2023-02; its month catalog is edited by hand in the meantime.
+        let listed = try await ws.git(["ls-files"]).stdout.split(separator: "\n").map(String.init)
+        let month = try #require(listed.first { $0.hasPrefix("sentinel/2023/02/") && $0.hasSuffix("catalog.json") })
+        let file = ws.repo.appendingPathComponent(month)
+        let edited = try Data(contentsOf: file) + Data(" ".utf8)
+        try edited.write(to: file)
+        try await send(Self.lines(1000..<1001))
+        close(input.write)
+        await waitForExit(process)
+        #expect(process.waitUntilExit() == 1)
+        let message = try String(contentsOfFile: errorPath, encoding: .utf8)
+        #expect(message.contains("\(month) has uncommitted changes"), "\(message)")
+        #expect(try Data(contentsOf: file) == edited, "the edit was overwritten")
+        let count = try await ws.git(["rev-list", "--count", "HEAD"]).stdout
+        #expect(count.trimmingCharacters(in: .whitespacesAndNewlines) == "6")
+        #expect(try await ws.git(["diff", "--cached", "--name-only"]).stdout.isEmpty)
+    }
+
     /// After each batch commit the sub-catalogs it read go back to layout-cache stubs, and each
     /// chunk is placed through the cache of the version the earlier chunks committed. Items
     /// moved by a later chunk (out of sub-catalogs an earlier batch read and dropped) must end

@@ -33,9 +33,21 @@ extension GitBackend {
                 try repository.walkTree(tree) { tracked[$0] = $1 }
             }
         }
+        // Files a commit run wrote and nobody touched since (GitBackend.runFiles): unchanged.
+        var stamped: Set<String> = []
+        if trustStat, !runFiles.isEmpty {
+            for path in tracked.keys {
+                guard let stamp = runFiles[path] else { continue }
+                var info = stat()
+                if lstat(root.path + "/" + path, &info) == 0, FileStamp(info) == stamp { stamped.insert(path) }
+            }
+        }
         // A few paths (the files a command is about to write): only their index entries.
         let few = paths != nil && tracked.count < 4096
-        let stats = trustStat ? try repository.indexStats(only: few ? Array(tracked.keys) : nil) : ([:], nil)
+        let lookups = tracked.keys.filter { !stamped.contains($0) }
+        let stats =
+            trustStat && !(few && lookups.isEmpty)
+            ? try repository.indexStats(only: few ? Array(lookups) : nil) : ([:], nil)
         var attributes = tree.map { AttributesCache(repository: repository, tree: $0) }
         var changes: [WorkTreeChange] = []
         var checked = 0
@@ -44,6 +56,7 @@ extension GitBackend {
             guard let entry = tracked[path] else { continue }
             checked += 1
             progress?(OperationProgress(phase: phase, completed: checked, total: sorted.count))
+            if stamped.contains(path) { continue }
             if let kind = try difference(path, entry, stats: stats, attributes: &attributes) {
                 changes.append(WorkTreeChange(path: path, kind: kind))
             }

@@ -33,6 +33,11 @@ final class GitBackend: StorageBackend {
         var lastUpdate = ContinuousClock.now
         var lastCost = Duration.zero
     }
+    /// During a commit run: the stat data of each work-tree file the run wrote, taken right
+    /// after writing it. A file that still has it holds what the run committed, so the check
+    /// for uncommitted edits (``workTreeChanges(paths:trustStat:untracked:progress:phase:)``)
+    /// needs no index entry for it (the index is behind, and scanning it is O(N) per commit).
+    var runFiles: [String: FileStamp] = [:]
 
     /// The root `.gitattributes` of a repository (one definition: ``LFSAttributes/rootFile``).
     public static var gitattributes: String { LFSAttributes.rootFile }
@@ -306,7 +311,10 @@ final class GitBackend: StorageBackend {
     }
 
     public func endCommitRun() throws {
-        defer { indexRun = nil }
+        defer {
+            indexRun = nil
+            runFiles = [:]
+        }
         try catchUpCommitRun()
     }
 
@@ -368,6 +376,14 @@ final class GitBackend: StorageBackend {
             try crashes.point("git-worktree-file")
         }
         if deferIndex, var run = indexRun {
+            for path in paths {
+                var info = stat()
+                if lstat(root.path + "/" + path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG {
+                    runFiles[path] = FileStamp(info)
+                } else {
+                    runFiles.removeValue(forKey: path)
+                }
+            }
             run.paths.formUnion(paths)
             run.tree = tree
             indexRun = run
@@ -531,5 +547,27 @@ final class GitSnapshot: CatalogSnapshot {
             let pointer = try isLFS(path) ? LFSPointer(parsing: blob) : unmarkedPointer(path, blob)
         else { return nil }
         return (pointer.oid, pointer.size)
+    }
+}
+
+/// The stat data that tells a file was not changed since it was taken (as git's index keeps it).
+struct FileStamp: Equatable {
+    var mtime: timespec
+    var ctime: timespec
+    var inode: UInt64
+    var device: UInt64
+    var size: Int64
+
+    init(_ info: stat) {
+        mtime = info.st_mtim
+        ctime = info.st_ctim
+        inode = UInt64(info.st_ino)
+        device = UInt64(info.st_dev)
+        size = Int64(info.st_size)
+    }
+
+    static func == (a: FileStamp, b: FileStamp) -> Bool {
+        a.mtime.tv_sec == b.mtime.tv_sec && a.mtime.tv_nsec == b.mtime.tv_nsec && a.ctime.tv_sec == b.ctime.tv_sec
+            && a.ctime.tv_nsec == b.ctime.tv_nsec && a.inode == b.inode && a.device == b.device && a.size == b.size
     }
 }
