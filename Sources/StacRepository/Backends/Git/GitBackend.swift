@@ -37,7 +37,10 @@ final class GitBackend: StorageBackend {
     /// after writing it. A file that still has it holds what the run committed, so the check
     /// for uncommitted edits (``workTreeChanges(paths:trustStat:untracked:progress:phase:)``)
     /// needs no index entry for it (the index is behind, and scanning it is O(N) per commit).
+    /// At most ``runFilesLimit`` are kept (a long run's new items are never checked again; the
+    /// containers it keeps touching are stamped again at their next write).
     var runFiles: [String: FileStamp] = [:]
+    static let runFilesLimit = 20_000
 
     /// The root `.gitattributes` of a repository (one definition: ``LFSAttributes/rootFile``).
     public static var gitattributes: String { LFSAttributes.rootFile }
@@ -376,6 +379,7 @@ final class GitBackend: StorageBackend {
             try crashes.point("git-worktree-file")
         }
         if deferIndex, var run = indexRun {
+            if runFiles.count + paths.count > Self.runFilesLimit { runFiles = [:] }
             for path in paths {
                 var info = stat()
                 if lstat(root.path + "/" + path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG {
