@@ -37,6 +37,19 @@ import Testing
         return ws
     }
 
+    /// Writes all of `text` to the pipe `fd` (on a thread of its own: a full pipe blocks).
+    static func write(_ text: String, to fd: Int32) async throws {
+        try await onOwnThread {
+            let bytes = Array(text.utf8)
+            var done = 0
+            while done < bytes.count {
+                let n = bytes[done...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+                guard n > 0 else { throw POSIXError(.EPIPE) }
+                done += n
+            }
+        }
+    }
+
     static let streaming = ["ingest", "-", "--assets", "reference", "--no-checksum", "--no-with-collections"]
 
     @Test(arguments: ["git", "file"])
@@ -53,18 +66,7 @@ import Testing
             arguments: Self.streaming + ["--batch-size", "400", "--repository", ws.repo.path], environment: environment,
             directory: ws.temp.url.path, stdin: input.read, stdout: null, stderr: null)
         close(input.read)
-        func send(_ text: String) async throws {
-            let fd = input.write
-            try await onOwnThread {
-                let bytes = Array(text.utf8)
-                var done = 0
-                while done < bytes.count {
-                    let n = bytes[done...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                    guard n > 0 else { throw POSIXError(.EPIPE) }
-                    done += n
-                }
-            }
-        }
+        func send(_ text: String) async throws { try await Self.write(text, to: input.write) }
         // One chunk (1,000 lines, the fewest read at once), then the input stays open.
         try await send(Self.lines(0..<1000))
         var committed = false
@@ -172,18 +174,7 @@ import Testing
             arguments: Self.streaming + ["--batch-size", "250", "--repository", ws.repo.path], environment: ws.env,
             directory: ws.temp.url.path, stdin: input.read, stdout: null, stderr: errors)
         close(input.read)
-        func send(_ text: String) async throws {
-            let fd = input.write
-            try await onOwnThread {
-                let bytes = Array(text.utf8)
-                var done = 0
-                while done < bytes.count {
-                    let n = bytes[done...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                    guard n > 0 else { throw POSIXError(.EPIPE) }
-                    done += n
-                }
-            }
-        }
+        func send(_ text: String) async throws { try await Self.write(text, to: input.write) }
         // The first chunk: 1,000 items in 4 commits, each touching every month's catalog.
         try await send(Self.lines(0..<1000))
         var clean = false

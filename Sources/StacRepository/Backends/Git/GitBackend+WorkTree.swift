@@ -33,18 +33,26 @@ extension GitBackend {
                 try repository.walkTree(tree) { tracked[$0] = $1 }
             }
         }
-        // Files a commit run wrote and nobody touched since (GitBackend.runFiles): unchanged.
-        var stamped: Set<String> = []
+        // Files a commit run wrote that still have the stat data it took (GitBackend.runFiles):
+        // unchanged when that can be trusted, else compared by content (no index entry needed).
+        var trusted: Set<String> = []
+        var recheck: [String: RunFile] = [:]
         if trustStat, !runFiles.isEmpty {
+            let taken = RunFile.now()
             for path in tracked.keys {
-                guard let stamp = runFiles[path] else { continue }
-                var info = stat()
-                if lstat(root.path + "/" + path, &info) == 0, FileStamp(info) == stamp { stamped.insert(path) }
+                guard let known = runFiles[path], let stamp = AssetStatCache.Stamp(path: root.path + "/" + path),
+                    stamp == known.stamp
+                else { continue }
+                if known.trusted {
+                    trusted.insert(path)
+                } else {
+                    recheck[path] = RunFile(stamp: stamp, taken: taken)
+                }
             }
         }
         // A few paths (the files a command is about to write): only their index entries.
         let few = paths != nil && tracked.count < 4096
-        let lookups = tracked.keys.filter { !stamped.contains($0) }
+        let lookups = tracked.keys.filter { !trusted.contains($0) && recheck[$0] == nil }
         let stats =
             trustStat && !(few && lookups.isEmpty)
             ? try repository.indexStats(only: few ? Array(lookups) : nil) : ([:], nil)
@@ -56,7 +64,17 @@ extension GitBackend {
             guard let entry = tracked[path] else { continue }
             checked += 1
             progress?(OperationProgress(phase: phase, completed: checked, total: sorted.count))
-            if stamped.contains(path) { continue }
+            if trusted.contains(path) { continue }
+            if let fresh = recheck[path] {
+                // Written too recently for its times to prove it unchanged: compared by
+                // content, then stamped again (trusted from then on if it stays as it is).
+                if let kind = try difference(path, entry, stats: ([:], nil), attributes: &attributes) {
+                    changes.append(WorkTreeChange(path: path, kind: kind))
+                } else if AssetStatCache.Stamp(path: root.path + "/" + path) == fresh.stamp {
+                    runFiles[path] = fresh
+                }
+                continue
+            }
             if let kind = try difference(path, entry, stats: stats, attributes: &attributes) {
                 changes.append(WorkTreeChange(path: path, kind: kind))
             }

@@ -34,13 +34,33 @@ final class GitBackend: StorageBackend {
         var lastCost = Duration.zero
     }
     /// During a commit run: the stat data of each work-tree file the run wrote, taken right
-    /// after writing it. A file that still has it holds what the run committed, so the check
-    /// for uncommitted edits (``workTreeChanges(paths:trustStat:untracked:progress:phase:)``)
-    /// needs no index entry for it (the index is behind, and scanning it is O(N) per commit).
-    /// At most ``runFilesLimit`` are kept (a long run's new items are never checked again; the
+    /// after writing it, and when it was taken. A file that still has it holds what the run
+    /// committed, so the check for uncommitted edits
+    /// (``workTreeChanges(paths:trustStat:untracked:progress:phase:)``) needs no index entry for
+    /// it (the index is behind, and scanning it is O(N) per commit). As in git's index, stat
+    /// data is trusted only for a file last changed ``AssetStatCache/racyWindow`` before it was
+    /// taken; a more recent one is compared by content and then stamped again. At most
+    /// ``runFilesLimit`` are kept (a long run's new items are never checked again; the
     /// containers it keeps touching are stamped again at their next write).
-    var runFiles: [String: FileStamp] = [:]
+    var runFiles: [String: RunFile] = [:]
     static let runFilesLimit = 20_000
+    struct RunFile {
+        var stamp: AssetStatCache.Stamp
+        /// When `stamp` was taken (nanoseconds since 1970).
+        var taken: Int64
+
+        /// Whether `stamp` can prove the file unchanged: it was last changed well before the
+        /// stamp was taken, so a later change cannot have kept its times.
+        var trusted: Bool {
+            max(stamp.mtime, stamp.ctime) < taken - AssetStatCache.racyWindow * 1_000_000_000
+        }
+
+        static func now() -> Int64 {
+            var time = timespec()
+            clock_gettime(CLOCK_REALTIME, &time)
+            return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+        }
+    }
 
     /// The root `.gitattributes` of a repository (one definition: ``LFSAttributes/rootFile``).
     public static var gitattributes: String { LFSAttributes.rootFile }
@@ -381,9 +401,9 @@ final class GitBackend: StorageBackend {
         if deferIndex, var run = indexRun {
             if runFiles.count + paths.count > Self.runFilesLimit { runFiles = [:] }
             for path in paths {
-                var info = stat()
-                if lstat(root.path + "/" + path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG {
-                    runFiles[path] = FileStamp(info)
+                let taken = RunFile.now()
+                if let stamp = AssetStatCache.Stamp(path: root.path + "/" + path) {
+                    runFiles[path] = RunFile(stamp: stamp, taken: taken)
                 } else {
                     runFiles.removeValue(forKey: path)
                 }
@@ -551,27 +571,5 @@ final class GitSnapshot: CatalogSnapshot {
             let pointer = try isLFS(path) ? LFSPointer(parsing: blob) : unmarkedPointer(path, blob)
         else { return nil }
         return (pointer.oid, pointer.size)
-    }
-}
-
-/// The stat data that tells a file was not changed since it was taken (as git's index keeps it).
-struct FileStamp: Equatable {
-    var mtime: timespec
-    var ctime: timespec
-    var inode: UInt64
-    var device: UInt64
-    var size: Int64
-
-    init(_ info: stat) {
-        mtime = info.st_mtim
-        ctime = info.st_ctim
-        inode = UInt64(info.st_ino)
-        device = UInt64(info.st_dev)
-        size = Int64(info.st_size)
-    }
-
-    static func == (a: FileStamp, b: FileStamp) -> Bool {
-        a.mtime.tv_sec == b.mtime.tv_sec && a.mtime.tv_nsec == b.mtime.tv_nsec && a.ctime.tv_sec == b.ctime.tv_sec
-            && a.ctime.tv_nsec == b.ctime.tv_nsec && a.inode == b.inode && a.device == b.device && a.size == b.size
     }
 }
