@@ -50,23 +50,37 @@ import Testing
         }
     }
 
+    /// Starts `ingest -` with `--batch-size N` reading a pipe that stays open; returns the
+    /// process and the pipe's writing end (closing it ends the input). Standard output is
+    /// discarded; standard error goes to the file `stderr`, or is discarded too.
+    static func startStreaming(
+        _ ws: Workspace, batchSize: Int, env extra: [String: String] = [:], stderr: String? = nil
+    ) throws -> (SpawnedProcess, Int32) {
+        let input = try cloexecPipe()
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        let errors = stderr.map { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) } ?? null
+        defer {
+            close(input.read)
+            close(null)
+            if errors != null { close(errors) }
+        }
+        let process = try SpawnedProcess(
+            executable: Env.binary.path,
+            arguments: streaming + ["--batch-size", "\(batchSize)", "--repository", ws.repo.path],
+            environment: ws.env.merging(extra) { $1 }, directory: ws.temp.url.path, stdin: input.read, stdout: null,
+            stderr: errors)
+        return (process, input.write)
+    }
+
     static let streaming = ["ingest", "-", "--assets", "reference", "--no-checksum", "--no-with-collections"]
 
     @Test(arguments: ["git", "file"])
     func aChunkIsCommittedBeforeTheInputEnds(backend: String) async throws {
         let ws = try await prepare(backend)
-        let input = try cloexecPipe()
-        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
-        defer { close(null) }
         // The index is held for the whole commit run but for the update before waiting for input.
-        var environment = ws.env
-        environment["STAC_REPOSITORY_TEST_HOLD_INDEX"] = "1"
-        let process = try SpawnedProcess(
-            executable: Env.binary.path,
-            arguments: Self.streaming + ["--batch-size", "400", "--repository", ws.repo.path], environment: environment,
-            directory: ws.temp.url.path, stdin: input.read, stdout: null, stderr: null)
-        close(input.read)
-        func send(_ text: String) async throws { try await Self.write(text, to: input.write) }
+        let (process, input) = try Self.startStreaming(
+            ws, batchSize: 400, env: ["STAC_REPOSITORY_TEST_HOLD_INDEX": "1"])
+        func send(_ text: String) async throws { try await Self.write(text, to: input) }
         // One chunk (1,000 lines, the fewest read at once), then the input stays open.
         try await send(Self.lines(0..<1000))
         var committed = false
@@ -89,7 +103,7 @@ import Testing
             #expect(try await ws.git(["status", "--porcelain"]).stdout.isEmpty)
         }
         try await send(Self.lines(1000..<1300))
-        close(input.write)
+        close(input)
         await waitForExit(process)
         #expect(process.waitUntilExit() == 0)
         let history = try await ws.ok(["history"]).stdout
@@ -161,20 +175,9 @@ import Testing
     /// that stat data: the next commit that would overwrite it stops, and the edit is kept.
     @Test func anEditWhileACommitRunWaitsStopsItsNextCommit() async throws {
         let ws = try await prepare("git")
-        let input = try cloexecPipe()
-        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
         let errorPath = ws.temp.sub("stderr.txt").path
-        let errors = open(errorPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        defer {
-            close(null)
-            close(errors)
-        }
-        let process = try SpawnedProcess(
-            executable: Env.binary.path,
-            arguments: Self.streaming + ["--batch-size", "250", "--repository", ws.repo.path], environment: ws.env,
-            directory: ws.temp.url.path, stdin: input.read, stdout: null, stderr: errors)
-        close(input.read)
-        func send(_ text: String) async throws { try await Self.write(text, to: input.write) }
+        let (process, input) = try Self.startStreaming(ws, batchSize: 250, stderr: errorPath)
+        func send(_ text: String) async throws { try await Self.write(text, to: input) }
         // The first chunk: 1,000 items in 4 commits, each touching every month's catalog.
         try await send(Self.lines(0..<1000))
         var clean = false
@@ -192,7 +195,7 @@ import Testing
         let edited = try Data(contentsOf: file) + Data(" ".utf8)
         try edited.write(to: file)
         try await send(Self.lines(1000..<1001))
-        close(input.write)
+        close(input)
         await waitForExit(process)
         #expect(process.waitUntilExit() == 1)
         let message = try String(contentsOfFile: errorPath, encoding: .utf8)

@@ -40,6 +40,13 @@ final class AssetStatCache: @unchecked Sendable {
             mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
             ctime = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
         }
+
+        /// Whether this stamp, taken at `time` (nanoseconds since the epoch), can prove the file
+        /// unchanged later: it was last changed ``AssetStatCache/racyWindow`` or more before, so
+        /// a later write cannot have kept its times ("racily clean", as git says).
+        func isTrustworthy(takenAt time: Int64) -> Bool {
+            max(mtime, ctime) < time - AssetStatCache.racyWindow * 1_000_000_000
+        }
     }
 
     struct Entry {
@@ -171,8 +178,7 @@ final class AssetStatCache: @unchecked Sendable {
     /// Remembers that `path`, whose stamp was `stamp` before it was read at `hashTime`, has
     /// this SHA-256; ignored when the file changed since, or too close to `hashTime`.
     func record(_ path: String, stamp: Stamp, sha256: String, hashTime: Int64) {
-        guard Stamp(path: path) == stamp, max(stamp.mtime, stamp.ctime) < hashTime - Self.racyWindow * 1_000_000_000
-        else { return }
+        guard Stamp(path: path) == stamp, stamp.isTrustworthy(takenAt: hashTime) else { return }
         lock.lock()
         _ = entry(path)
         let number = Self.shard(of: path)

@@ -38,7 +38,7 @@ extension GitBackend {
         var trusted: Set<String> = []
         var recheck: [String: RunFile] = [:]
         if trustStat, !runFiles.isEmpty {
-            let taken = RunFile.now()
+            let taken = AssetStatCache.now()
             for path in tracked.keys {
                 guard let known = runFiles[path], let stamp = AssetStatCache.Stamp(path: root.path + "/" + path),
                     stamp == known.stamp

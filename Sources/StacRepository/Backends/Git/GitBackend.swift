@@ -49,17 +49,8 @@ final class GitBackend: StorageBackend {
         /// When `stamp` was taken (nanoseconds since 1970).
         var taken: Int64
 
-        /// Whether `stamp` can prove the file unchanged: it was last changed well before the
-        /// stamp was taken, so a later change cannot have kept its times.
-        var trusted: Bool {
-            max(stamp.mtime, stamp.ctime) < taken - AssetStatCache.racyWindow * 1_000_000_000
-        }
-
-        static func now() -> Int64 {
-            var time = timespec()
-            clock_gettime(CLOCK_REALTIME, &time)
-            return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
-        }
+        /// Whether `stamp` can prove the file unchanged.
+        var trusted: Bool { stamp.isTrustworthy(takenAt: taken) }
     }
 
     /// The root `.gitattributes` of a repository (one definition: ``LFSAttributes/rootFile``).
@@ -401,7 +392,7 @@ final class GitBackend: StorageBackend {
         if deferIndex, var run = indexRun {
             if runFiles.count + paths.count > Self.runFilesLimit { runFiles = [:] }
             for path in paths {
-                let taken = RunFile.now()
+                let taken = AssetStatCache.now()
                 if let stamp = AssetStatCache.Stamp(path: root.path + "/" + path) {
                     runFiles[path] = RunFile(stamp: stamp, taken: taken)
                 } else {
