@@ -39,6 +39,21 @@ extension GitRepository {
         guard lstat(indexPath, &info) == 0 else { return ([:], nil) }
         let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
         if let paths, let found = Self.scanIndexFile(indexPath, for: paths) { return (found, modified) }
+        if paths == nil {
+            // Every entry, read here: also a split index, which libgit2 cannot read.
+            var out: [String: IndexStat] = [:]
+            let read = IndexFile.forEachEntry(ofFile: indexPath) { entry in
+                out[String(decoding: entry.path, as: UTF8.self)] = IndexStat(entry.fixed)
+            }
+            if read != nil { return (out, modified) }
+        }
+        if IndexFile.isSplit(indexPath) {
+            throw GitError(
+                code: .generic, function: "indexStats",
+                message:
+                    "Cannot read the split index \"\(indexPath)\" (its shared index is missing or damaged): remove the file and run `git reset` to rebuild it."
+            )
+        }
         let index = try IndexHandle(standaloneAt: indexPath)
         var out: [String: IndexStat] = [:]
         if let paths {
@@ -78,37 +93,68 @@ extension GitRepository {
     /// The stage-0 entries of `paths` read straight from the index file (versions 2 and 3),
     /// without libgit2 parsing and hashing all of its entries (a one-item commit of a
     /// 100,000-item catalog read its 11 MB index whole for the check of the few paths it
-    /// writes). Nil when the file is in another version or not as expected: the caller then
-    /// asks libgit2. An entry it misses (a split index) only means that file is compared by
-    /// content; the blob id of an entry is compared with the tree's before its stat is trusted.
+    /// writes), split or not. Nil when the file is in another version or not as expected (a
+    /// split index whose shared index is missing): the caller then asks libgit2. An entry it
+    /// misses only means that file is compared by content; the blob id of an entry is compared
+    /// with the tree's before its stat is trusted.
     public static func scanIndexFile(_ path: String, for paths: [String]) -> [String: IndexStat]? {
         guard let file = IndexFile.MappedFile(path) else { return nil }
-        var byLength: [Int: [(bytes: [UInt8], path: String)]] = [:]
-        for p in paths { byLength[p.utf8.count, default: []].append((Array(p.utf8), p)) }
+        // The index is sorted bytewise by path, so one merge with the sorted paths finds them:
+        // one comparison per entry (a 1,000,000-entry index: a dictionary probe and a compare
+        // with every wanted path of the same length per entry took a quarter of a one-item
+        // commit). An index out of order only makes a file be compared by content.
+        let wanted = Set(paths).map { (bytes: Array($0.utf8), path: $0) }
+            .sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
         return file.withUnsafeBytes { raw -> [String: IndexStat]? in
             guard let header = IndexFile.Header(raw) else { return nil }
-            func u32(_ o: Int) -> UInt32 { IndexFile.Header.u32(raw, o) }
+            if let layout = IndexFile.Layout(raw, keepEntries: false), layout.link != nil {
+                return scanSplitIndex(raw, directory: (path as NSString).deletingLastPathComponent, for: wanted)
+            }
             var out: [String: IndexStat] = [:]
+            var next = 0
             var offset = 12
             for _ in 0..<header.count {
+                guard next < wanted.count else { break }
                 guard let entry = IndexFile.EntryView(raw, at: offset, version: header.version) else { return nil }
-                if entry.stage == 0, let candidates = byLength[entry.pathLength] {
-                    let name = UnsafeRawBufferPointer(
-                        rebasing: raw[entry.pathStart..<(entry.pathStart + entry.pathLength)])
-                    for candidate in candidates where candidate.bytes.elementsEqual(name) {
-                        var oid = git_oid()
-                        withUnsafeMutableBytes(of: &oid.id) {
-                            $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[(offset + 40)..<(offset + 60)]))
-                        }
-                        out[candidate.path] = IndexStat(
-                            blob: ObjectID(oid), mtimeSeconds: Int32(bitPattern: u32(offset + 8)),
-                            mtimeNanoseconds: u32(offset + 12), ctimeSeconds: Int32(bitPattern: u32(offset)),
-                            ctimeNanoseconds: u32(offset + 4), inode: u32(offset + 20), size: u32(offset + 36))
-                    }
+                var order = entry.compare(raw, with: wanted[next].bytes)
+                while order > 0, next + 1 < wanted.count {
+                    next += 1
+                    order = entry.compare(raw, with: wanted[next].bytes)
+                }
+                if order > 0 { break }
+                if order == 0, entry.stage == 0 {
+                    out[wanted[next].path] = IndexStat(UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + 60)]))
                 }
                 offset = entry.end
             }
             return out
         }
+    }
+
+    /// The stage-0 entries of `wanted` in a split index: the split file's own entries, then a
+    /// binary search of the shared index by block, so a lookup touches a few of its pages.
+    private static func scanSplitIndex(
+        _ raw: UnsafeRawBufferPointer, directory: String, for wanted: [(bytes: [UInt8], path: String)]
+    ) -> [String: IndexStat]? {
+        guard let split = IndexFile.SplitIndex(raw, gitDirectory: directory) else { return nil }
+        return split.shared.file.withUnsafeBytes { sharedRaw in
+            var out: [String: IndexStat] = [:]
+            for path in wanted {
+                if let entry = split.stageZero(path.bytes, raw, sharedRaw) { out[path.path] = IndexStat(entry.fixed) }
+            }
+            return out
+        }
+    }
+}
+
+extension IndexStat {
+    /// The stat data and blob of an index entry's first 60 bytes.
+    init(_ fixed: UnsafeRawBufferPointer) {
+        func u32(_ o: Int) -> UInt32 { IndexFile.Header.u32(fixed, o) }
+        var oid = git_oid()
+        withUnsafeMutableBytes(of: &oid.id) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: fixed[40..<60])) }
+        self.init(
+            blob: ObjectID(oid), mtimeSeconds: Int32(bitPattern: u32(8)), mtimeNanoseconds: u32(12),
+            ctimeSeconds: Int32(bitPattern: u32(0)), ctimeNanoseconds: u32(4), inode: u32(20), size: u32(36))
     }
 }

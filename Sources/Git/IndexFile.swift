@@ -36,23 +36,19 @@ enum IndexFile {
     struct Summary: Equatable {
         var fingerprint: String
         var checksum: [UInt8]
+
+        /// The number of entries (the fingerprint's suffix).
+        var count: Int { fingerprint.split(separator: "-").last.flatMap { Int($0) } ?? 0 }
     }
 
-    /// The fingerprint and trailer of the index file at `path`, or nil when it is not a version
-    /// 2 or 3 index this code can read.
+    /// The fingerprint and trailer of the index file at `path` (split or not), or nil when it is
+    /// not a version 2 or 3 index this code can read.
     static func summary(ofFile path: String) -> Summary? {
-        guard let data = MappedFile(path) else { return nil }
-        return data.withUnsafeBytes { raw -> Summary? in
-            guard let header = Header(raw) else { return nil }
-            var sum = Fingerprint()
-            var offset = 12
-            for _ in 0..<header.count {
-                guard let entry = EntryView(raw, at: offset, version: header.version) else { return nil }
-                sum.add(entry.fingerprint(raw))
-                offset = entry.end
-            }
-            return Summary(fingerprint: sum.text(count: header.count), checksum: Array(raw[(raw.count - 20)...]))
-        }
+        var sum = Fingerprint()
+        guard let trailer = trailer(ofFile: path),
+            let read = forEachEntry(ofFile: path, { sum.add($0.fingerprint()) })
+        else { return nil }
+        return Summary(fingerprint: sum.text(count: read.count), checksum: trailer)
     }
 
     /// The last 20 bytes of the file (its SHA-1 trailer), read without reading the rest.
@@ -284,14 +280,16 @@ extension IndexFile {
         private let base: UnsafeMutableRawPointer
         private let count: Int
 
-        init?(_ path: String) {
+        /// Without `populate`, pages are read as they are touched: for a large file of which a
+        /// few pages are read (a shared index searched by block).
+        init?(_ path: String, populate: Bool = true) {
             let descriptor = open(path, O_RDONLY | O_CLOEXEC)
             guard descriptor >= 0 else { return nil }
             defer { close(descriptor) }
             var info = stat()
             guard fstat(descriptor, &info) == 0, info.st_size > 0 else { return nil }
             count = Int(info.st_size)
-            guard let mapped = mmap(nil, count, PROT_READ, MAP_PRIVATE | MAP_POPULATE, descriptor, 0),
+            guard let mapped = mmap(nil, count, PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), descriptor, 0),
                 mapped != MAP_FAILED
             else { return nil }
             base = mapped
