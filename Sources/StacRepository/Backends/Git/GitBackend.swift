@@ -14,7 +14,8 @@ final class GitBackend: StorageBackend {
     public let root: URL
     public let stateDirectory: URL
     public var stagingDirectory: URL { stateDirectory.appendingPathComponent("staging") }
-    let repository: GitRepository
+    /// Reopened after a commit that wrote a pack (``releaseCaches()``).
+    private(set) var repository: GitRepository
     let lfs: LFSStore
     /// The branch that holds the catalog, e.g. `main`.
     public let branch: String
@@ -232,8 +233,17 @@ final class GitBackend: StorageBackend {
             from: head?.commit, to: commit, tree: tree, paths: changes.keys.sorted(),
             reflog: "stac-repository \(record.operation): \(record.summary)", known: changes,
             progress: progress)
-        if writer === repository { packLooseObjectsIfMany() }
+        if writer === repository { packLooseObjectsIfMany() } else { releaseCaches() }
         return commit.hex
+    }
+
+    /// Drops this handle's libgit2 caches by opening a new one: the parsed trees it read and,
+    /// once no other handle holds them, the packs with the delta bases each keeps (up to 16 MiB
+    /// per pack, and a long ingest writes a pack per batch). Without it a streamed ingest grew
+    /// by about 1 KB per stored item (heaptrack, 150,000 against 300,000 items). A failure
+    /// keeps the old handle.
+    private func releaseCaches() {
+        if let fresh = try? GitRepository.open(at: root) { repository = fresh }
     }
 
     /// libgit2 never runs `git gc`, so small commits would pile up loose objects for ever.
@@ -492,7 +502,8 @@ final class GitBackend: StorageBackend {
 
 /// The catalog at one commit.
 final class GitSnapshot: CatalogSnapshot {
-    let repository: GitRepository
+    /// Reopened after a commit that wrote a pack (``releaseCaches()``).
+    private(set) var repository: GitRepository
     let lfs: LFSStore
     let commit: ObjectID
     let tree: ObjectID
