@@ -486,29 +486,37 @@ extension IndexFile {
         }
     }
 
-    /// Writes the index at `path` (split or not) as one full index at `newPath` (which must
-    /// not exist): its entries, cache tree and resolve-undo records. False when it cannot.
+    /// Writes the split index at `path` as one full index at `newPath` (which must not exist):
+    /// its entries, streamed as they are merged, cache tree and resolve-undo records. False,
+    /// leaving no file, when it cannot.
     static func writeUnsplit(_ path: String, to newPath: String) -> Bool {
         guard let data = MappedFile(path) else { return false }
         let directory = (path as NSString).deletingLastPathComponent
         return data.withUnsafeBytes { raw -> Bool in
-            guard let layout = Layout(raw, keepEntries: false) else { return false }
-            var bytes: [UInt8] = []
-            var extended = false
-            let read = forEachEntry(ofFile: path) { entry in
-                if entry.extended != nil { extended = true }
-                entry.encode(into: &bytes)
-            }
-            guard let read else { return false }
-            var pieces: [Piece] = [.new(bytes)]
-            if let tree = layout.tree {
+            guard let split = SplitIndex(raw, gitDirectory: directory) else { return false }
+            var complete = true
+            var pieces: [Piece] = [
+                .generated { emit in
+                    var bytes: [UInt8] = []
+                    bytes.reserveCapacity(512)
+                    complete = split.forEach(raw) { entry in
+                        bytes.removeAll(keepingCapacity: true)
+                        entry.encode(into: &bytes)
+                        bytes.withUnsafeBytes(emit)
+                    }
+                }
+            ]
+            if let tree = split.layout.tree {
                 pieces.append(.new(Array("TREE".utf8) + Header.be32(UInt32(tree.count))))
                 pieces.append(.old(tree))
             }
-            if let resolveUndo = layout.resolveUndo { pieces.append(.old(resolveUndo)) }
-            var header = layout.header
-            header.version = extended ? 3 : max(2, min(read.version, 3))
-            return write(pieces, raw, header: header.bytes(count: read.count), to: newPath) != nil
+            if let resolveUndo = split.layout.resolveUndo { pieces.append(.old(resolveUndo)) }
+            // An entry with extended flags comes from a version 3 file, so the higher version holds them.
+            var header = split.layout.header
+            header.version = max(header.version, split.shared.header.version)
+            guard write(pieces, raw, header: header.bytes(count: split.count), to: newPath) != nil else { return false }
+            if !complete { unlink(newPath) }
+            return complete
         }
     }
 

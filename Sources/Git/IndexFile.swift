@@ -104,6 +104,8 @@ enum IndexFile {
     enum Piece {
         case old(Range<Int>)
         case new([UInt8])
+        /// Bytes made while the file is written, handed to the closure it is given.
+        case generated((_ emit: (UnsafeRawBufferPointer) -> Void) -> Void)
     }
 
     struct Plan {
@@ -238,6 +240,7 @@ enum IndexFile {
             switch piece {
             case .old(let range): add(UnsafeRawBufferPointer(rebasing: raw[range]))
             case .new(let bytes): bytes.withUnsafeBytes { add($0) }
+            case .generated(let produce): produce { add($0) }
             }
         }
         let checksum = Array(hasher.finalize())

@@ -33,6 +33,46 @@ struct GitCompatibilityTests {
             "\(label): git lfs fsck: \(lfsFsck.stdout)\(lfsFsck.stderr)")
     }
 
+    @Test(
+        "with a split index (core.splitIndex, as from 100,000 files) every command keeps what stock git reads: ingest, prune, an in-place edit seen by status and undone by restore, rollback, verify"
+    )
+    func splitIndex() async throws {
+        let ws = Workspace("gitsplit")
+        try await ws.initRepo(backend: "git")
+        #expect(try await ws.git(["config", "core.splitIndex", "true"]).status == 0)
+        let source = ws.temp.sub("source")
+        let assets = try makeCatalog(at: source, items: 4)
+        try await ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
+        let git = ws.repo.appendingPathComponent(".git")
+        func shared() throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: git.path).filter { $0.hasPrefix("sharedindex.") }
+        }
+        #expect(try !shared().isEmpty, "the index is split")
+        try await checkGitIsHappy(ws, assetCount: 8, "split, after ingest")
+
+        try await ws.ok(["prune", "item-2"])
+        try await checkGitIsHappy(ws, assetCount: 6, "split, after prune")
+        #expect(try await ws.git(["ls-files", "coll/item-2"]).stdout.isEmpty)
+
+        let edited = "coll/item-1/data.tif"
+        try Data("edited".utf8).write(to: ws.repo.appendingPathComponent(edited))
+        let status = try await ws.ok(["status"])
+        #expect(status.stdout.contains("M \(edited)"), "\(status.stdout)")
+        let refused = try await ws.tool(["prune", "item-1"])
+        #expect(refused.status == 1 && refused.stderr.contains("--force"), "\(refused.stderr)")
+        try await ws.ok(["restore", edited])
+        #expect(try await ws.ok(["status"]).stdout.contains("status: clean"))
+
+        try await ws.ok(["rollback", "HEAD~1"])
+        try await checkGitIsHappy(ws, assetCount: 8, "split, after rollback")
+        #expect(
+            FileManager.default.contents(atPath: ws.repo.appendingPathComponent("coll/item-2/data.tif").path)
+                == assets["item-2/data.tif"])
+        #expect(try await ws.ok(["verify"]).stdout.contains(", 0 problems"))
+        let index = try #require(FileManager.default.contents(atPath: git.appendingPathComponent("index").path))
+        #expect(index.range(of: Data("link".utf8)) != nil, "still split after every command")
+    }
+
     @Test("ingest, prune and rollback leave a repository that git and git-lfs find clean")
     func gitToolsAgree() async throws {
         let (ws, source, assets) = try await populated()
