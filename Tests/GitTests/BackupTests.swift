@@ -96,7 +96,11 @@ import Testing
         let repository = try GitRepository.create(at: url, bare: false)
         for round in 0..<5 {
             var files = [String: String]()
-            for index in 0..<20 { files["c/i\(index)/i\(index).json"] = "{\"round\":\(round),\"i\":\(index)}\n" }
+            // Similar documents of a few hundred bytes: what a delta search would pair up.
+            let text = String(repeating: "a similar description of a scene; ", count: 8)
+            for index in 0..<20 {
+                files["c/i\(index)/i\(index).json"] = "{\"round\":\(round),\"i\":\(index),\"d\":\"\(text)\"}\n"
+            }
             try repository.commitOnBranch(files, message: "round \(round)")
         }
         let looseBefore = try await scratch.git(["count-objects", "-v"], in: url).stdout
@@ -106,6 +110,14 @@ import Testing
         let after = try await scratch.git(["count-objects", "-v"], in: url).stdout
         #expect(after.contains("count: 0\n"), "\(after)")
         #expect(after.contains("in-pack: \(packed)\n"), "\(after)")
+        // No deltas (the search is skipped): `verify-pack -v` lists none with a base.
+        let pack = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: url.appendingPathComponent(".git/objects/pack").path)
+                .first { $0.hasSuffix(".idx") })
+        let listing = try await scratch.git(
+            ["verify-pack", "-v", url.appendingPathComponent(".git/objects/pack/" + pack).path], in: url
+        ).stdout
+        #expect(listing.contains("non delta: \(packed) objects"), "\(listing.suffix(300))")
         try await scratch.git(["fsck", "--strict", "--no-dangling"], in: url)
         try repository.verifyObjects()
         // The same handle still reads everything.
