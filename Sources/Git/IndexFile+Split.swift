@@ -142,20 +142,15 @@ extension IndexFile {
                 if keepEntries { entries.append(entry) }
                 offset = entry.end
             }
-            let end = raw.count - 20
-            while offset < end {
-                guard offset + 8 <= end else { return nil }
-                let signature = Array(raw[offset..<(offset + 4)])
-                let size = Int(Header.u32(raw, offset + 4))
-                guard offset + 8 + size <= end else { return nil }
-                let payload = (offset + 8)..<(offset + 8 + size)
+            guard let extensions = IndexFile.extensions(raw, from: offset) else { return nil }
+            for (signature, whole, payload) in extensions {
                 switch signature {
                 case Array("TREE".utf8): tree = payload
-                case Array("REUC".utf8): resolveUndo = offset..<payload.upperBound
+                case Array("REUC".utf8): resolveUndo = whole
                 case Array("link".utf8):
-                    guard size >= 20 else { return nil }
+                    guard payload.count >= 20 else { return nil }
                     var link = Link(shared: Array(raw[payload.lowerBound..<(payload.lowerBound + 20)]))
-                    if size > 20 {
+                    if payload.count > 20 {
                         // The bitmaps' extents; their bits are read against the shared count.
                         let bitmaps = payload.lowerBound + 20
                         guard let deleted = Self.extent(raw, at: bitmaps, end: payload.upperBound),
@@ -169,7 +164,6 @@ extension IndexFile {
                 default:
                     guard signature[0] >= 0x41, signature[0] <= 0x5A else { return nil }
                 }
-                offset += 8 + size
             }
         }
 

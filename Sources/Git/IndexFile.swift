@@ -169,27 +169,40 @@ enum IndexFile {
             insert(changes[changeIndex])
             changeIndex += 1
         }
-        // Extensions, up to the trailer.
-        let end = raw.count - 20
-        while offset < end {
-            guard offset + 8 <= end else { return nil }
-            let signature = Array(raw[offset..<(offset + 4)])
-            let size = Int(Header.u32(raw, offset + 4))
-            guard offset + 8 + size <= end else { return nil }
+        guard let extensions = extensions(raw, from: offset) else { return nil }
+        for (signature, whole, payload) in extensions {
             switch signature {
             case Array("TREE".utf8):
-                let payload = UnsafeRawBufferPointer(rebasing: raw[(offset + 8)..<(offset + 8 + size)])
-                guard let tree = CacheTree.invalidating(directories, in: payload) else { return nil }
+                let bytes = UnsafeRawBufferPointer(rebasing: raw[payload])
+                guard let tree = CacheTree.invalidating(directories, in: bytes) else { return nil }
                 plan.pieces.append(.new(signature + Header.be32(UInt32(tree.count)) + tree))
             case Array("REUC".utf8):
-                plan.pieces.append(.old(offset..<(offset + 8 + size)))
+                plan.pieces.append(.old(whole))
             default:
                 // Optional extensions start with an upper-case letter; others must be understood.
                 guard signature[0] >= 0x41, signature[0] <= 0x5A else { return nil }
             }
-            offset += 8 + size
         }
         return plan
+    }
+
+    /// The extensions from `offset` (just after the last entry) up to the trailer: each one's
+    /// signature, its whole range and its payload's; nil when one does not fit.
+    static func extensions(_ raw: UnsafeRawBufferPointer, from start: Int) -> [(
+        signature: [UInt8], whole: Range<Int>, payload: Range<Int>
+    )]? {
+        var out: [(signature: [UInt8], whole: Range<Int>, payload: Range<Int>)] = []
+        let end = raw.count - 20
+        var offset = start
+        while offset < end {
+            guard offset + 8 <= end else { return nil }
+            let size = Int(Header.u32(raw, offset + 4))
+            guard offset + 8 + size <= end else { return nil }
+            out.append(
+                (Array(raw[offset..<(offset + 4)]), offset..<(offset + 8 + size), (offset + 8)..<(offset + 8 + size)))
+            offset += 8 + size
+        }
+        return out
     }
 
     /// Writes `header`, the pieces and the SHA-1 trailer of all of it to a new file at `path`

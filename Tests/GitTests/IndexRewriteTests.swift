@@ -40,26 +40,6 @@ import Testing
         return out
     }
 
-    /// Commits `files` and `removing` on the branch, mirrors them in the work tree, and resets
-    /// the index incrementally; returns the new tree and whether the reset was incremental.
-    private func commit(
-        _ repository: GitRepository, _ url: URL, _ files: [String: String], removing: [String] = []
-    ) throws -> (tree: ObjectID, incremental: Bool) {
-        let commit = try repository.commitOnBranch(files, removing: removing, message: "step")
-        for path in removing {
-            var file = url.appendingPathComponent(path)
-            try? FileManager.default.removeItem(at: file)
-            // Empty folders go too, as git removes them (a file may take the name later).
-            file.deleteLastPathComponent()
-            while file.path.count > url.path.count, rmdir(file.path) == 0 { file.deleteLastPathComponent() }
-        }
-        for (path, text) in files { try writeFile(text, to: path, under: url) }
-        let tree = try repository.commit(commit).tree
-        let incremental = try repository.resetIndex(
-            toTree: tree, refreshingStatFor: Array(files.keys), incremental: true)
-        return (tree, incremental)
-    }
-
     @Test func manyCommitsGiveTheIndexAFullResetGivesAndGitAcceptsIt() async throws {
         let scratch = try Scratch()
         let url = scratch.path("repo")
@@ -70,29 +50,17 @@ import Testing
         var present: [String: String] = [
             "a-b": "1\n", "a.b": "2\n", "a/b": "3\n", "a0": "4\n", "café/é.json": "5\n", long + "/item.json": "6\n",
         ]
-        #expect(try commit(repository, url, present).incremental == false, "no record yet: a full reset")
+        #expect(
+            try repository.commitMirroringAndResetIndex(url, present).incremental == false,
+            "no record yet: a full reset")
         var generator = SplitMix(seed: 11)
         let names = [
             "a-b", "a.b", "a/b", "a/b.c", "a/b/c", "a0", "b", "café/é.json", "z/y/x.json", long + "/item.json",
         ]
         for round in 0..<30 {
-            var files: [String: String] = [:]
-            var removing: [String] = []
-            for _ in 0..<Int.random(in: 1...3, using: &generator) {
-                let name = names[Int.random(in: 0..<names.count, using: &generator)]
-                // A file whose parent or child is present cannot be added (file/directory clash).
-                let clashes = present.keys.contains {
-                    $0 != name && ($0.hasPrefix(name + "/") || name.hasPrefix($0 + "/"))
-                }
-                if present[name] != nil, Bool.random(using: &generator) {
-                    if files[name] == nil { removing.append(name) }
-                } else if !clashes, !removing.contains(name) {
-                    files[name] = "round \(round) \(name)\n"
-                }
-            }
-            for name in removing { present[name] = nil }
-            for (name, text) in files { present[name] = text }
-            let (tree, incremental) = try commit(repository, url, files, removing: removing)
+            let (files, removing) = randomEdits(
+                of: names, present: &present, round: round, maxChanges: 3, using: &generator)
+            let (tree, incremental) = try repository.commitMirroringAndResetIndex(url, files, removing: removing)
             #expect(incremental, "round \(round): the index was rebuilt")
             let ours = try await listing(scratch, url)
             #expect(ours.hasSuffix(tree.hex + "\n"), "round \(round)")
@@ -114,15 +82,15 @@ import Testing
         for year in 2020...2022 {
             for day in 1...3 { files["c/\(year)/0\(day)/i\(year)\(day)/i.json"] = "\(year) \(day)\n" }
         }
-        let first = try commit(repository, url, files)
+        let first = try repository.commitMirroringAndResetIndex(url, files)
         // Stock git reads the tree into the index: every cache-tree node valid, new stat data.
         try await scratch.git(["read-tree", first.tree.hex], in: url, lfsFilter: false)
         try await scratch.git(["update-index", "--refresh"], in: url, lfsFilter: false)
         let treeBefore = try #require(try extensions(url).first { $0.0 == "TREE" })
         #expect(treeBefore.1 > 200)
 
-        let second = try commit(
-            repository, url, ["c/2021/02/new/new.json": "new\n", "c/2020/01/i20201/i.json": "changed\n"],
+        let second = try repository.commitMirroringAndResetIndex(
+            url, ["c/2021/02/new/new.json": "new\n", "c/2020/01/i20201/i.json": "changed\n"],
             removing: ["c/2022/03/i20223/i.json"])
         #expect(second.incremental, "git's own refresh keeps the entries; only the stat data changed")
         let treeAfter = try #require(try extensions(url).first { $0.0 == "TREE" })
@@ -139,14 +107,14 @@ import Testing
         let scratch = try Scratch()
         let url = scratch.path("repo")
         let repository = try GitRepository.create(at: url, bare: false)
-        let first = try commit(repository, url, ["a/x.json": "x\n", "b/y.json": "y\n"])
+        let first = try repository.commitMirroringAndResetIndex(url, ["a/x.json": "x\n", "b/y.json": "y\n"])
         try repository.resetIndex(toTree: first.tree, refreshingStatFor: nil)
 
         // The untracked cache (an optional extension tied to directory stat data) is dropped.
         try await scratch.git(["update-index", "--untracked-cache"], in: url, lfsFilter: false)
         _ = try await scratch.git(["status", "--porcelain"], in: url, lfsFilter: false)
         #expect(try extensions(url).contains { $0.0 == "UNTR" })
-        let second = try commit(repository, url, ["a/z.json": "z\n"])
+        let second = try repository.commitMirroringAndResetIndex(url, ["a/z.json": "z\n"])
         #expect(second.incremental)
         #expect(try !extensions(url).contains { $0.0 == "UNTR" })
         #expect(try await listing(scratch, url).hasSuffix(second.tree.hex + "\n"))
@@ -154,17 +122,17 @@ import Testing
 
         // Version 4 (prefix-compressed paths) is not read as bytes: libgit2 rebuilds the index.
         try await scratch.git(["update-index", "--index-version", "4"], in: url, lfsFilter: false)
-        let third = try commit(repository, url, ["b/w.json": "w\n"])
+        let third = try repository.commitMirroringAndResetIndex(url, ["b/w.json": "w\n"])
         #expect(!third.incremental)
         #expect(try await listing(scratch, url).hasSuffix(third.tree.hex + "\n"))
         #expect(try await scratch.git(["status", "--porcelain"], in: url, lfsFilter: false).stdout == "")
 
         // A record whose trailer and fingerprint no longer match (git added an entry) rebuilds.
-        let fourth = try commit(repository, url, ["b/v.json": "v\n"])
+        let fourth = try repository.commitMirroringAndResetIndex(url, ["b/v.json": "v\n"])
         #expect(fourth.incremental)
         try writeFile("staged\n", to: "staged.txt", under: url)
         try await scratch.git(["add", "staged.txt"], in: url, lfsFilter: false)
-        let fifth = try commit(repository, url, ["b/u.json": "u\n"])
+        let fifth = try repository.commitMirroringAndResetIndex(url, ["b/u.json": "u\n"])
         #expect(!fifth.incremental)
         #expect(try await !listing(scratch, url).contains("staged.txt"))
     }

@@ -30,23 +30,6 @@ import Testing
             .filter { $0.hasPrefix("sharedindex.") }.sorted()
     }
 
-    private func commit(
-        _ repository: GitRepository, _ url: URL, _ files: [String: String], removing: [String] = []
-    ) throws -> (tree: ObjectID, incremental: Bool) {
-        let commit = try repository.commitOnBranch(files, removing: removing, message: "step")
-        for path in removing {
-            var file = url.appendingPathComponent(path)
-            try? FileManager.default.removeItem(at: file)
-            file.deleteLastPathComponent()
-            while file.path.count > url.path.count, rmdir(file.path) == 0 { file.deleteLastPathComponent() }
-        }
-        for (path, text) in files { try writeFile(text, to: path, under: url) }
-        let tree = try repository.commit(commit).tree
-        let incremental = try repository.resetIndex(
-            toTree: tree, refreshingStatFor: Array(files.keys), incremental: true)
-        return (tree, incremental)
-    }
-
     /// Git reads the pair after every write, the status is clean and `git fsck` (which checks
     /// both files' trailers) passes.
     private func expectGitReads(
@@ -59,6 +42,15 @@ import Testing
             try await scratch.git(["status", "--porcelain"], in: url, lfsFilter: false).stdout == "", "\(label)",
             sourceLocation: sourceLocation)
         try await scratch.git(["fsck", "--no-dangling"], in: url, lfsFilter: false)
+    }
+
+    /// An empty repository whose index is always split (`core.splitIndex=true`).
+    private func splitRepository() throws -> (Scratch, URL, GitRepository) {
+        let scratch = try Scratch()
+        let url = scratch.path("repo")
+        let repository = try GitRepository.create(at: url, bare: false)
+        try repository.setConfig("core.splitIndex", "true")
+        return (scratch, url, repository)
     }
 
     @Test func ewahBitmapsRoundTrip() {
@@ -84,16 +76,13 @@ import Testing
     }
 
     @Test func manyCommitsOnASplitIndexAreWhatGitReads() async throws {
-        let scratch = try Scratch()
-        let url = scratch.path("repo")
-        let repository = try GitRepository.create(at: url, bare: false)
-        try repository.setConfig("core.splitIndex", "true")
+        let (scratch, url, repository) = try splitRepository()
         var present: [String: String] = [:]
         for i in 0..<200 { present["c/\(i % 9)/item-\(i)/item-\(i).json"] = "\(i)\n" }
         present["café/é.json"] = "accent\n"
         present["a-b"] = "1\n"
         present["a.b"] = "2\n"
-        var last = try commit(repository, url, present)
+        var last = try repository.commitMirroringAndResetIndex(url, present)
         #expect(!last.incremental, "no record yet: a full reset")
         #expect(IndexFile.isSplit(url.appendingPathComponent(".git/index").path))
         #expect(try sharedIndexes(url).count == 1)
@@ -102,22 +91,9 @@ import Testing
         var generator = SplitMix(seed: 3)
         let names = present.keys.sorted() + ["a/b", "a0", "new/x.json", "c/3/item-3/extra.tif"]
         for round in 0..<24 {
-            var files: [String: String] = [:]
-            var removing: [String] = []
-            for _ in 0..<Int.random(in: 1...4, using: &generator) {
-                let name = names[Int.random(in: 0..<names.count, using: &generator)]
-                let clashes = present.keys.contains {
-                    $0 != name && ($0.hasPrefix(name + "/") || name.hasPrefix($0 + "/"))
-                }
-                if present[name] != nil, Bool.random(using: &generator) {
-                    if files[name] == nil { removing.append(name) }
-                } else if !clashes, !removing.contains(name) {
-                    files[name] = "round \(round) \(name)\n"
-                }
-            }
-            for name in removing { present[name] = nil }
-            for (name, text) in files { present[name] = text }
-            last = try commit(repository, url, files, removing: removing)
+            let (files, removing) = randomEdits(
+                of: names, present: &present, round: round, maxChanges: 4, using: &generator)
+            last = try repository.commitMirroringAndResetIndex(url, files, removing: removing)
             #expect(last.incremental, "round \(round): the index was rebuilt")
             #expect(IndexFile.isSplit(url.appendingPathComponent(".git/index").path), "round \(round)")
             try await expectGitReads(scratch, url, last.tree, "round \(round)")
@@ -149,13 +125,10 @@ import Testing
     }
 
     @Test func gitsReplacedEntriesAreReadAndRewritten() async throws {
-        let scratch = try Scratch()
-        let url = scratch.path("repo")
-        let repository = try GitRepository.create(at: url, bare: false)
-        try repository.setConfig("core.splitIndex", "true")
+        let (scratch, url, repository) = try splitRepository()
         var files: [String: String] = [:]
         for i in 0..<50 { files["d/\(i)/i.json"] = "\(i)\n" }
-        let first = try commit(repository, url, files)
+        let first = try repository.commitMirroringAndResetIndex(url, files)
         // Every file looks changed to git (older mtime): it refreshes each shared entry, which
         // it writes as a replacement in the split file.
         let past = Date().addingTimeInterval(-200)
@@ -176,8 +149,8 @@ import Testing
         #expect(lstat(url.appendingPathComponent("d/7/i.json").path, &info) == 0)
         #expect(stats["d/7/i.json"]?.matches(info) == true, "the replacement's stat data is read")
 
-        let second = try commit(
-            repository, url, ["d/7/i.json": "seven\n", "d/70/i.json": "new\n"], removing: ["d/8/i.json"])
+        let second = try repository.commitMirroringAndResetIndex(
+            url, ["d/7/i.json": "seven\n", "d/70/i.json": "new\n"], removing: ["d/8/i.json"])
         #expect(second.incremental, "git changed stat data only: the entries are still the recorded ones")
         let after = try #require(FileManager.default.contents(atPath: index)).withUnsafeBytes { raw -> Int? in
             IndexFile.SplitIndex(raw, gitDirectory: url.appendingPathComponent(".git").path)?.replaced.count
@@ -192,15 +165,12 @@ import Testing
     }
 
     @Test func aGrownSplitFileGetsANewSharedIndexAndOldOnesGo() async throws {
-        let scratch = try Scratch()
-        let url = scratch.path("repo")
-        let repository = try GitRepository.create(at: url, bare: false)
-        try repository.setConfig("core.splitIndex", "true")
+        let (scratch, url, repository) = try splitRepository()
         let index = url.appendingPathComponent(".git/index").path
         func linked() -> String? { IndexFile.linkedShared(ofFile: index).map(IndexFile.sharedIndexName) }
         var files: [String: String] = [:]
         for i in 0..<2_600 { files["c/\(i % 50)/\(i).json"] = "\(i)\n" }
-        _ = try commit(repository, url, files)
+        _ = try repository.commitMirroringAndResetIndex(url, files)
         let initial = try #require(linked())
         #expect(try sharedIndexes(url) == [initial])
         // 1,000 changed files: kept in the split file (below the 2,000-entry limit), their
@@ -208,7 +178,7 @@ import Testing
         // write a new shared index by its own rule, `splitIndex.maxPercentChange`.)
         var changed: [String: String] = [:]
         for i in 0..<1_000 { changed["c/\(i % 50)/\(i).json"] = "changed \(i)\n" }
-        let second = try commit(repository, url, changed)
+        let second = try repository.commitMirroringAndResetIndex(url, changed)
         #expect(second.incremental)
         #expect(linked() == initial)
         let small = try #require(FileManager.default.contents(atPath: index)).count
@@ -219,7 +189,7 @@ import Testing
         // about to open it), older ones go.
         for i in 1_000..<2_100 { changed["c/\(i % 50)/\(i).json"] = "changed \(i)\n" }
         let before = try #require(linked())
-        let third = try commit(repository, url, changed)
+        let third = try repository.commitMirroringAndResetIndex(url, changed)
         #expect(third.incremental)
         let now = try #require(linked())
         #expect(now != before)
@@ -229,7 +199,7 @@ import Testing
         #expect(try sharedIndexes(url).count <= 2 && sharedIndexes(url).contains(now))
         try await expectGitReads(scratch, url, third.tree, "re-split")
         for i in 0..<2_100 { changed["c/\(i % 50)/\(i).json"] = "again \(i)\n" }
-        let fourth = try commit(repository, url, changed)
+        let fourth = try repository.commitMirroringAndResetIndex(url, changed)
         #expect(fourth.incremental)
         let later = try sharedIndexes(url)
         let current = try #require(linked())
@@ -238,13 +208,10 @@ import Testing
     }
 
     @Test func aMissingSharedIndexIsRebuiltAndSplitIndexFalseIsHonoured() async throws {
-        let scratch = try Scratch()
-        let url = scratch.path("repo")
-        let repository = try GitRepository.create(at: url, bare: false)
-        try repository.setConfig("core.splitIndex", "true")
+        let (scratch, url, repository) = try splitRepository()
         var files: [String: String] = [:]
         for i in 0..<30 { files["d/\(i).json"] = "\(i)\n" }
-        _ = try commit(repository, url, files)
+        _ = try repository.commitMirroringAndResetIndex(url, files)
         for name in try sharedIndexes(url) {
             try FileManager.default.removeItem(at: url.appendingPathComponent(".git/" + name))
         }
@@ -256,15 +223,15 @@ import Testing
             #expect(error.message.contains("split index") && error.message.contains("git reset"))
         }
         // The next write rebuilds it from the tree (stat data lost, so git compares by content).
-        let second = try commit(repository, url, ["d/new.json": "new\n"])
+        let second = try repository.commitMirroringAndResetIndex(url, ["d/new.json": "new\n"])
         #expect(!second.incremental)
         try await expectGitReads(scratch, url, second.tree, "rebuilt")
 
         try repository.setConfig("core.splitIndex", "false")
-        let third = try commit(repository, url, ["d/other.json": "other\n"])
+        let third = try repository.commitMirroringAndResetIndex(url, ["d/other.json": "other\n"])
         #expect(!third.incremental, "a split index is not kept against core.splitIndex=false")
         #expect(!IndexFile.isSplit(url.appendingPathComponent(".git/index").path))
         try await expectGitReads(scratch, url, third.tree, "one file")
-        #expect(try commit(repository, url, ["d/more.json": "more\n"]).incremental)
+        #expect(try repository.commitMirroringAndResetIndex(url, ["d/more.json": "more\n"]).incremental)
     }
 }

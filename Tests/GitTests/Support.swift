@@ -213,3 +213,47 @@ struct Unchecked<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
 }
+
+extension GitRepository {
+    /// Commits `files` and `removing` on the branch, mirrors them in the work tree at `url`
+    /// (empty folders go too, as git removes them), and resets the index incrementally; returns
+    /// the new tree and whether the reset was incremental.
+    func commitMirroringAndResetIndex(
+        _ url: URL, _ files: [String: String], removing: [String] = []
+    ) throws -> (tree: ObjectID, incremental: Bool) {
+        let commit = try commitOnBranch(files, removing: removing, message: "step")
+        for path in removing {
+            var file = url.appendingPathComponent(path)
+            try? FileManager.default.removeItem(at: file)
+            file.deleteLastPathComponent()
+            while file.path.count > url.path.count, rmdir(file.path) == 0 { file.deleteLastPathComponent() }
+        }
+        for (path, text) in files { try writeFile(text, to: path, under: url) }
+        let tree = try self.commit(commit).tree
+        let incremental = try resetIndex(toTree: tree, refreshingStatFor: Array(files.keys), incremental: true)
+        return (tree, incremental)
+    }
+}
+
+/// One random round of edits over `names`: up to `maxChanges` files written or removed, never a
+/// file whose parent or child is present (a file/directory clash); `present` is updated.
+func randomEdits(
+    of names: [String], present: inout [String: String], round: Int, maxChanges: Int, using generator: inout SplitMix
+) -> (files: [String: String], removing: [String]) {
+    var files: [String: String] = [:]
+    var removing: [String] = []
+    for _ in 0..<Int.random(in: 1...maxChanges, using: &generator) {
+        let name = names[Int.random(in: 0..<names.count, using: &generator)]
+        let clashes = present.keys.contains {
+            $0 != name && ($0.hasPrefix(name + "/") || name.hasPrefix($0 + "/"))
+        }
+        if present[name] != nil, Bool.random(using: &generator) {
+            if files[name] == nil { removing.append(name) }
+        } else if !clashes, !removing.contains(name) {
+            files[name] = "round \(round) \(name)\n"
+        }
+    }
+    for name in removing { present[name] = nil }
+    for (name, text) in files { present[name] = text }
+    return (files, removing)
+}
