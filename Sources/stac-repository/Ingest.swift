@@ -114,6 +114,8 @@ struct Ingest: AsyncParsableCommand {
         options.logger = global.logger
         options.sources = try sourceArguments.options(workingDirectory: options.workingDirectory)
         options.batchSize = batchSize
+        // A streamed ingest of millions keeps only the products it shows (--json and -v show all).
+        if !global.json && !global.verbose { options.listedProducts = Self.listedProducts }
         var chosen: (any Processor)?
         if let processor, processor != "stac" {
             chosen = try await makeRegistry().processor(
@@ -157,10 +159,16 @@ struct Ingest: AsyncParsableCommand {
             return
         }
         // Every product for normal sizes; a big ingest lists the first ones (-v lists all).
-        let changed = report.added.map { "+ \($0.kind) \($0.id)" } + report.updated.map { "~ \($0.kind) \($0.id)" }
-        let shown = global.verbose ? changed.count : 50
-        for line in changed.prefix(shown) { Output.line(line) }
-        if changed.count > shown { Output.line("… and \(changed.count - shown) more (-v lists them all)") }
+        let total = report.addedCount + report.updatedCount
+        let shown = global.verbose ? total : min(total, Self.listedProducts)
+        var listed = 0
+        for (sign, products) in [("+", report.added), ("~", report.updated)] {
+            for p in products where listed < shown {
+                Output.line("\(sign) \(p.kind) \(p.id)")
+                listed += 1
+            }
+        }
+        if total > shown { Output.line("… and \(total - shown) more (-v lists them all)") }
         if global.verbose { for p in report.unchanged { Output.line("= \(p.kind) \(p.id)") } }
         for w in report.warnings { Output.note("warning: " + Output.sentence(w)) }
         // Every failed asset, up to a limit; the exit status (2) says some asset did not do what was asked.
@@ -194,4 +202,7 @@ struct Ingest: AsyncParsableCommand {
     /// The exit status of an ingest that committed but kept some assets as references because
     /// they could not be fetched (`--on-asset-error reference`); 0 means every asset did what was asked.
     static let partialFailureStatus: Int32 = 2
+
+    /// How many changed products a big ingest lists without -v.
+    static let listedProducts = 50
 }

@@ -283,4 +283,29 @@ import Testing
         let history = try await ws.ok(["history"]).stdout
         #expect(history.contains("(batch 6 of 6)"))
     }
+
+    /// A streamed ingest of millions keeps only the products it shows: without -v or --json the
+    /// report lists the first 50 and counts the rest; -v and --json list every one.
+    @Test func theReportListsTheFirstProductsAndCountsTheRest() async throws {
+        let ws = try await prepare("git")
+        let plain = try await ws.ok(Self.streaming + ["--batch-size", "25"], stdin: Data(Self.lines(0..<120).utf8))
+        let listed = plain.stdout.split(separator: "\n").filter { $0.hasPrefix("+ item ") }
+        #expect(listed.count == 50, "\(plain.stdout)")
+        #expect(listed.first == "+ item S2B_0")
+        #expect(plain.stdout.contains("… and 70 more (-v lists them all)"))
+        #expect(plain.stdout.contains("ingest: 120 added, 0 updated, 0 unchanged"), "\(plain.stdout)")
+        // The same items again: all unchanged, counted.
+        let again = try await ws.ok(Self.streaming + ["--batch-size", "25"], stdin: Data(Self.lines(0..<120).utf8))
+        #expect(again.stdout.contains("ingest: 0 added, 0 updated, 120 unchanged"), "\(again.stdout)")
+        let verbose = try await ws.ok(
+            Self.streaming + ["--batch-size", "25", "-v"], stdin: Data(Self.lines(120..<180).utf8))
+        #expect(verbose.stdout.split(separator: "\n").filter { $0.hasPrefix("+ item ") }.count == 60)
+        #expect(!verbose.stdout.contains("more (-v lists them all)"))
+        let json = try await ws.ok(
+            Self.streaming + ["--batch-size", "25", "--json"], stdin: Data(Self.lines(180..<240).utf8))
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect((report["added"] as? [Any])?.count == 60)
+        let unlisted = try #require(report["unlisted"] as? [String: Int])
+        #expect(unlisted == ["added": 0, "updated": 0, "unchanged": 0])
+    }
 }

@@ -33,6 +33,30 @@ struct OperationRecordTests {
     }
 }
 
+@Suite("Ingest report", .offPool)
+struct IngestReportTests {
+    static func items(_ range: Range<Int>, _ change: ProductChangeKind) -> [ProductChange] {
+        range.map { ProductChange(id: "i\($0)", kind: "item", change: change) }
+    }
+
+    @Test("with a limit, the lists keep the first products and the rest are counted")
+    func limitedLists() {
+        var report = IngestReport()
+        report.record(
+            added: Self.items(0..<3, .added), updated: [], unchanged: Self.items(90..<99, .unchanged), limit: 4)
+        report.record(added: Self.items(3..<8, .added), updated: Self.items(50..<52, .updated), unchanged: [], limit: 4)
+        #expect(report.added.map(\.id) == ["i0", "i1", "i2", "i3"])
+        #expect(report.unlisted == IngestReport.Unlisted(added: 4, updated: 0, unchanged: 5))
+        #expect(report.updated.count == 2)
+        #expect(report.unchanged.count == 4)
+        #expect((report.addedCount, report.updatedCount, report.unchangedCount) == (8, 2, 9))
+        #expect(report.summary == "8 added, 2 updated, 9 unchanged")
+        var all = IngestReport()
+        all.record(added: Self.items(0..<8, .added), updated: [], unchanged: [], limit: nil)
+        #expect(all.added.count == 8 && all.unlisted.added == 0)
+    }
+}
+
 @Suite("Catalog layout", .offPool)
 struct LayoutTests {
     @Test(

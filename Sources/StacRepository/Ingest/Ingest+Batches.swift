@@ -44,9 +44,11 @@ extension Repository {
                     pipeline.lazy = lazyLayouts()
                     await pipeline.checkRemoteOriginals(of: roots)
                     let whole = try pipeline.plan(roots, stored: StoredDocuments(Transaction(backend: backend)))
-                    report.unchanged += whole.products.filter { $0.change == .unchanged }.map {
-                        ProductChange(id: $0.object.id, kind: $0.source.kindName, change: .unchanged)
-                    }
+                    report.record(
+                        added: [], updated: [],
+                        unchanged: whole.products.filter { $0.change == .unchanged }.map {
+                            ProductChange(id: $0.object.id, kind: $0.source.kindName, change: .unchanged)
+                        }, limit: options.listedProducts)
                     let changed = whole.products.filter { $0.change != .unchanged }
                     let count = (changed.count + size - 1) / size
                     var index = try committed ?? CatalogIndex.load(read: { try backend.read($0) }, lazy: pipeline.lazy)
@@ -60,8 +62,8 @@ extension Repository {
                             batch: batch, placedIn: whole.placement.index, committed: consume index,
                             stored: StoredDocuments(tx))
                         let part = try await pipeline.execute(plan, tx: tx)
-                        report.added += part.added
-                        report.updated += part.updated
+                        report.record(
+                            added: part.added, updated: part.updated, unchanged: [], limit: options.listedProducts)
                         report.assetsCopied += part.assetsCopied
                         report.bytesCopied += part.bytesCopied
                         report.assetsReused += part.assetsReused
@@ -91,6 +93,7 @@ extension Repository {
                                 committedAs: key, stateDirectory: backend.stateDirectory, read: { try backend.read($0) }
                             )
                         }
+                        FreedMemory.release()
                         TestHooks.crashPoint("ingest-batch-committed")
                     }
                     committed = consume index

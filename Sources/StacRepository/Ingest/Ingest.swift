@@ -48,6 +48,10 @@ public struct IngestOptions: Sendable {
     /// Commit every this many changed products, each batch one transaction (`--batch-size`);
     /// nil: the whole ingest is one transaction.
     public var batchSize: Int?
+    /// With `--batch-size`: list at most this many products of each change (added, updated,
+    /// unchanged) in the report and count the rest (``IngestReport/unlisted``), so that a
+    /// streamed ingest of millions of items does not hold a list of them all; nil lists every one.
+    public var listedProducts: Int?
     /// The directory relative source paths are resolved against.
     public var workingDirectory = FileManager.default.currentDirectoryPath
     public var logger = Logger(label: "stac-repository")
@@ -60,6 +64,8 @@ public struct IngestReport: Sendable, Codable {
     public var added: [ProductChange] = []
     public var updated: [ProductChange] = []
     public var unchanged: [ProductChange] = []
+    /// Products changed but not listed above (``IngestOptions/listedProducts``).
+    public var unlisted = Unlisted()
     /// Assets copied into the repository.
     public var assetsCopied = 0
     /// Bytes of copied assets.
@@ -80,9 +86,33 @@ public struct IngestReport: Sendable, Codable {
         public var message: String
     }
 
+    public struct Unlisted: Sendable, Codable, Equatable {
+        public var added = 0
+        public var updated = 0
+        public var unchanged = 0
+    }
+
+    /// How many products were added, listed or not.
+    public var addedCount: Int { added.count + unlisted.added }
+    public var updatedCount: Int { updated.count + unlisted.updated }
+    public var unchangedCount: Int { unchanged.count + unlisted.unchanged }
+
+    /// Adds `part`'s products to the lists, keeping at most `limit` in each (nil: every one).
+    mutating func record(added more: [ProductChange], updated: [ProductChange], unchanged: [ProductChange], limit: Int?)
+    {
+        func append(_ new: [ProductChange], to list: inout [ProductChange], unlisted: inout Int) {
+            let room = limit.map { max(0, $0 - list.count) } ?? new.count
+            list += new.prefix(room)
+            unlisted += max(0, new.count - room)
+        }
+        append(more, to: &added, unlisted: &self.unlisted.added)
+        append(updated, to: &self.updated, unlisted: &self.unlisted.updated)
+        append(unchanged, to: &self.unchanged, unlisted: &self.unlisted.unchanged)
+    }
+
     /// "2 added, 1 updated, 3 unchanged".
     public var summary: String {
-        var parts = ["\(added.count) added", "\(updated.count) updated", "\(unchanged.count) unchanged"]
+        var parts = ["\(addedCount) added", "\(updatedCount) updated", "\(unchangedCount) unchanged"]
         if !assetFailures.isEmpty { parts.append(plural(assetFailures.count, "asset") + " kept as references") }
         return parts.joined(separator: ", ")
     }
@@ -154,6 +184,7 @@ extension Repository {
                 roots, more: more, batchSize: batchSize, options: options, processor: processor, engine: engine,
                 events: events, planned: planned, progress: progress)
             batched.unchanged = report.unchanged + batched.unchanged
+            batched.unlisted.unchanged += report.unlisted.unchanged
             batched.warnings = loader.notes.warnings
             batched.assetsReused += report.assetsReused
             return batched
