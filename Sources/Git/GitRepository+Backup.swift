@@ -128,7 +128,7 @@ extension GitRepository {
         // limit from the configuration (1.5 reads its big-file threshold from
         // `pack.deltaCacheSize`), so a handle of its own gets one that sets both keys.
         let packer = try Self.open(at: gitDirectory)
-        try packer.useConfiguration("[pack]\n\tdeltaCacheSize = 1\n\tbigFileThreshold = 1\n")
+        try packer.useConfiguration(Self.packingWithoutDeltas)
         let builder = try PackBuilderHandle(in: packer)
         git_packbuilder_set_threads(builder.pointer, 1)
         for object in loose {
@@ -149,13 +149,34 @@ extension GitRepository {
         return loose.count
     }
 
+    /// The configuration of a pack written without a delta search: libgit2 1.5's packbuilder
+    /// reads its big-file threshold (objects above it are never deltified) from
+    /// `pack.deltaCacheSize`, so both keys are set.
+    static let packingWithoutDeltas = "[pack]\n\tdeltaCacheSize = 1\n\tbigFileThreshold = 1\n"
+
+    /// Writes `text` to a file in the `.git` directory (once) and returns its path.
+    private func packingConfigurationFile(_ text: String) throws -> String {
+        let path = gitDirectory.appendingPathComponent("stac-repository-packing.config").path
+        guard FileManager.default.contents(atPath: path) != Data(text.utf8) else { return path }
+        // Through a temporary name and a rename, unflushed: a copy lost to a power failure is
+        // written again by the next handle that needs it (and Foundation's atomic write
+        // flushes, one more fsync in every first large commit).
+        let temporary = path + ".\(getpid()).tmp"
+        let bytes = Array(text.utf8)
+        let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let written = fd >= 0 ? bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } : -1
+        if fd >= 0 { Glibc.close(fd) }
+        guard written == bytes.count, Glibc.rename(temporary, path) == 0 else {
+            Glibc.unlink(temporary)
+            throw GitError(code: .generic, function: "rename", message: "cannot write \(path)")
+        }
+        return path
+    }
+
     /// Gives this handle a configuration of `text` only (written to a file in the `.git`
     /// directory), for a handle that does one thing (`git_repository_set_config`).
     private func useConfiguration(_ text: String) throws {
-        let path = gitDirectory.appendingPathComponent("stac-repository-packing.config").path
-        if FileManager.default.contents(atPath: path) != Data(text.utf8) {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-        }
+        let path = try packingConfigurationFile(text)
         var config: OpaquePointer?
         try git("git_config_new") { git_config_new(&config) }
         guard let config else { throw GitError(code: .generic, function: "git_config_new", message: "") }
@@ -164,6 +185,19 @@ extension GitRepository {
             git_config_add_file_ondisk(config, path, GIT_CONFIG_LEVEL_APP, pointer, 1)
         }
         try git("git_repository_set_config") { git_repository_set_config(pointer, config) }
+    }
+
+    /// Adds `text` (written to a file in the `.git` directory) to this handle's configuration
+    /// above every other level, in memory only: the repository's files are not changed.
+    func addConfigurationLevel(_ text: String) throws {
+        let path = try packingConfigurationFile(text)
+        var config: OpaquePointer?
+        try git("git_repository_config") { git_repository_config(&config, pointer) }
+        guard let config else { throw GitError(code: .generic, function: "git_repository_config", message: "") }
+        defer { git_config_free(config) }
+        try git("git_config_add_file_ondisk") {
+            git_config_add_file_ondisk(config, path, GIT_CONFIG_LEVEL_APP, pointer, 1)
+        }
     }
 
     private func allObjectIDs(_ odb: ObjectDatabaseHandle) throws(GitError) -> [ObjectID] {

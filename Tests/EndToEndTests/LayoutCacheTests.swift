@@ -163,7 +163,10 @@ struct LayoutCacheTests {
             let keys = try FileManager.default.contentsOfDirectory(atPath: cacheDirectory(cached).path).map {
                 try String(contentsOf: cacheDirectory(cached).appendingPathComponent("\($0)/key"), encoding: .utf8)
             }
-            #expect(keys == [key + "\tcoll/collection.json\n"], "\(name): \(keys)")
+            // The first line names the version; the second the size of each of the 256 shards.
+            let firstLines = keys.map { String($0.split(separator: "\n")[0]) }
+            #expect(firstLines == [key + "\tcoll/collection.json"], "\(name): \(keys)")
+            #expect(keys.map { $0.split(separator: "\n").last?.split(separator: " ").count } == [256], "\(name)")
             // A command that committed nothing wrote no cache in `whole`.
             guard FileManager.default.fileExists(atPath: cacheDirectory(whole).path) else {
                 #expect(a.stdout.contains("0 added, 0 updated"), "\(name) committed: \(a.stdout)")
@@ -210,19 +213,40 @@ struct LayoutCacheTests {
         let after = try await ws.git(["ls-tree", "-r", "--name-only", "HEAD"]).stdout
         #expect(after.contains("coll/2024/03/S2_1/S2_1.json") && !after.contains("coll/2024/02/"), "\(after)")
         // Damaged item shards with the right key: one sentence, exit 1, nothing committed, the
-        // cache removed; the same command then succeeds.
-        let before = try await ws.git(["rev-parse", "HEAD"]).stdout
-        for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) where name.hasPrefix("items-") {
-            try Data("garbage\n".utf8).write(to: dir.appendingPathComponent(name))
-        }
+        // cache removed; the same command then succeeds. First garbage, then a well-formed line
+        // appended after the key was written (what a file system that kept an in-place append
+        // but not the key's removal leaves): the sizes the key records tell both apart.
         let file = try Self.itemFile(in: src, "S2_1", "2024-04-04T00:00:00Z")
-        let refused = try await ws.tool(["ingest", file] + Self.common)
-        #expect(refused.status == 1, "\(refused.stdout)\(refused.stderr)")
-        #expect(
-            refused.stderr.contains("layout cache") && refused.stderr.contains("run the command again"),
-            "\(refused.stderr)")
-        #expect(try await ws.git(["rev-parse", "HEAD"]).stdout == before)
-        #expect(!FileManager.default.fileExists(atPath: dir.path))
+        let damages: [(String, (URL) throws -> Void)] = [
+            ("garbage", { try Data("garbage\n".utf8).write(to: $0) }),
+            (
+                "an appended line",
+                { url in
+                    let handle = try FileHandle(forWritingTo: url)
+                    try handle.seekToEnd()
+                    try handle.write(contentsOf: Data("coll/2024/05/S2_9/S2_9.json\tcoll/2024/05/catalog.json\n".utf8))
+                    try handle.close()
+                }
+            ),
+        ]
+        for (round, (name, damage)) in damages.enumerated() {
+            let before = try await ws.git(["rev-parse", "HEAD"]).stdout
+            // Every shard an ingest of S2_1 may read.
+            let shards = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("items-") }
+            #expect(!shards.isEmpty, "\(name)")
+            for shard in shards { try damage(dir.appendingPathComponent(shard)) }
+            let refused = try await ws.tool(["ingest", file] + Self.common)
+            #expect(refused.status == 1, "\(name): \(refused.stdout)\(refused.stderr)")
+            #expect(
+                refused.stderr.contains("layout cache") && refused.stderr.contains("run the command again"),
+                "\(name): \(refused.stderr)")
+            #expect(try await ws.git(["rev-parse", "HEAD"]).stdout == before, "\(name)")
+            #expect(!FileManager.default.fileExists(atPath: dir.path), "\(name)")
+            // The next command reads the catalog whole and writes the cache again.
+            _ = try await ws.ok(
+                ["ingest", try Self.itemFile(in: src, "S2_7", "2024-0\(round + 6)-02T00:00:00Z")] + Self.common
+            )
+        }
         let retried = try await ws.ok(["ingest", file] + Self.common)
         #expect(retried.stdout.contains("0 added, 1 updated"), "\(retried.stdout)")
         let containers = try String(contentsOf: dir.appendingPathComponent("containers"), encoding: .utf8)

@@ -1,7 +1,8 @@
 import Foundation
-import Git
 import TestSupport
 import Testing
+
+@testable import Git
 
 @Suite(.offPool) struct BackupTests {
     private func packBytes(_ repository: URL) throws -> Int {
@@ -128,5 +129,59 @@ import Testing
         try repository.commitOnBranch(["new.json": "{}\n"], message: "more")
         #expect(try repository.repackLooseObjects() == 3)
         try await scratch.git(["fsck", "--strict", "--no-dangling"], in: url)
+    }
+
+    @Test func anInMemoryWriterPacksWithoutDeltasAndSeesAPackAddedAfterItOpened() async throws {
+        let scratch = try Scratch()
+        let url = scratch.path("r")
+        let repository = try GitRepository.create(at: url, bare: false)
+        let text = String(repeating: "a similar description of a scene; ", count: 8)
+        // 30 small similar items and 10 similar sub-catalogs of about 12 KiB: what a delta search pairs up.
+        func files(_ round: Int) -> [String: String] {
+            var out = [String: String]()
+            for index in 0..<30 {
+                out["c/i\(index)/i\(index).json"] = "{\"round\":\(round),\"i\":\(index),\"d\":\"\(text)\"}\n"
+            }
+            for day in 0..<10 {
+                let links = (0..<200).map {
+                    "{\"rel\":\"item\",\"href\":\"./S2_\($0 * 10 + day)/S2_\($0 * 10 + day).json\"}"
+                }
+                out["c/d\(day)/catalog.json"] = "{\"round\":\(round),\"links\":[\(links.joined(separator: ","))]}\n"
+            }
+            return out
+        }
+        let first = try repository.commitOnBranch(files(0), message: "round 0")
+        var writer: GitRepository? = try GitRepository.openInMemoryWriter(at: url)
+        let gated = PackRefreshGate.gatedBackends(of: try #require(writer))
+        #expect(gated.count == 1)
+        // After the writer opened, another handle packs round 0 and deletes the loose copies:
+        // the writer's gated rescan of objects/pack still finds them, the parent commit first.
+        #expect(try repository.repackLooseObjects() > 80)
+        var round1 = files(1)
+        round1["c/i0/i0.json"] = files(0)["c/i0/i0.json"]
+        let tip = try #require(writer).commitFiles(round1, parent: first, message: "round 1")
+        try #require(writer).writeMemoryObjects(of: tip)
+        writer = nil
+        // The gate went with the writer's object database.
+        #expect(!gated.contains { PackRefreshGate.isGated($0) })
+        try repository.updateReference("refs/heads/main", to: tip, expected: first, reflogMessage: "round 1")
+        let packDirectory = url.appendingPathComponent(".git/objects/pack")
+        let packs = try FileManager.default.contentsOfDirectory(atPath: packDirectory.path)
+            .filter { $0.hasSuffix(".idx") }
+        #expect(packs.count == 2, "\(packs)")
+        // Both packs store every object whole: `verify-pack -v` prints `SHA type size
+        // size-in-pack offset`, and two more fields (depth, base) for a delta.
+        for pack in packs {
+            let listing = try await scratch.git(
+                ["verify-pack", "-v", packDirectory.appendingPathComponent(pack).path], in: url
+            ).stdout
+            let deltas = listing.split(separator: "\n").filter { $0.split(separator: " ").count == 7 }
+            #expect(deltas.isEmpty, "\(pack): \(deltas.prefix(3))")
+            #expect(listing.contains("non delta:"), "\(listing.suffix(300))")
+        }
+        try await scratch.git(["fsck", "--strict", "--no-dangling"], in: url)
+        let shown = try await scratch.git(["show", "HEAD:c/i0/i0.json"], in: url).stdout
+        #expect(shown == files(0)["c/i0/i0.json"])
+        #expect(try repository.log(from: tip).count == 2)
     }
 }

@@ -11,9 +11,12 @@ import STAC
 /// - `items-00` … `items-ff`: every item below the collection (not the collection's own items,
 ///   which its document lists), one line `path TAB parent`, sharded by the FNV-1a hash of the
 ///   item's NFC id;
-/// - `key`: the version the files describe (the git commit id) and the collection's path. It
-///   is removed before the other files change and written last, after they are flushed: a
-///   crash leaves either a cache for the version it names or none.
+/// - `key`: the version the files describe (the git commit id) and the collection's path, then
+///   the size in bytes of each item shard. It is removed before the other files change and
+///   written last, after they are flushed: a crash leaves either a cache for the version it
+///   names or none. A commit that only adds items appends their lines to the shards in place;
+///   the sizes make a shard that was appended to after its key was written (a file system that
+///   kept the append but not the key's removal) damaged, not trusted.
 ///
 /// The cache describes one committed version exactly: it is used only when `key` names the
 /// current one, and any other version (a rollback, a pull, a commit by an older tool) makes the
@@ -50,8 +53,26 @@ struct LayoutIDCache: Sendable {
 
     /// Whether the cache describes version `key` of this collection.
     func isValid(for key: String) -> Bool {
-        guard let bytes = try? FS.read(keyFile) else { return false }
-        return String(decoding: bytes, as: UTF8.self) == key + "\t" + collectionPath + "\n"
+        guard let bytes = try? FS.read(keyFile), let sizes = Self.shardSizes(keyFile: bytes, key: key, collectionPath)
+        else { return false }
+        memo.sizes = sizes
+        return true
+    }
+
+    /// The shard sizes a key file records, when its first line names `key` and `collectionPath`.
+    private static func shardSizes(keyFile bytes: [UInt8], key: String, _ collectionPath: String) -> [Int]? {
+        let lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        guard lines.count == 3, lines[2].isEmpty, lines[0].elementsEqual((key + "\t" + collectionPath).utf8)
+        else { return nil }
+        let sizes = lines[1].split(separator: UInt8(ascii: " ")).compactMap { Int(String(decoding: $0, as: UTF8.self)) }
+        return sizes.count == shardCount ? sizes : nil
+    }
+
+    /// The bytes of item shard `n`, checked against the size the key records.
+    private func shardBytes(_ n: Int) throws -> [UInt8] {
+        let bytes = try FS.read(shardFile(n)) ?? []
+        guard let sizes = memo.sizes, bytes.count == sizes[n] else { throw Self.damaged(directory) }
+        return bytes
     }
 
     /// The containers below the collection: (path, parent, id), parents first.
@@ -74,21 +95,10 @@ struct LayoutIDCache: Sendable {
     func items(withID id: String) throws -> [(path: String, parent: String)] {
         let key = ReservedNames.nfc(id)
         let n = Self.shard(ofID: id)
-        let shard = try memo.shard(n) { try ShardMemo.Shard(bytes: FS.read(shardFile(n)) ?? [], directory: directory) }
+        let shard = try memo.shard(n) { try ShardMemo.Shard(bytes: shardBytes(n), directory: directory) }
         return try shard.lines(withIDHash: Self.fnv1a(key), directory: directory).filter {
             ReservedNames.nfc(CatalogIndex.itemID(fromPath: $0.path)) == key
         }
-    }
-
-    private func shardLines(_ n: Int) throws -> [(path: String, parent: String)] {
-        guard let bytes = try FS.read(shardFile(n)) else { return [] }
-        var out: [(String, String)] = []
-        for line in bytes.split(separator: UInt8(ascii: "\n")) {
-            let f = line.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false)
-            guard f.count == 2 else { throw Self.damaged(directory) }
-            out.append((String(decoding: f[0], as: UTF8.self), String(decoding: f[1], as: UTF8.self)))
-        }
-        return out
     }
 
     static func damaged(_ directory: String) -> StacRepositoryError {
@@ -102,11 +112,18 @@ struct LayoutIDCache: Sendable {
 
     /// Writes the cache for version `key`: `containers` always; of the item shards, all of them
     /// (`changedIDs` nil) or those of the ids in `changedIDs`, whose lines for `changedPaths`
-    /// are replaced by the items of `items` among them.
+    /// are replaced by the items of `items` among them. A shard that loses no line gets the new
+    /// lines appended in place (a commit of new items costs what it adds, not the shard).
     func write(
         key: String, containers: [(path: String, parent: String, id: String)],
         items: [(path: String, parent: String)], changedIDs: Set<Int>?, changedPaths: Set<String>
     ) throws {
+        // The sizes of the version being replaced: its shards are edited, not rewritten.
+        var sizes = [Int](repeating: 0, count: Self.shardCount)
+        if changedIDs != nil {
+            guard let known = memo.sizes else { throw Self.damaged(directory) }
+            sizes = known
+        }
         try FS.removeFile(keyFile)
         TestHooks.crashPoint("layout-cache-key-removed")
         try FS.makeDirectories(directory)
@@ -117,22 +134,66 @@ struct LayoutIDCache: Sendable {
         for item in items {
             byShard[Self.shard(ofID: CatalogIndex.itemID(fromPath: item.path)), default: []].append(item)
         }
+        // The changed paths by shard, with the FNV-1a hashes of their ids: a line whose id hash
+        // is not among them is kept without being decoded.
+        var changedByShard: [Int: (paths: Set<String>, hashes: Set<UInt64>)] = [:]
+        if changedIDs != nil {
+            for path in changedPaths {
+                let id = ReservedNames.nfc(CatalogIndex.itemID(fromPath: path))
+                let n = Int(Self.fnv1a(id) % UInt64(Self.shardCount))
+                changedByShard[n, default: ([], [])].paths.insert(path)
+                changedByShard[n, default: ([], [])].hashes.insert(Self.fnv1a(id))
+            }
+        }
         let shards = changedIDs ?? Set(0..<Self.shardCount)
         for n in shards.sorted() {
-            var lines = changedIDs == nil ? [] : try shardLines(n).filter { !changedPaths.contains($0.path) }
-            lines += byShard[n] ?? []
-            if lines.isEmpty {
-                try FS.removeFile(shardFile(n))
+            var added: [UInt8] = []
+            for (path, parent) in byShard[n] ?? [] { added += Array("\(path)\t\(parent)\n".utf8) }
+            guard changedIDs != nil else {
+                if added.isEmpty {
+                    try FS.removeFile(shardFile(n))
+                } else {
+                    try FS.writeAtomically(added, to: shardFile(n))
+                }
+                sizes[n] = added.count
                 continue
             }
-            var out: [UInt8] = []
-            for (path, parent) in lines { out += Array("\(path)\t\(parent)\n".utf8) }
-            try FS.writeAtomically(out, to: shardFile(n))
+            let old = try shardBytes(n)
+            let changed = changedByShard[n] ?? ([], [])
+            var kept: [UInt8] = []
+            var dropped = false
+            var start = 0
+            kept.reserveCapacity(old.count)
+            while start < old.count {
+                guard let end = old[start...].firstIndex(of: UInt8(ascii: "\n")),
+                    let tab = old[start..<end].firstIndex(of: UInt8(ascii: "\t"))
+                else { throw Self.damaged(directory) }
+                let path = old[start..<tab]
+                if changed.hashes.contains(ShardMemo.Shard.idHash(path)),
+                    changed.paths.contains(String(decoding: path, as: UTF8.self))
+                {
+                    dropped = true
+                } else {
+                    kept += old[start...end]
+                }
+                start = end + 1
+            }
+            if !dropped {
+                if !added.isEmpty {
+                    try FS.write(added, to: shardFile(n), flags: O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, sync: false)
+                }
+                sizes[n] = old.count + added.count
+                continue
+            }
+            kept += added
+            if kept.isEmpty { try FS.removeFile(shardFile(n)) } else { try FS.writeAtomically(kept, to: shardFile(n)) }
+            sizes[n] = kept.count
         }
         TestHooks.crashPoint("layout-cache-shards-written")
         // Everything above is on disk before the key says it describes `key`.
         try FS.syncFileSystem(containing: directory)
-        try FS.writeAtomically(Array((key + "\t" + collectionPath + "\n").utf8), to: keyFile, sync: true)
+        let record = key + "\t" + collectionPath + "\n" + sizes.map(String.init).joined(separator: " ") + "\n"
+        try FS.writeAtomically(Array(record.utf8), to: keyFile, sync: true)
     }
 }
 
@@ -202,7 +263,14 @@ final class ShardMemo: @unchecked Sendable {
     }
 
     private var shards: [Int: Shard] = [:]
+    private var knownSizes: [Int]?
     private let lock = NSLock()
+
+    /// The shard sizes of the key this value was validated against (``LayoutIDCache/isValid(for:)``).
+    var sizes: [Int]? {
+        get { lock.withLock { knownSizes } }
+        set { lock.withLock { knownSizes = newValue } }
+    }
 
     func shard(_ n: Int, read: () throws -> Shard) throws -> Shard {
         if let known = lock.withLock({ shards[n] }) { return known }
