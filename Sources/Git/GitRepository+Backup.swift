@@ -159,16 +159,17 @@ extension GitRepository {
         let path = gitDirectory.appendingPathComponent("stac-repository-packing.config").path
         guard FileManager.default.contents(atPath: path) != Data(text.utf8) else { return path }
         // Through a temporary name and a rename, unflushed: a copy lost to a power failure is
-        // written again by the next handle that needs it (and Foundation's atomic write
-        // flushes, one more fsync in every first large commit).
-        let temporary = path + ".\(getpid()).tmp"
+        // written again by the next handle that needs it. Not Foundation's `createFile` or
+        // atomic `write`: both fsync, one more flush in the first large commit of a repository
+        // (DurabilityTests counts them).
+        let temporary = path + ".tmp"
         let bytes = Array(text.utf8)
         let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         let written = fd >= 0 ? bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } : -1
         if fd >= 0 { Glibc.close(fd) }
         guard written == bytes.count, Glibc.rename(temporary, path) == 0 else {
             Glibc.unlink(temporary)
-            throw GitError(code: .generic, function: "rename", message: "cannot write \(path)")
+            throw GitError(code: .generic, function: "rename", message: "Cannot write \"\(path)\".")
         }
         return path
     }

@@ -56,7 +56,8 @@ enum PackRefreshGate {
 
     /// Whether the backend at `address` has a gate (a freed backend removes its own).
     static func isGated(_ address: Int) -> Bool {
-        lock.withLock { gates.keys.contains { Int(bitPattern: $0) == address } }
+        guard let key = UnsafeMutableRawPointer(bitPattern: address) else { return false }
+        return lock.withLock { gates[key] != nil }
     }
 
     private static func refresh(_ backend: UnsafeMutablePointer<git_odb_backend>?) -> Int32 {

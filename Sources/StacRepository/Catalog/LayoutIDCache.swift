@@ -139,10 +139,10 @@ struct LayoutIDCache: Sendable {
         var changedByShard: [Int: (paths: Set<String>, hashes: Set<UInt64>)] = [:]
         if changedIDs != nil {
             for path in changedPaths {
-                let id = ReservedNames.nfc(CatalogIndex.itemID(fromPath: path))
-                let n = Int(Self.fnv1a(id) % UInt64(Self.shardCount))
+                let hash = Self.fnv1a(ReservedNames.nfc(CatalogIndex.itemID(fromPath: path)))
+                let n = Int(hash % UInt64(Self.shardCount))
                 changedByShard[n, default: ([], [])].paths.insert(path)
-                changedByShard[n, default: ([], [])].hashes.insert(Self.fnv1a(id))
+                changedByShard[n, default: ([], [])].hashes.insert(hash)
             }
         }
         let shards = changedIDs ?? Set(0..<Self.shardCount)
