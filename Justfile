@@ -3,6 +3,10 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
+# Every optimised build uses the same flags, so switching recipes never rebuilds the package.
+release_build := "swift build -c release --static-swift-stdlib"
+release_bin := "$(swift build -c release --static-swift-stdlib --show-bin-path)/stac-repository"
+
 # Build, init a repository in a temporary folder, ingest the sample catalog, show history, export.
 default: demo
 
@@ -10,9 +14,12 @@ default: demo
 build:
     swift build
 
-# Optimised build of the tool.
+# The optimised build of the tool that benchmarks and installs use: the Swift runtime and Foundation
+# linked in (`--static-swift-stdlib`), so the binary starts in about half the time (no dynamic
+# symbol lookups into libswiftCore/Foundation) and needs no Swift toolchain where it runs; libgit2
+# and libcurl stay shared (docs/benchmarks.md, "Start-up").
 release:
-    swift build -c release
+    {{release_build}}
 
 # The whole test suite (unit, in-process backend contract, compatibility with git/git-lfs, real
 # HTTP/S3/LFS servers, crash safety), in one `swift test`: no test helper blocks Swift's
@@ -29,23 +36,23 @@ demo:
 
 # Benchmarks (release build); figures go to bench-results/ and are summarised in docs/benchmarks.md.
 bench:
-    swift build -c release
-    scripts/bench.sh "$(swift build -c release --show-bin-path)/stac-repository"
+    {{release_build}}
+    scripts/bench.sh "{{release_bin}}"
 
 # verify --origin --quick against --origin on 1,000 originals over loopback HTTP (figure in docs/benchmarks.md).
 bench-verify-quick:
-    swift build -c release
-    python3 scripts/bench_verify_quick.py "$(swift build -c release --show-bin-path)/stac-repository" 1000 4
+    {{release_build}}
+    python3 scripts/bench_verify_quick.py "{{release_bin}}" 1000 4
 
 # push and clone of 1,000 items (2,000 Git LFS objects of 64 KiB) to giftless on loopback, next to stock git + git-lfs (figure in docs/benchmarks.md).
 bench-push-clone:
-    swift build -c release
-    python3 scripts/bench_push_clone.py "$(swift build -c release --show-bin-path)/stac-repository" 1000 64
+    {{release_build}}
+    python3 scripts/bench_push_clone.py "{{release_bin}}" 1000 64
 
 # Single-product commits on a templated collection of N items (default 100,000): +1 item, prune, diff.
 bench-scale N="100000":
-    swift build -c release
-    python3 scripts/bench_scale.py "$(swift build -c release --show-bin-path)/stac-repository" {{N}} git
+    {{release_build}}
+    python3 scripts/bench_scale.py "{{release_bin}}" {{N}} git
 
 # Format the sources in place.
 fmt:

@@ -4,6 +4,7 @@ import StacRepository
 
 struct Backup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "backup",
         abstract: "Write or update a standalone bare repository with the Git LFS objects it needs, then verify it.")
 
     @OptionGroup var global: GlobalOptions

@@ -4,6 +4,7 @@ import StacRepository
 
 struct Clone: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "clone",
         abstract: "Restore a repository from a backup (or copy a repository).")
 
     @OptionGroup var global: GlobalOptions

@@ -4,11 +4,12 @@ import StacRepository
 
 struct Config: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "config",
         abstract: "Read and change repository settings (e.g. processors.NAME.path).",
         subcommands: [Get.self, SetValue.self, Unset.self, List.self])
 
     struct Get: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print a setting.")
+        static let configuration = CommandConfiguration(commandName: "get", abstract: "Print a setting.")
         @OptionGroup var global: GlobalOptions
         @Argument var key: String
 
@@ -85,7 +86,7 @@ struct Config: AsyncParsableCommand {
     }
 
     struct Unset: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a setting.")
+        static let configuration = CommandConfiguration(commandName: "unset", abstract: "Remove a setting.")
         @OptionGroup var global: GlobalOptions
         @Argument var key: String
 
@@ -102,7 +103,7 @@ struct Config: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print every setting.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "Print every setting.")
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {

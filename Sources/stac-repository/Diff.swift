@@ -4,6 +4,7 @@ import StacRepository
 
 struct Diff: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "diff",
         abstract: "Products added, updated and removed between two versions, with every changed field (git backend).")
 
     @OptionGroup var global: GlobalOptions

@@ -4,6 +4,7 @@ import StacRepository
 
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract:
             "Write a self-contained static catalog (relative links, assets materialised) to DIR, or publish it to s3://bucket/prefix/."
     )

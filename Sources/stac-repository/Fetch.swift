@@ -4,6 +4,7 @@ import StacRepository
 
 struct Fetch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "fetch",
         abstract: "Fetch the remote's branches into refs/remotes/REMOTE/*; with --assets, their Git LFS objects too.")
 
     @OptionGroup var global: GlobalOptions

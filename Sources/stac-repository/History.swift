@@ -3,7 +3,8 @@ import Foundation
 import StacRepository
 
 struct History: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the operations (commits), newest first.")
+    static let configuration = CommandConfiguration(
+        commandName: "history", abstract: "Show the operations (commits), newest first.")
 
     @OptionGroup var global: GlobalOptions
 

@@ -6,6 +6,7 @@ import StacRepository
 
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "ingest",
         abstract:
             "Add or update products: STAC files, folders, URLs, '-' for stdin, or products a processor turns into STAC."
     )

@@ -11,6 +11,7 @@ extension ExportFormat: ExpressibleByArgument {}
 
 struct Init: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "init",
         abstract: "Create a repository (in --repository PATH, DIRECTORY, or the current directory).")
 
     @OptionGroup var global: GlobalOptions

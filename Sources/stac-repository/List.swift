@@ -22,6 +22,7 @@ enum ProductType: String, ExpressibleByArgument, CaseIterable {
 
 struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "list",
         abstract: "List the products the repository holds: id, type, parent, assets, version or datetime.")
 
     @OptionGroup var global: GlobalOptions

@@ -4,6 +4,7 @@ import StacRepository
 
 struct Process: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "process",
         abstract: "Run a processor's discover and process on SOURCE without touching any repository.")
     @OptionGroup var global: GlobalOptions
 

@@ -4,6 +4,7 @@ import StacRepository
 
 struct Prune: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "prune",
         abstract: "Remove items, or collections with everything under them, and their links.")
 
     @OptionGroup var global: GlobalOptions

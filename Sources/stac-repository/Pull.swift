@@ -4,6 +4,7 @@ import StacRepository
 
 struct Pull: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "pull",
         abstract: "Fetch the remote and bring its branch in: a fast-forward, or a product-level merge commit.",
         discussion: """
             When both sides committed, products only the remote changed are taken from it and catalog \

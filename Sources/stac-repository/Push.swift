@@ -4,6 +4,7 @@ import StacRepository
 
 struct Push: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "push",
         abstract: "Upload the Git LFS objects the remote lacks, then push the branch (fast-forward only).")
 
     @OptionGroup var global: GlobalOptions

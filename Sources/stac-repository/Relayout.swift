@@ -4,6 +4,7 @@ import StacRepository
 
 struct Relayout: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "relayout",
         abstract: "Give a collection another layout template: its items move to sub-catalogs, in one commit.",
         discussion: """
             TEMPLATE is one to eight '/'-separated segments of text and placeholders: ${year}, ${month}, \

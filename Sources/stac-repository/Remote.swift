@@ -4,11 +4,13 @@ import StacRepository
 
 struct Remote: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "remote",
         abstract: "Add, list and remove remotes (a git host and its Git LFS server).",
         subcommands: [Add.self, List.self, Remove.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "add",
             abstract: "Add a remote: a git URL (file://, a path, http(s), ssh) and, optionally, its Git LFS URL.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The remote's name (e.g. origin).") var name: String
@@ -26,7 +28,8 @@ struct Remote: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the remotes and their Git LFS endpoints.")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List the remotes and their Git LFS endpoints.")
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
@@ -40,6 +43,7 @@ struct Remote: AsyncParsableCommand {
 
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "remove",
             abstract: "Remove a remote and its remote-tracking references.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The remote's name.") var name: String

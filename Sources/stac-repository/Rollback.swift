@@ -4,6 +4,7 @@ import StacRepository
 
 struct Rollback: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "rollback",
         abstract:
             "Make the catalog equal to the one at REF: a new commit, or with --hard move the branch (git backend).")
 

@@ -4,6 +4,7 @@ import StacRepository
 
 struct Show: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "show",
         abstract: "Print one product's stored JSON, byte for byte (at --ref, or the current version).")
 
     @OptionGroup var global: GlobalOptions

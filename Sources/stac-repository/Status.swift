@@ -4,6 +4,7 @@ import StacRepository
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "status",
         abstract: "Show what differs between the work tree and the last commit: modified, missing and untracked files.",
         discussion: """
             On the git backend every file is compared with the last commit (stat data first, then \
@@ -59,6 +60,7 @@ struct Status: AsyncParsableCommand {
 
 struct Restore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "restore",
         abstract: "Put the committed content back into the work tree (git backend).",
         discussion: """
             With no PATH every modified or deleted file is restored. Untracked files are left in \

@@ -4,6 +4,7 @@ import StacRepository
 
 struct Sync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "sync",
         abstract: "Fetch, fast-forward or merge, then push; again while others push meanwhile.",
         discussion: """
             Runs `pull` then `push`; when the push is refused because someone else pushed in between, \

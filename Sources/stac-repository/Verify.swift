@@ -4,6 +4,7 @@ import StacRepository
 
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract:
             "Re-hash every asset and check every JSON file, link and checksum, and on git the work tree against the last commit."
     )

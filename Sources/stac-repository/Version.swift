@@ -3,7 +3,7 @@ import Foundation
 import StacRepository
 
 struct Version: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the version.")
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version.")
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {

@@ -74,4 +74,55 @@ struct LayoutTemplateTests {
     func catalogIDs() {
         #expect(LayoutTemplate.catalogID(collectionID: "s2", segments: ["2024", "05"]) == "s2-2024-05")
     }
+
+    @Test(
+        "an index whose sub-catalogs come from the layout cache marks the template's sub-catalogs as a whole read does"
+    )
+    func lazyIndexMarksAsAWholeRead() throws {
+        func catalog(
+            _ id: String, type: String = "Catalog", children: [String] = [], items: [String] = [], layout: String? = nil
+        )
+            -> [UInt8]
+        {
+            var links: [JSONValue] = children.map { .object(["rel": "child", "href": .string($0)]) }
+            links += items.map { .object(["rel": "item", "href": .string($0)]) }
+            var json: JSONObject = [
+                "type": .string(type), "id": .string(id), "stac_version": "1.1.0", "description": "d",
+                "links": .array(links),
+            ]
+            if let layout { json[LayoutTemplate.field] = .string(layout) }
+            return JSONValue.object(json).serialized(compact: true)
+        }
+        // Marked: c/2020, c/2020/01, c/2021. Not marked: a folder whose id is not the template's
+        // (c/extras, and c/extras/x below it although its id looks right), a wrong id (c/2020/02),
+        // deeper than the template (c/2020/01/deep), a file not named catalog.json (c/2021/x.json).
+        let documents: [String: [UInt8]] = [
+            "catalog.json": catalog("root", children: ["./c/collection.json"]),
+            "c/collection.json": catalog(
+                "c", type: "Collection",
+                children: ["./2020/catalog.json", "./extras/catalog.json", "./2021/catalog.json"],
+                items: ["./top/top.json"], layout: "${year}/${month}"),
+            "c/2020/catalog.json": catalog("c-2020", children: ["./01/catalog.json", "./02/catalog.json"]),
+            "c/2020/01/catalog.json": catalog("c-2020-01", children: ["./deep/catalog.json"], items: ["./a/a.json"]),
+            "c/2020/01/deep/catalog.json": catalog("c-2020-01-deep", items: ["./b/b.json"]),
+            "c/2020/02/catalog.json": catalog("c-2020-2", items: ["./d/d.json"]),
+            "c/extras/catalog.json": catalog("extras", children: ["./x/catalog.json"]),
+            "c/extras/x/catalog.json": catalog("c-extras-x"),
+            "c/2021/catalog.json": catalog("c-2021", children: ["./x.json"]),
+            "c/2021/x.json": catalog("c-2021-x"),
+        ]
+        let read: (String) throws -> [UInt8]? = { documents[$0] }
+        let whole = try CatalogIndex.load(read: read)
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("lazy-marks-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: state) }
+        try whole.saveLayoutCaches(stateDirectory: state, key: "v1", previousKey: nil, changedPaths: [])
+        let lazy = try CatalogIndex.load(read: read, lazy: LazyLayouts(stateDirectory: state, key: "v1"))
+        #expect(lazy.hasDeferredContainers, "the cache was not used")
+        #expect(Set(lazy.containers.keys) == Set(whole.containers.keys))
+        for (path, container) in whole.containers {
+            #expect(lazy.containers[path]?.layoutCollection == container.layoutCollection, "\(path)")
+        }
+        let marked = Set(whole.containers.values.filter { $0.layoutCollection != nil }.map(\.path))
+        #expect(marked == ["c/2020/catalog.json", "c/2020/01/catalog.json", "c/2021/catalog.json"])
+    }
 }

@@ -7,8 +7,11 @@ extension CatalogIndex {
     /// Marks the sub-catalogs of every templated collection (``Container/layoutCollection``): a
     /// catalog at depth k ≤ the template's depth below the collection whose id is
     /// `<collection-id>-<segment 1>-…-<segment k>` of its folder names.
+    /// A collection whose sub-catalogs came from its layout cache was marked then
+    /// (``deferSubCatalogs(of:lazy:)``).
     mutating func markLayoutCatalogs() {
-        for collection in containers.values where collection.type == .collection && collection.layout != nil {
+        for collection in containers.values
+        where collection.type == .collection && collection.layout != nil && lazyCollections[collection.path] == nil {
             guard let text = collection.layout, let template = try? LayoutTemplate(parsing: text) else { continue }
             var queue: [(String, [String])] = collection.children.map { ($0, []) }
             while let (path, above) = queue.popLast() {

@@ -78,6 +78,7 @@ struct LayoutIDCache: Sendable {
     /// The containers below the collection: (path, parent, id), parents first.
     func containers() throws -> [(path: String, parent: String, id: String)] {
         guard let bytes = try FS.read(containersFile) else { throw Self.damaged(directory) }
+        memo.containersBytes = bytes
         var out: [(String, String, String)] = []
         for line in bytes.split(separator: UInt8(ascii: "\n")) {
             let f = line.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false)
@@ -118,6 +119,8 @@ struct LayoutIDCache: Sendable {
         key: String, containers: [(path: String, parent: String, id: String)],
         items: [(path: String, parent: String)], changedIDs: Set<Int>?, changedPaths: Set<String>
     ) throws {
+        // What this value read is stale once the files change.
+        defer { memo.reset() }
         // The sizes of the version being replaced: its shards are edited, not rewritten.
         var sizes = [Int](repeating: 0, count: Self.shardCount)
         if changedIDs != nil {
@@ -129,7 +132,8 @@ struct LayoutIDCache: Sendable {
         try FS.makeDirectories(directory)
         var text: [UInt8] = []
         for c in containers { text += Array("\(c.path)\t\(c.parent)\t\(c.id)\n".utf8) }
-        try FS.writeAtomically(text, to: containersFile)
+        // A commit that added no container leaves the file as this value read it.
+        if changedIDs == nil || text != memo.containersBytes { try FS.writeAtomically(text, to: containersFile) }
         var byShard: [Int: [(String, String)]] = [:]
         for item in items {
             byShard[Self.shard(ofID: CatalogIndex.itemID(fromPath: item.path)), default: []].append(item)
@@ -158,8 +162,17 @@ struct LayoutIDCache: Sendable {
                 sizes[n] = added.count
                 continue
             }
-            let old = try shardBytes(n)
             let changed = changedByShard[n] ?? ([], [])
+            // A shard a lookup of this value read and that holds no line with a changed id hash
+            // loses nothing: the new lines are appended without reading it again.
+            if let shard = memo.cachedShard(n), !changed.hashes.contains(where: shard.contains(idHash:)) {
+                if !added.isEmpty {
+                    try FS.write(added, to: shardFile(n), flags: O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, sync: false)
+                }
+                sizes[n] += added.count
+                continue
+            }
+            let old = try shardBytes(n)
             var kept: [UInt8] = []
             var dropped = false
             var start = 0
@@ -241,14 +254,25 @@ final class ShardMemo: @unchecked Sendable {
             return hash
         }
 
-        /// The lines whose id has this hash: (path, parent).
-        func lines(withIDHash hash: UInt64, directory: String) throws -> [(path: String, parent: String)] {
+        /// Whether a line's id has this hash.
+        func contains(idHash hash: UInt64) -> Bool {
+            let low = firstKey(atLeast: hash)
+            return low < keys.count && keys[low].hash == hash
+        }
+
+        private func firstKey(atLeast hash: UInt64) -> Int {
             var low = 0
             var high = keys.count
             while low < high {
                 let mid = (low + high) / 2
                 if keys[mid].hash < hash { low = mid + 1 } else { high = mid }
             }
+            return low
+        }
+
+        /// The lines whose id has this hash: (path, parent).
+        func lines(withIDHash hash: UInt64, directory: String) throws -> [(path: String, parent: String)] {
+            var low = firstKey(atLeast: hash)
             var out: [(String, String)] = []
             while low < keys.count, keys[low].hash == hash {
                 let start = Int(keys[low].start)
@@ -264,7 +288,26 @@ final class ShardMemo: @unchecked Sendable {
 
     private var shards: [Int: Shard] = [:]
     private var knownSizes: [Int]?
+    private var knownContainers: [UInt8]?
     private let lock = NSLock()
+
+    /// The `containers` file as ``LayoutIDCache/containers()`` read it.
+    var containersBytes: [UInt8]? {
+        get { lock.withLock { knownContainers } }
+        set { lock.withLock { knownContainers = newValue } }
+    }
+
+    /// Shard `n` if a lookup read it.
+    func cachedShard(_ n: Int) -> Shard? { lock.withLock { shards[n] } }
+
+    /// Forgets what was read (the files were written).
+    func reset() {
+        lock.withLock {
+            shards = [:]
+            knownSizes = nil
+            knownContainers = nil
+        }
+    }
 
     /// The shard sizes of the key this value was validated against (``LayoutIDCache/isValid(for:)``).
     var sizes: [Int]? {
@@ -303,26 +346,51 @@ extension CatalogIndex {
     var hasDeferredContainers: Bool { !lazyCollections.isEmpty }
 
     /// Inserts the sub-catalogs of the templated collection `collection` from its cache, unread
-    /// (their items are read by ``loadItems(of:read:)``); false when the cache is not for `key`
-    /// or does not match the collection's own child links.
+    /// (their items are read by ``loadItems(of:read:)``), and marks those its template made as
+    /// ``markLayoutCatalogs()`` would (which then skips the collection); false when the cache is
+    /// not for `key` or does not match the collection's own child links. One pass over the cache's
+    /// rows, parents first: at a million items it is most of what a single-product command reads.
     mutating func deferSubCatalogs(of collection: Container, lazy: LazyLayouts) -> Bool {
         let cache = LayoutIDCache(stateDirectory: lazy.stateDirectory, collectionPath: collection.path)
         guard cache.isValid(for: lazy.key), let rows = try? cache.containers() else { return false }
-        var stubs: [String: Container] = [:]
-        var order: [String] = []
+        let depth = collection.layout.flatMap { try? LayoutTemplate(parsing: $0) }?.depth ?? 0
+        var stubs = [String: Container](minimumCapacity: rows.count)
+        // The depth below the collection of the stubs its template made.
+        var layoutDepth = [String: Int](minimumCapacity: rows.count)
+        var direct: Set<String> = []
         for row in rows {
-            guard row.parent == collection.path || stubs[row.parent] != nil, stubs[row.path] == nil else {
+            let isDirect = row.parent == collection.path
+            guard isDirect || stubs[row.parent] != nil, stubs[row.path] == nil, containers[row.path] == nil else {
                 return false
             }
-            stubs[row.path] = Container(
-                id: row.id, type: .catalog, path: row.path, directory: parentDirectory(row.path), parent: row.parent,
+            let directory = parentDirectory(row.path)
+            var stub = Container(
+                id: row.id, type: .catalog, path: row.path, directory: directory, parent: row.parent,
                 children: [], items: [], itemsLoaded: false)
+            // markLayoutCatalogs' rule: below the collection or a sub-catalog it made, within the
+            // template's depth, in a folder of its parent's folder, named catalog.json, with the
+            // id `<parent's id>-<folder name>`.
+            let above = isDirect ? 0 : layoutDepth[row.parent]
+            if let above, above < depth {
+                let parent = isDirect ? collection : stubs[row.parent]
+                let name =
+                    directory.utf8.lastIndex(of: UInt8(ascii: "/")).map {
+                        String(directory[directory.index(after: $0)...])
+                    } ?? directory
+                if parentDirectory(directory) == parent?.directory, row.path == join(directory, "catalog.json"),
+                    row.id == (parent?.id ?? "") + "-" + name
+                {
+                    stub.layoutCollection = collection.path
+                    layoutDepth[row.path] = above + 1
+                }
+            }
+            stubs[row.path] = stub
             stubs[row.parent]?.children.append(row.path)
-            order.append(row.path)
+            if isDirect { direct.insert(row.path) }
         }
-        let direct = order.filter { stubs[$0]?.parent == collection.path }
-        guard Set(direct) == Set(collection.children) else { return false }
-        for path in order { containers[path] = stubs[path] }
+        guard direct == Set(collection.children) else { return false }
+        containers.reserveCapacity(containers.count + stubs.count)
+        containers.merge(stubs) { old, _ in old }
         lazyCollections[collection.path] = cache
         return true
     }
@@ -443,7 +511,9 @@ extension CatalogIndex {
     ) throws {
         let changed = Set(changedPaths)
         for collection in containers.values where collection.type == .collection && collection.layout != nil {
-            let cache = LayoutIDCache(stateDirectory: stateDirectory, collectionPath: collection.path)
+            // The value the lookups of this command used, with the shards they read.
+            let fresh = LayoutIDCache(stateDirectory: stateDirectory, collectionPath: collection.path)
+            let cache = lazyCollections[collection.path].flatMap { $0.directory == fresh.directory ? $0 : nil } ?? fresh
             var below: [(path: String, parent: String, id: String)] = []
             var queue = Array(collection.children.reversed())
             var nested = false
