@@ -137,6 +137,12 @@ extension GitRepository {
         }
         let packDirectory = objects.appendingPathComponent("pack").path
         try git("git_packbuilder_write") { git_packbuilder_write(builder.pointer, packDirectory, 0, nil, nil) }
+        // The pack is durable before the loose copies go (libgit2 flushes nothing).
+        if let name = git_packbuilder_name(builder.pointer).map({ String(cString: $0) }) {
+            try PackMerge.syncFile(packDirectory + "/pack-" + name + ".pack")
+            try PackMerge.syncFile(packDirectory + "/pack-" + name + ".idx")
+            try PackMerge.syncDirectory(packDirectory)
+        }
         let odb = try ObjectDatabaseHandle(of: self)
         try git("git_odb_refresh") { git_odb_refresh(odb.pointer) }
         for object in loose {

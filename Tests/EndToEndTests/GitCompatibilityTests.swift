@@ -120,6 +120,36 @@ struct GitCompatibilityTests {
         try await ws.ok(["verify"])
     }
 
+    @Test("packs are rolled up as commits add them, so their number stays logarithmic, and git still agrees")
+    func packsRolledUp() async throws {
+        let ws = Workspace("gc-packs")
+        try await ws.initRepo(backend: "git")
+        // Every commit's loose objects are packed: a pack per commit without the roll-up.
+        try await ws.ok(["config", "set", "gc.auto", "2"])
+        var packCounts: [Int] = []
+        for round in 0..<8 {
+            let source = ws.temp.sub("source-\(round)")
+            try makeCatalog(at: source, items: 2, seed: round)
+            try await ws.ok(["ingest", source.appendingPathComponent("catalog.json").path])
+            let packs = try FileManager.default.contentsOfDirectory(
+                atPath: ws.repo.appendingPathComponent(".git/objects/pack").path
+            ).filter { $0.hasSuffix(".pack") }
+            packCounts.append(packs.count)
+        }
+        // Eight similar commits: each new pack merges with the ones no more than twice its size.
+        // Without the roll-up they would be 1, 2, …, 8.
+        #expect(packCounts.allSatisfy { $0 <= 3 }, "\(packCounts)")
+        #expect(packCounts.dropFirst(2).contains(1), "\(packCounts)")
+        try await checkGitIsHappy(ws, assetCount: 4, "after the roll-ups")
+        let versions = try await ws.git(["rev-list", "HEAD"]).stdout.split(separator: "\n")
+        #expect(versions.count == 9)
+        for version in versions {
+            try await ws.git(["ls-tree", "-r", String(version)])
+        }
+        try await ws.ok(["verify"])
+        try await ws.ok(["history"])
+    }
+
     @Test("rollback --hard moves the branch and keeps the old tip under refs/stac-repository/backup")
     func hardRollback() async throws {
         let (ws, _, _) = try await populated()
