@@ -82,4 +82,30 @@ struct DurabilityTests {
         #expect(small.values.reduce(0, +) == large.values.reduce(0, +), "\(perSize)")
         #expect(large.values.reduce(0, +) <= 8, "\(perSize)")
     }
+
+    @Test(
+        "a one-item ingest into a templated collection flushes its layout-cache files one by one, not the file system a third time"
+    )
+    func oneItemIntoATemplateFlushesItsCacheFilesOnly() async throws {
+        let (ws, src) = try await LayoutCacheTests.templatedRepository("durability-layout")
+        var batch: [String] = []
+        for n in 0..<40 {
+            batch.append(
+                try LayoutCacheTests.itemFile(in: src, "S2_\(n)", "2024-0\(n % 9 + 1)-0\(n % 7 + 1)T10:00:00Z"))
+        }
+        try await ws.ok(["ingest"] + batch + LayoutCacheTests.common)
+        let cache = ws.repo.appendingPathComponent(".git/stac-repository/cache/layout-ids")
+        #expect(!(try FileManager.default.contentsOfDirectory(atPath: cache.path)).isEmpty)
+        let one = try LayoutCacheTests.itemFile(in: src, "S2_one", "2024-03-05T10:00:00Z")
+        let calls = try await Self.flushCalls(ws, ["ingest", one] + LayoutCacheTests.common)
+        // The objects and the ref, as any commit; the cache's shard, its folder and its key are
+        // flushed with fsync: a syncfs would wait for every other writer of the file system.
+        #expect(calls["syncfs"] == 2, "\(calls)")
+        #expect((calls["fsync"] ?? 0) >= 3 && (calls["fsync"] ?? 0) <= 10, "\(calls)")
+        let list = try await ws.ok(["list", "--type", "item"])
+        #expect(list.stdout.split(separator: "\n").count == 41)
+        // The next command trusts the cache the one-item commit wrote.
+        try await ws.ok(["prune", "S2_one"] + ["--quiet"])
+        #expect(try await ws.ok(["list", "--type", "item"]).stdout.split(separator: "\n").count == 40)
+    }
 }

@@ -127,13 +127,18 @@ struct LayoutIDCache: Sendable {
             guard let known = memo.sizes else { throw Self.damaged(directory) }
             sizes = known
         }
+        // A commit of a few items changes a shard or two: each file is flushed on its own,
+        // which does not wait for the rest of the file system's writes as `syncfs` does.
+        let flushEach = (changedIDs?.count ?? Self.shardCount) < 8
         try FS.removeFile(keyFile)
         TestHooks.crashPoint("layout-cache-key-removed")
         try FS.makeDirectories(directory)
         var text: [UInt8] = []
         for c in containers { text += Array("\(c.path)\t\(c.parent)\t\(c.id)\n".utf8) }
         // A commit that added no container leaves the file as this value read it.
-        if changedIDs == nil || text != memo.containersBytes { try FS.writeAtomically(text, to: containersFile) }
+        if changedIDs == nil || text != memo.containersBytes {
+            try FS.writeAtomically(text, to: containersFile, sync: flushEach)
+        }
         var byShard: [Int: [(String, String)]] = [:]
         for item in items {
             byShard[Self.shard(ofID: CatalogIndex.itemID(fromPath: item.path)), default: []].append(item)
@@ -157,7 +162,7 @@ struct LayoutIDCache: Sendable {
                 if added.isEmpty {
                     try FS.removeFile(shardFile(n))
                 } else {
-                    try FS.writeAtomically(added, to: shardFile(n))
+                    try FS.writeAtomically(added, to: shardFile(n), sync: flushEach)
                 }
                 sizes[n] = added.count
                 continue
@@ -167,7 +172,8 @@ struct LayoutIDCache: Sendable {
             // loses nothing: the new lines are appended without reading it again.
             if let shard = memo.cachedShard(n), !changed.hashes.contains(where: shard.contains(idHash:)) {
                 if !added.isEmpty {
-                    try FS.write(added, to: shardFile(n), flags: O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, sync: false)
+                    try FS.write(
+                        added, to: shardFile(n), flags: O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, sync: flushEach)
                 }
                 sizes[n] += added.count
                 continue
@@ -193,18 +199,27 @@ struct LayoutIDCache: Sendable {
             }
             if !dropped {
                 if !added.isEmpty {
-                    try FS.write(added, to: shardFile(n), flags: O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, sync: false)
+                    try FS.write(
+                        added, to: shardFile(n), flags: O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, sync: flushEach)
                 }
                 sizes[n] = old.count + added.count
                 continue
             }
             kept += added
-            if kept.isEmpty { try FS.removeFile(shardFile(n)) } else { try FS.writeAtomically(kept, to: shardFile(n)) }
+            if kept.isEmpty {
+                try FS.removeFile(shardFile(n))
+            } else {
+                try FS.writeAtomically(kept, to: shardFile(n), sync: flushEach)
+            }
             sizes[n] = kept.count
         }
         TestHooks.crashPoint("layout-cache-shards-written")
         // Everything above is on disk before the key says it describes `key`.
-        try FS.syncFileSystem(containing: directory)
+        if flushEach {
+            FS.syncDirectory(directory)
+        } else {
+            try FS.syncFileSystem(containing: directory)
+        }
         let record = key + "\t" + collectionPath + "\n" + sizes.map(String.init).joined(separator: " ") + "\n"
         try FS.writeAtomically(Array(record.utf8), to: keyFile, sync: true)
     }
