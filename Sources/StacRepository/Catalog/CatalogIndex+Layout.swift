@@ -10,8 +10,11 @@ extension CatalogIndex {
     /// A collection whose sub-catalogs came from its layout cache was marked then
     /// (``deferSubCatalogs(of:lazy:)``).
     mutating func markLayoutCatalogs() {
-        for collection in containers.values
-        where collection.type == .collection && collection.layout != nil && lazyCollections[collection.path] == nil {
+        // The collections first: marking while iterating `containers` copied the dictionary.
+        let collections = containers.values.filter {
+            $0.type == .collection && $0.layout != nil && lazyCollections[$0.path] == nil
+        }
+        for collection in collections {
             guard let text = collection.layout, let template = try? LayoutTemplate(parsing: text) else { continue }
             var queue: [(String, [String])] = collection.children.map { ($0, []) }
             while let (path, above) = queue.popLast() {

@@ -119,8 +119,10 @@ struct LayoutIDCache: Sendable {
         key: String, containers: [(path: String, parent: String, id: String)],
         items: [(path: String, parent: String)], changedIDs: Set<Int>?, changedPaths: Set<String>
     ) throws {
-        // What this value read is stale once the files change.
-        defer { memo.reset() }
+        // What this value read is brought to the new files as they are written (a long ingest
+        // carries it from commit to commit), and forgotten if the write fails.
+        var written = false
+        defer { if !written { memo.reset() } }
         // The sizes of the version being replaced: its shards are edited, not rewritten.
         var sizes = [Int](repeating: 0, count: Self.shardCount)
         if changedIDs != nil {
@@ -134,7 +136,15 @@ struct LayoutIDCache: Sendable {
         TestHooks.crashPoint("layout-cache-key-removed")
         try FS.makeDirectories(directory)
         var text: [UInt8] = []
-        for c in containers { text += Array("\(c.path)\t\(c.parent)\t\(c.id)\n".utf8) }
+        text.reserveCapacity(memo.containersBytes?.count ?? 0)
+        for c in containers {
+            text += c.path.utf8
+            text.append(UInt8(ascii: "\t"))
+            text += c.parent.utf8
+            text.append(UInt8(ascii: "\t"))
+            text += c.id.utf8
+            text.append(UInt8(ascii: "\n"))
+        }
         // A commit that added no container leaves the file as this value read it.
         if changedIDs == nil || text != memo.containersBytes {
             try FS.writeAtomically(text, to: containersFile, sync: flushEach)
@@ -159,6 +169,7 @@ struct LayoutIDCache: Sendable {
             var added: [UInt8] = []
             for (path, parent) in byShard[n] ?? [] { added += Array("\(path)\t\(parent)\n".utf8) }
             guard changedIDs != nil else {
+                memo.drop(n)
                 if added.isEmpty {
                     try FS.removeFile(shardFile(n))
                 } else {
@@ -174,10 +185,12 @@ struct LayoutIDCache: Sendable {
                 if !added.isEmpty {
                     try FS.write(
                         added, to: shardFile(n), flags: O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, sync: flushEach)
+                    try memo.append(added, toShard: n, directory: directory)
                 }
                 sizes[n] += added.count
                 continue
             }
+            memo.drop(n)
             let old = try shardBytes(n)
             var kept: [UInt8] = []
             var dropped = false
@@ -222,6 +235,9 @@ struct LayoutIDCache: Sendable {
         }
         let record = key + "\t" + collectionPath + "\n" + sizes.map(String.init).joined(separator: " ") + "\n"
         try FS.writeAtomically(Array(record.utf8), to: keyFile, sync: true)
+        memo.sizes = sizes
+        memo.containersBytes = text
+        written = true
     }
 }
 
@@ -239,8 +255,21 @@ final class ShardMemo: @unchecked Sendable {
 
         init(bytes: [UInt8], directory: String) throws {
             self.bytes = bytes
+            self.keys = try Self.keys(of: bytes, from: 0, directory: directory)
+        }
+
+        /// `base` with `added` (whole lines) appended.
+        init(_ base: Shard, appending added: [UInt8], directory: String) throws {
+            bytes = base.bytes + added
+            keys = try (base.keys + Self.keys(of: bytes, from: base.bytes.count, directory: directory)).sorted {
+                $0.hash < $1.hash
+            }
+        }
+
+        /// The keys of the lines of `bytes` from `start` on, sorted by hash.
+        private static func keys(of bytes: [UInt8], from start: Int, directory: String) throws -> [Key] {
             var keys: [Key] = []
-            var start = 0
+            var start = start
             while start < bytes.count {
                 let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
                 guard let tab = bytes[start..<end].firstIndex(of: UInt8(ascii: "\t")) else {
@@ -249,8 +278,7 @@ final class ShardMemo: @unchecked Sendable {
                 keys.append(Key(hash: Self.idHash(bytes[start..<tab]), start: UInt32(start)))
                 start = end + 1
             }
-            keys.sort { $0.hash < $1.hash }
-            self.keys = keys
+            return keys.sorted { $0.hash < $1.hash }
         }
 
         /// FNV-1a of the NFC id of the item whose path is `path` (file name without `.json`).
@@ -314,6 +342,16 @@ final class ShardMemo: @unchecked Sendable {
 
     /// Shard `n` if a lookup read it.
     func cachedShard(_ n: Int) -> Shard? { lock.withLock { shards[n] } }
+
+    /// Shard `n` as read, with `lines` appended (what a write appended to its file).
+    func append(_ lines: [UInt8], toShard n: Int, directory: String) throws {
+        guard let shard = cachedShard(n) else { return }
+        let grown = try Shard(shard, appending: lines, directory: directory)
+        lock.withLock { shards[n] = grown }
+    }
+
+    /// Forgets shard `n` (its file is rewritten).
+    func drop(_ n: Int) { _ = lock.withLock { shards.removeValue(forKey: n) } }
 
     /// Forgets what was read (the files were written).
     func reset() {
@@ -486,8 +524,14 @@ extension CatalogIndex {
     mutating func unloadLayoutCatalogs(
         committedAs key: String, stateDirectory: URL, read: (String) throws -> [UInt8]?
     ) throws {
-        for collection in containers.values where collection.type == .collection && collection.layout != nil {
-            let cache = LayoutIDCache(stateDirectory: stateDirectory, collectionPath: collection.path)
+        // The collections first: mutating `containers` while iterating it copied the whole
+        // dictionary on every commit of a long ingest.
+        let collections = containers.values.filter { $0.type == .collection && $0.layout != nil }
+        for collection in collections {
+            // The value this commit wrote through keeps the shards it read, brought up to date
+            // (a batch of a long ingest reads most of them: 74 MB at 1,000,000 items).
+            let fresh = LayoutIDCache(stateDirectory: stateDirectory, collectionPath: collection.path)
+            let cache = lazyCollections[collection.path].flatMap { $0.directory == fresh.directory ? $0 : nil } ?? fresh
             var below: [String] = []
             var queue = collection.children
             var nested = false
@@ -545,7 +589,9 @@ extension CatalogIndex {
             let belowSet = Set(below.map(\.path))
             if let previousKey, cache.isValid(for: previousKey) {
                 let prefix = collection.directory.isEmpty ? "" : collection.directory + "/"
-                let touched = changed.filter { $0.hasPrefix(prefix) && $0.hasSuffix(".json") }
+                // The changed item paths (the sub-catalogs on their way are not items: reading
+                // the shard of the id "catalog" cost every one-item commit a shard scan).
+                let touched = changed.filter { $0.hasPrefix(prefix) && $0.hasSuffix(".json") && containers[$0] == nil }
                 let shards = Set(touched.map { LayoutIDCache.shard(ofID: Self.itemID(fromPath: $0)) })
                 let now = touched.compactMap { p in
                     items[p].flatMap { belowSet.contains($0.parent) ? (p, $0.parent) : nil }
