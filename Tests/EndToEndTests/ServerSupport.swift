@@ -28,17 +28,19 @@ final class ServerProcess {
         // Generous: a Python server (moto, giftless) imports for seconds, and far longer on a
         // loaded machine; a server that works is waited for only as long as it takes.
         let deadline = Date().addingTimeInterval(180)
-        while !portIsOpen(port) {
+        // Open and ours: a listener of another process is waited out too, since ours either
+        // binds after it (SO_REUSEADDR) or exits on the bind error, which ends the wait.
+        while !(portIsOpen(port) && listenerBelongs(to: process.processIdentifier, port: port)) {
             if !process.isRunning || Date() > deadline {
+                let held = portIsOpen(port)
                 stop()
                 let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                if held {
+                    throw ServerError(message: "port \(port) is held by another process than \(executable)")
+                }
                 throw ServerError(message: "\(executable) did not start on port \(port): \(text.suffix(2000))")
             }
             try await Task.sleep(for: .milliseconds(100))
-        }
-        guard listenerBelongs(to: process.processIdentifier, port: port) else {
-            stop()
-            throw ServerError(message: "port \(port) is held by another process than \(executable)")
         }
     }
 

@@ -50,7 +50,16 @@ public func portIsOpen(_ port: Int) -> Bool {
             connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
         }
     }
-    return r == 0
+    guard r == 0 else { return false }
+    // A port from the ephemeral range can be the one the kernel picks as this socket's own
+    // source port: with no listener, the connect then succeeds against itself (a TCP
+    // self-connect), which says nothing about a server.
+    var local = sockaddr_in()
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let named = withUnsafeMutablePointer(to: &local) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) == 0 }
+    }
+    return named && Int(UInt16(bigEndian: local.sin_port)) != port
 }
 
 /// Whether the socket listening on 127.0.0.1:port (or 0.0.0.0:port) is held by process `pid` or
