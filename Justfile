@@ -3,8 +3,10 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
-# Every optimised build uses the same flags, so switching recipes never rebuilds the package.
-release_build := "swift build -c release --static-swift-stdlib"
+# Every optimised build uses the same flags, so switching recipes never rebuilds the package. Only
+# the tool is built: the test-support library links swift-testing, which has no static library
+# for `--static-swift-stdlib` ("no such module 'Testing'").
+release_build := "swift build -c release --static-swift-stdlib --product stac-repository"
 release_bin := "$(swift build -c release --static-swift-stdlib --show-bin-path)/stac-repository"
 
 # Build, init a repository in a temporary folder, ingest the sample catalog, show history, export.

@@ -6,7 +6,8 @@ Writes `scripts/bench_scale.py`'s items 0..N-1 as NDJSON (once, kept as
 bench-results/items-N.ndjson), makes a git repository holding collection `scale` laid out as
 `${year}/${month}/${day}`, and streams the file into `ingest - --batch-size BATCH` (default
 10,000; `--assets reference --no-checksum`). Prints the wall time, the peak RSS (GNU `time`),
-the load average and the RSS sampled every 10 s, appends them to bench-results/stream.txt, and
+the load average and the RSS sampled every 10 s (BENCH_STREAM_INTERVAL), anonymous memory
+apart from mapped files, appends them to bench-results/stream.txt, and
 keeps the repository (its path is printed) for single-product commands on it. Nothing here is
 run by the test suite.
 """
@@ -26,6 +27,7 @@ from bench_scale import item  # noqa: E402
 def main():
     binary, n = sys.argv[1], int(sys.argv[2])
     batch = sys.argv[3] if len(sys.argv) > 3 else "10000"
+    interval = float(os.environ.get("BENCH_STREAM_INTERVAL", "10"))
     results = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench-results")
     os.makedirs(results, exist_ok=True)
     data = os.path.join(results, f"items-{n}.ndjson")
@@ -65,11 +67,13 @@ def main():
                 for child in children:
                     try:
                         with open(f"/proc/{child}/status") as status:
-                            rss = next(line for line in status if line.startswith("VmRSS")).split()[1]
-                        samples.append((round(time.time() - started), int(rss) // 1024))
-                    except (OSError, StopIteration):
+                            fields = dict(line.split(":", 1) for line in status if ":" in line)
+                        # Heap and stacks (anonymous) apart from mapped files (pack indexes).
+                        samples.append((round(time.time() - started), int(fields["RssAnon"].split()[0]) // 1024,
+                                        int(fields["RssFile"].split()[0]) // 1024))
+                    except (OSError, KeyError, ValueError):
                         pass
-                time.sleep(10)
+                time.sleep(interval)
 
         threading.Thread(target=sample, daemon=True).start()
         err = p.communicate()[1]
@@ -79,7 +83,9 @@ def main():
     peak = int(err.strip().splitlines()[-1]) // 1024
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     text = (f"{n} items streamed in batches of {batch}: {wall:.1f} s, peak RSS {peak} MB, load average {load}\n"
-            f"RSS (s, MB): {samples[::max(1, len(samples) // 20)]}\nrepository: {repo}")
+            f"RSS (s, anonymous MB, file MB): {samples[::max(1, len(samples) // 20)]}\n"
+            f"largest anonymous {max((a for _, a, _ in samples), default=0)} MB, "
+            f"largest file-backed {max((m for _, _, m in samples), default=0)} MB\nrepository: {repo}")
     print(text)
     with open(os.path.join(results, "stream.txt"), "a") as f:
         f.write(text + "\n\n")
