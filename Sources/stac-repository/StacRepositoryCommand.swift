@@ -32,6 +32,7 @@ struct StacRepositoryCommand: AsyncParsableCommand {
         ])
 
     static func main() async {
+        FreedMemory.useOneArena()
         let arguments = Array(CommandLine.arguments.dropFirst())
         if arguments == ["--version"] {
             print(StacRepositoryVersion.current)
