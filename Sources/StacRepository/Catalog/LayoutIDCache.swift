@@ -132,7 +132,10 @@ struct LayoutIDCache: Sendable {
         // A commit of a few items changes a shard or two: each file is flushed on its own,
         // which does not wait for the rest of the file system's writes as `syncfs` does.
         let flushEach = (changedIDs?.count ?? Self.shardCount) < 8
-        try FS.removeFile(keyFile)
+        // Emptied, not removed, and written again in place: a new file and a removed one per
+        // commit slowed a long run of one-item commits (FS.overwriteInPlace). An empty or
+        // partial key describes no version.
+        try FS.empty(keyFile)
         TestHooks.crashPoint("layout-cache-key-removed")
         try FS.makeDirectories(directory)
         var text: [UInt8] = []
@@ -234,7 +237,9 @@ struct LayoutIDCache: Sendable {
             try FS.syncFileSystem(containing: directory)
         }
         let record = key + "\t" + collectionPath + "\n" + sizes.map(String.init).joined(separator: " ") + "\n"
-        try FS.writeAtomically(Array(record.utf8), to: keyFile, sync: true)
+        if try !FS.overwriteInPlace(Array(record.utf8), at: keyFile, sync: true) {
+            try FS.writeAtomically(Array(record.utf8), to: keyFile, sync: true)
+        }
         memo.sizes = sizes
         memo.containersBytes = text
         written = true

@@ -101,6 +101,52 @@ enum FS {
         if sync { syncDirectory(dir) }
     }
 
+    /// Rewrites the file at `path` in place, keeping its inode, when it is a regular file with
+    /// one name (not a symbolic link, not a hard link of something else); false when it is not
+    /// (missing, a link, a directory), and the caller writes a new file instead. Readers may see
+    /// a partial file while it is written: only for files a journal or a key guards.
+    ///
+    /// Each new file is a new inode and each replaced one a deleted inode; ext4 without a
+    /// journal scans the recently deleted inodes of a group on every file it creates, so a run
+    /// of one-item commits that replaced four files each slowed down with every commit
+    /// (docs/benchmarks.md, "Files rewritten in place").
+    static func overwriteInPlace(_ bytes: [UInt8], at path: String, sync: Bool = false) throws -> Bool {
+        let fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_nlink == 1 else { return false }
+        var off = 0
+        try bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            while off < raw.count {
+                let n = pwrite(fd, base + off, raw.count - off, off_t(off))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw storageError("write", path)
+                }
+                off += n
+            }
+        }
+        if ftruncate(fd, off_t(bytes.count)) != 0 { throw storageError("write", path) }
+        if sync, fsync(fd) != 0 { throw storageError("sync", path) }
+        return true
+    }
+
+    /// Empties the file at `path` in place (see ``overwriteInPlace(_:at:sync:)``), or removes it
+    /// when it cannot be emptied so; nothing when it is missing.
+    static func empty(_ path: String) throws {
+        let fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno != ENOENT { try removeFile(path) }
+            return
+        }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_nlink == 1, ftruncate(fd, 0) == 0 { return }
+        try removeFile(path)
+    }
+
     static func write(_ bytes: [UInt8], to path: String, sync: Bool = false) throws {
         try write(bytes, to: path, flags: O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, sync: sync)
     }

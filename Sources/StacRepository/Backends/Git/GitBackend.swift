@@ -317,9 +317,13 @@ final class GitBackend: StorageBackend {
         // the journal names it; one more after the ref moved makes the ref durable before the
         // command says "committed".
         try FS.syncFileSystem(containing: repository.gitDirectory.path)
-        let encoder = JSONEncoder()
-        try FS.writeAtomically(
-            Array(try encoder.encode(Journal(old: old?.hex, new: new.hex, paths: paths))), to: journalPath, sync: true)
+        // The journal file is kept, empty between commits, and rewritten in place: a new file and
+        // a removed one per commit slowed a long run of one-item commits (FS.overwriteInPlace).
+        // An empty or partial journal was never followed by a moved ref: it is flushed first.
+        let journal = Array(try JSONEncoder().encode(Journal(old: old?.hex, new: new.hex, paths: paths)))
+        if try !FS.overwriteInPlace(journal, at: journalPath, sync: true) {
+            try FS.writeAtomically(journal, to: journalPath, sync: true)
+        }
         try crashes.point("git-journal-written")
         var attempts = 0
         while true {
@@ -341,7 +345,7 @@ final class GitBackend: StorageBackend {
         try FS.syncFileSystem(containing: repository.gitDirectory.path)
         try crashes.point("git-ref-updated")
         try updateWorkTree(tree: tree, paths: paths, known: known, progress: progress, deferIndex: indexRun != nil)
-        try FS.removeFile(journalPath)
+        try FS.empty(journalPath)
     }
 
     public func beginCommitRun() {
@@ -382,7 +386,11 @@ final class GitBackend: StorageBackend {
             let target = root.path + "/" + path
             switch known[path] {
             case .write(let bytes)?:
-                try FS.writeAtomically(bytes, to: target, tempDirectory: stagingDirectory.path)
+                // A document that is there is rewritten in place (the journal names it until
+                // it is written); a new one, or a link, gets a new file.
+                if try !FS.overwriteInPlace(bytes, at: target) {
+                    try FS.writeAtomically(bytes, to: target, tempDirectory: stagingDirectory.path)
+                }
                 try crashes.point("git-worktree-file")
                 continue
             case .asset(_, let sha, let size)? where size > 0, .storedAsset(let sha, let size)? where size > 0:
@@ -446,10 +454,13 @@ final class GitBackend: StorageBackend {
     /// Readers recover a dead writer's commit (a journal), and bring an index a dead commit run
     /// left behind up to date, when the lock is free.
     public func lockForRecoveryIfIdle() throws -> AnyObject? {
-        guard FS.exists(journalPath) || indexIsBehind() else { return nil }
+        guard hasJournal || indexIsBehind() else { return nil }
         return try? FileLock(
             path: stateDirectory.path + "/lock", wait: false, holderDescription: FileLock.recoveryPurpose)
     }
+
+    /// Whether a commit left a journal (a file that is not empty: it is kept empty between commits).
+    private var hasJournal: Bool { (FS.fileSize(journalPath) ?? 0) > 0 }
 
     /// Whether `.git/index` was last made from a tree other than the branch's (its record says
     /// so): a commit run that died between two index updates.
@@ -469,7 +480,7 @@ final class GitBackend: StorageBackend {
     }
 
     private func finishInterruptedCommit() throws {
-        guard let bytes = try FS.read(journalPath) else { return }
+        guard let bytes = try FS.read(journalPath), !bytes.isEmpty else { return }
         guard let journal = try? JSONDecoder().decode(Journal.self, from: Data(bytes)) else {
             try FS.removeFile(journalPath)
             return
@@ -488,7 +499,7 @@ final class GitBackend: StorageBackend {
             // The commit point was passed: finish the work tree.
             try updateWorkTree(tree: try repository.commit(current).tree, paths: journal.paths)
         }
-        try FS.removeFile(journalPath)
+        try FS.empty(journalPath)
     }
 
     // MARK: History
