@@ -89,8 +89,33 @@ struct LayoutIDCache: Sendable {
                     String(decoding: f[2], as: UTF8.self)
                 ))
         }
+        memo.rows = ShardMemo.Rows(out, collectionPath: collectionPath)
         return out
     }
+
+    /// Whether the containers below the collection are still those this value's containers file
+    /// lists, judged from the containers among `changedPaths` (a container whose children, id or
+    /// parent changed was rewritten, an added one written and a removed one deleted); false
+    /// when this value has not read or written the file. `direct` is the collection's children.
+    func containersUnchanged(
+        direct: [String], changedPaths: some Sequence<String>, container: (String) -> CatalogIndex.Container?
+    ) -> Bool {
+        guard let rows = memo.rows, rows.children[collectionPath] ?? [] == direct else { return false }
+        for path in changedPaths where path != collectionPath {
+            if let c = container(path) {
+                // A container the file does not list is new (or below a collection below this one).
+                guard let row = rows.rows[path], c.type != .collection, row.parent == c.parent, row.id == c.id,
+                    rows.children[path] ?? [] == c.children
+                else { return false }
+            } else if rows.rows[path] != nil {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Whether `path` is a container the containers file lists (see ``containersUnchanged``).
+    func listsContainer(_ path: String) -> Bool { memo.rows?.rows[path] != nil }
 
     /// The items below the collection whose id is `id`: (path, parent).
     func items(withID id: String) throws -> [(path: String, parent: String)] {
@@ -116,7 +141,7 @@ struct LayoutIDCache: Sendable {
     /// are replaced by the items of `items` among them. A shard that loses no line gets the new
     /// lines appended in place (a commit of new items costs what it adds, not the shard).
     func write(
-        key: String, containers: [(path: String, parent: String, id: String)],
+        key: String, containers: [(path: String, parent: String, id: String)]?,
         items: [(path: String, parent: String)], changedIDs: Set<Int>?, changedPaths: Set<String>
     ) throws {
         // What this value read is brought to the new files as they are written (a long ingest
@@ -138,19 +163,25 @@ struct LayoutIDCache: Sendable {
         try FS.empty(keyFile)
         TestHooks.crashPoint("layout-cache-key-removed")
         try FS.makeDirectories(directory)
-        var text: [UInt8] = []
-        text.reserveCapacity(memo.containersBytes?.count ?? 0)
-        for c in containers {
-            text += c.path.utf8
-            text.append(UInt8(ascii: "\t"))
-            text += c.parent.utf8
-            text.append(UInt8(ascii: "\t"))
-            text += c.id.utf8
-            text.append(UInt8(ascii: "\n"))
-        }
-        // A commit that added no container leaves the file as this value read it.
-        if changedIDs == nil || text != memo.containersBytes {
-            try FS.writeAtomically(text, to: containersFile, sync: flushEach)
+        // nil: the containers are those the file lists (containersUnchanged), left as they are.
+        var text = memo.containersBytes ?? []
+        if let containers {
+            text = []
+            text.reserveCapacity(memo.containersBytes?.count ?? 0)
+            for c in containers {
+                text += c.path.utf8
+                text.append(UInt8(ascii: "\t"))
+                text += c.parent.utf8
+                text.append(UInt8(ascii: "\t"))
+                text += c.id.utf8
+                text.append(UInt8(ascii: "\n"))
+            }
+            // A commit that added no container leaves the file as this value read it.
+            if changedIDs == nil || text != memo.containersBytes {
+                try FS.writeAtomically(text, to: containersFile, sync: flushEach)
+            }
+        } else if changedIDs == nil || memo.containersBytes == nil {
+            throw Self.damaged(directory)
         }
         var byShard: [Int: [(String, String)]] = [:]
         for item in items {
@@ -242,6 +273,7 @@ struct LayoutIDCache: Sendable {
         }
         memo.sizes = sizes
         memo.containersBytes = text
+        if let containers { memo.rows = ShardMemo.Rows(containers, collectionPath: collectionPath) }
         written = true
     }
 }
@@ -390,6 +422,27 @@ final class ShardMemo: @unchecked Sendable {
     private var shards: [Int: Shard] = [:]
     private var knownSizes: [Int]?
     private var knownContainers: [UInt8]?
+    private var knownRows: Rows?
+
+    /// The containers file's rows by path, and each container's children in file order.
+    struct Rows {
+        var rows: [String: (parent: String, id: String)] = [:]
+        var children: [String: [String]] = [:]
+
+        init(_ list: [(path: String, parent: String, id: String)], collectionPath: String) {
+            rows.reserveCapacity(list.count)
+            for row in list {
+                rows[row.path] = (row.parent, row.id)
+                children[row.parent, default: []].append(row.path)
+            }
+        }
+    }
+
+    /// The rows of the `containers` file this value read or wrote.
+    var rows: Rows? {
+        get { lock.withLock { knownRows } }
+        set { lock.withLock { knownRows = newValue } }
+    }
     private let lock = NSLock()
 
     /// The `containers` file as ``LayoutIDCache/containers()`` read it.
@@ -417,6 +470,7 @@ final class ShardMemo: @unchecked Sendable {
             shards = [:]
             knownSizes = nil
             knownContainers = nil
+            knownRows = nil
         }
     }
 
@@ -583,39 +637,50 @@ extension CatalogIndex {
         committedAs key: String, stateDirectory: URL, read: (String) throws -> [UInt8]?
     ) throws {
         // The collections first: mutating `containers` while iterating it copied the whole
-        // dictionary on every commit of a long ingest.
-        let collections = containers.values.filter { $0.type == .collection && $0.layout != nil }
-        for collection in collections {
-            // The value this commit wrote through keeps the shards it read, brought up to date
-            // (a batch of a long ingest reads most of them: 74 MB at 1,000,000 items).
-            let fresh = LayoutIDCache(stateDirectory: stateDirectory, collectionPath: collection.path)
-            let cache = lazyCollections[collection.path].flatMap { $0.directory == fresh.directory ? $0 : nil } ?? fresh
-            var below: [String] = []
-            var queue = collection.children
-            var nested = false
-            while let p = queue.popLast(), !nested {
-                guard let c = containers[p] else { continue }
-                if c.type == .collection { nested = true }
-                below.append(p)
-                queue += c.children
-            }
-            guard !nested, cache.isValid(for: key) else {
-                if lazyCollections.removeValue(forKey: collection.path) != nil {
-                    try loadSubtree(collection.path, read: read)
-                }
+        // dictionary on every commit of a long ingest. A collection with a collection below it
+        // has no valid cache (saveLayoutCaches removed it), so it is read whole below.
+        let collections = containers.values.filter { $0.type == .collection && $0.layout != nil }.map(\.path)
+        var valid: Set<String> = []
+        for path in collections {
+            // The value this commit wrote through keeps the shards it read, brought up to date.
+            let fresh = LayoutIDCache(stateDirectory: stateDirectory, collectionPath: path)
+            let cache = lazyCollections[path].flatMap { $0.directory == fresh.directory ? $0 : nil } ?? fresh
+            guard cache.isValid(for: key) else {
+                if lazyCollections.removeValue(forKey: path) != nil { try loadSubtree(path, read: read) }
                 continue
             }
-            for path in below {
-                guard var c = containers[path], c.itemsLoaded else { continue }
-                for item in c.items {
-                    if let entry = items.removeValue(forKey: item) { forgetID(of: entry) }
-                }
-                c.items = []
-                c.itemsLoaded = false
-                containers[path] = c
-            }
-            lazyCollections[collection.path] = cache
+            lazyCollections[path] = cache
+            valid.insert(path)
         }
+        guard !valid.isEmpty else { return }
+        // The sub-catalogs that hold items, in one pass over the containers: a walk of each
+        // collection's tree cost a one-item commit at 1,000,000 items a hash lookup for each of
+        // its 1,900 sub-catalogs (4 % of its time).
+        var holding: [String] = []
+        for (path, c) in containers where c.itemsLoaded && c.type != .collection && !c.items.isEmpty {
+            holding.append(path)
+        }
+        for path in holding {
+            guard let owner = owningCollectionPath(of: path), valid.contains(owner), var c = containers[path] else {
+                continue
+            }
+            for item in c.items {
+                if let entry = items.removeValue(forKey: item) { forgetID(of: entry) }
+            }
+            c.items = []
+            c.itemsLoaded = false
+            containers[path] = c
+        }
+    }
+
+    /// The path of the nearest collection above the container at `path`.
+    private func owningCollectionPath(of path: String) -> String? {
+        var current = containers[path]?.parent
+        while let p = current, let c = containers[p] {
+            if c.type == .collection { return p }
+            current = c.parent
+        }
+        return nil
     }
 
     /// After a commit of version `key` on top of `previousKey` that changed `changedPaths`: the
@@ -631,6 +696,23 @@ extension CatalogIndex {
             // The value the lookups of this command used, with the shards they read.
             let fresh = LayoutIDCache(stateDirectory: stateDirectory, collectionPath: collection.path)
             let cache = lazyCollections[collection.path].flatMap { $0.directory == fresh.directory ? $0 : nil } ?? fresh
+            let prefix = collection.directory.isEmpty ? "" : collection.directory + "/"
+            // A commit that added, removed or relinked no sub-catalog (one that adds items to
+            // existing ones) leaves the containers file as it is, without a walk of every
+            // sub-catalog (9 % of a one-item commit at 1,000,000 items).
+            if let previousKey, cache.isValid(for: previousKey),
+                cache.containersUnchanged(
+                    direct: collection.children, changedPaths: changed.lazy.filter { $0.hasPrefix(prefix) },
+                    container: { containers[$0] })
+            {
+                let touched = changed.filter { $0.hasPrefix(prefix) && $0.hasSuffix(".json") && containers[$0] == nil }
+                let shards = Set(touched.map { LayoutIDCache.shard(ofID: Self.itemID(fromPath: $0)) })
+                let now = touched.compactMap { p in
+                    items[p].flatMap { cache.listsContainer($0.parent) ? (p, $0.parent) : nil }
+                }
+                try cache.write(key: key, containers: nil, items: now, changedIDs: shards, changedPaths: touched)
+                continue
+            }
             var below: [(path: String, parent: String, id: String)] = []
             var queue = Array(collection.children.reversed())
             var nested = false
@@ -646,7 +728,6 @@ extension CatalogIndex {
             }
             let belowSet = Set(below.map(\.path))
             if let previousKey, cache.isValid(for: previousKey) {
-                let prefix = collection.directory.isEmpty ? "" : collection.directory + "/"
                 // The changed item paths (the sub-catalogs on their way are not items: reading
                 // the shard of the id "catalog" cost every one-item commit a shard scan).
                 let touched = changed.filter { $0.hasPrefix(prefix) && $0.hasSuffix(".json") && containers[$0] == nil }
