@@ -38,6 +38,12 @@ struct FileSystemTests {
         #expect(Glibc.link(outside, hard) == 0)
         #expect(try !FS.overwriteInPlace(Array("{}\n".utf8), at: hard))
         #expect(try FS.read(outside) == Array("the operator's file\n".utf8))
+        // A FIFO: refused at once, not waited on for a reader.
+        let fifo = root + "/fifo.json"
+        #expect(mkfifo(fifo, 0o644) == 0)
+        #expect(try !FS.overwriteInPlace(Array("{}\n".utf8), at: fifo))
+        try FS.empty(fifo)
+        #expect(inode(fifo) == nil)
         // Missing, or a directory.
         #expect(try !FS.overwriteInPlace(Array("{}\n".utf8), at: root + "/missing.json"))
         #expect(try !FS.overwriteInPlace(Array("{}\n".utf8), at: root))

@@ -111,7 +111,8 @@ enum FS {
     /// of one-item commits that replaced four files each slowed down with every commit
     /// (docs/benchmarks.md, "Files rewritten in place").
     static func overwriteInPlace(_ bytes: [UInt8], at path: String, sync: Bool = false) throws -> Bool {
-        let fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+        // Non-blocking: opening a FIFO planted at the path must not wait for a reader.
+        let fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         var st = stat()
@@ -136,7 +137,8 @@ enum FS {
     /// Empties the file at `path` in place (see ``overwriteInPlace(_:at:sync:)``), or removes it
     /// when it cannot be emptied so; nothing when it is missing.
     static func empty(_ path: String) throws {
-        let fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+        // Non-blocking: opening a FIFO planted at the path must not wait for a reader.
+        let fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
             if errno != ENOENT { try removeFile(path) }
             return
