@@ -7,6 +7,12 @@ import Testing
 /// Files rewritten in place keep their inode, and never write through a link.
 @Suite("File system helpers", .offPool)
 struct FileSystemTests {
+    func temporaryRoot() throws -> String {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("fs-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        return root
+    }
+
     func inode(_ path: String) -> UInt64? {
         var info = stat()
         return lstat(path, &info) == 0 ? UInt64(info.st_ino) : nil
@@ -16,8 +22,7 @@ struct FileSystemTests {
         "a regular file is rewritten in place (same inode, shorter text truncates); links and missing files are left to the caller"
     )
     func overwriteInPlace() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("fs-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let root = try temporaryRoot()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let file = root + "/catalog.json"
         try FS.write(Array("a longer first version\n".utf8), to: file)
@@ -52,8 +57,7 @@ struct FileSystemTests {
 
     @Test("empty keeps a regular file as an empty file, removes a link (never its target), and ignores a missing file")
     func empty() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("fs-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let root = try temporaryRoot()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let file = root + "/journal.json"
         try FS.write(Array("{\"new\":\"abc\"}".utf8), to: file)

@@ -89,7 +89,7 @@ struct LayoutIDCache: Sendable {
                     String(decoding: f[2], as: UTF8.self)
                 ))
         }
-        memo.rows = ShardMemo.Rows(out, collectionPath: collectionPath)
+        memo.rows = ShardMemo.Rows(out)
         return out
     }
 
@@ -268,12 +268,10 @@ struct LayoutIDCache: Sendable {
             try FS.syncFileSystem(containing: directory)
         }
         let record = key + "\t" + collectionPath + "\n" + sizes.map(String.init).joined(separator: " ") + "\n"
-        if try !FS.overwriteInPlace(Array(record.utf8), at: keyFile, sync: true) {
-            try FS.writeAtomically(Array(record.utf8), to: keyFile, sync: true)
-        }
+        try FS.rewrite(Array(record.utf8), at: keyFile, sync: true)
         memo.sizes = sizes
         memo.containersBytes = text
-        if let containers { memo.rows = ShardMemo.Rows(containers, collectionPath: collectionPath) }
+        if let containers { memo.rows = ShardMemo.Rows(containers) }
         written = true
     }
 }
@@ -429,7 +427,7 @@ final class ShardMemo: @unchecked Sendable {
         var rows: [String: (parent: String, id: String)] = [:]
         var children: [String: [String]] = [:]
 
-        init(_ list: [(path: String, parent: String, id: String)], collectionPath: String) {
+        init(_ list: [(path: String, parent: String, id: String)]) {
             rows.reserveCapacity(list.count)
             for row in list {
                 rows[row.path] = (row.parent, row.id)
@@ -697,20 +695,27 @@ extension CatalogIndex {
             let fresh = LayoutIDCache(stateDirectory: stateDirectory, collectionPath: collection.path)
             let cache = lazyCollections[collection.path].flatMap { $0.directory == fresh.directory ? $0 : nil } ?? fresh
             let prefix = collection.directory.isEmpty ? "" : collection.directory + "/"
+            let incremental = previousKey.map { cache.isValid(for: $0) } ?? false
+            // The changed item paths, for a cache that described `previousKey` (the sub-catalogs
+            // on their way are not items: reading the shard of the id "catalog" cost every
+            // one-item commit a shard scan); `isBelow` tells the containers below the collection.
+            func writeChanges(
+                containers rows: [(path: String, parent: String, id: String)]?, isBelow: (String) -> Bool
+            ) throws {
+                let touched = changed.filter { $0.hasPrefix(prefix) && $0.hasSuffix(".json") && containers[$0] == nil }
+                let shards = Set(touched.map { LayoutIDCache.shard(ofID: Self.itemID(fromPath: $0)) })
+                let now = touched.compactMap { p in items[p].flatMap { isBelow($0.parent) ? (p, $0.parent) : nil } }
+                try cache.write(key: key, containers: rows, items: now, changedIDs: shards, changedPaths: touched)
+            }
             // A commit that added, removed or relinked no sub-catalog (one that adds items to
             // existing ones) leaves the containers file as it is, without a walk of every
             // sub-catalog (9 % of a one-item commit at 1,000,000 items).
-            if let previousKey, cache.isValid(for: previousKey),
+            if incremental,
                 cache.containersUnchanged(
                     direct: collection.children, changedPaths: changed.lazy.filter { $0.hasPrefix(prefix) },
                     container: { containers[$0] })
             {
-                let touched = changed.filter { $0.hasPrefix(prefix) && $0.hasSuffix(".json") && containers[$0] == nil }
-                let shards = Set(touched.map { LayoutIDCache.shard(ofID: Self.itemID(fromPath: $0)) })
-                let now = touched.compactMap { p in
-                    items[p].flatMap { cache.listsContainer($0.parent) ? (p, $0.parent) : nil }
-                }
-                try cache.write(key: key, containers: nil, items: now, changedIDs: shards, changedPaths: touched)
+                try writeChanges(containers: nil, isBelow: cache.listsContainer)
                 continue
             }
             var below: [(path: String, parent: String, id: String)] = []
@@ -726,16 +731,9 @@ extension CatalogIndex {
                 cache.remove()
                 continue
             }
-            let belowSet = Set(below.map(\.path))
-            if let previousKey, cache.isValid(for: previousKey) {
-                // The changed item paths (the sub-catalogs on their way are not items: reading
-                // the shard of the id "catalog" cost every one-item commit a shard scan).
-                let touched = changed.filter { $0.hasPrefix(prefix) && $0.hasSuffix(".json") && containers[$0] == nil }
-                let shards = Set(touched.map { LayoutIDCache.shard(ofID: Self.itemID(fromPath: $0)) })
-                let now = touched.compactMap { p in
-                    items[p].flatMap { belowSet.contains($0.parent) ? (p, $0.parent) : nil }
-                }
-                try cache.write(key: key, containers: below, items: now, changedIDs: shards, changedPaths: touched)
+            if incremental {
+                let belowSet = Set(below.map(\.path))
+                try writeChanges(containers: below, isBelow: belowSet.contains)
             } else {
                 guard lazyCollections[collection.path] == nil else {
                     cache.remove()

@@ -111,12 +111,8 @@ enum FS {
     /// of one-item commits that replaced four files each slowed down with every commit
     /// (docs/benchmarks.md, "Files rewritten in place").
     static func overwriteInPlace(_ bytes: [UInt8], at path: String, sync: Bool = false) throws -> Bool {
-        // Non-blocking: opening a FIFO planted at the path must not wait for a reader.
-        let fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return false }
+        guard let fd = openSoleRegularFile(path) else { return false }
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_nlink == 1 else { return false }
         var off = 0
         try bytes.withUnsafeBytes { raw in
             guard let base = raw.baseAddress else { return }
@@ -134,19 +130,38 @@ enum FS {
         return true
     }
 
+    /// Writes `bytes` to `path` in place when it is a regular file with one name
+    /// (``overwriteInPlace(_:at:sync:)``), else as a new file (``writeAtomically(_:to:sync:tempDirectory:)``).
+    static func rewrite(_ bytes: [UInt8], at path: String, sync: Bool = false, tempDirectory: String? = nil) throws {
+        if try !overwriteInPlace(bytes, at: path, sync: sync) {
+            try writeAtomically(bytes, to: path, sync: sync, tempDirectory: tempDirectory)
+        }
+    }
+
+    /// `path` opened for writing when it is a regular file with one name, else nil (errno set
+    /// when the open failed). Non-blocking: opening a FIFO planted at the path must not wait
+    /// for a reader.
+    private static func openSoleRegularFile(_ path: String) -> Int32? {
+        let fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_nlink == 1 else {
+            close(fd)
+            errno = 0
+            return nil
+        }
+        return fd
+    }
+
     /// Empties the file at `path` in place (see ``overwriteInPlace(_:at:sync:)``), or removes it
     /// when it cannot be emptied so; nothing when it is missing.
     static func empty(_ path: String) throws {
-        // Non-blocking: opening a FIFO planted at the path must not wait for a reader.
-        let fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else {
+        guard let fd = openSoleRegularFile(path) else {
             if errno != ENOENT { try removeFile(path) }
             return
         }
         defer { close(fd) }
-        var st = stat()
-        if fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_nlink == 1, ftruncate(fd, 0) == 0 { return }
-        try removeFile(path)
+        if ftruncate(fd, 0) != 0 { try removeFile(path) }
     }
 
     static func write(_ bytes: [UInt8], to path: String, sync: Bool = false) throws {

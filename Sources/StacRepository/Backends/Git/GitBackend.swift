@@ -321,9 +321,7 @@ final class GitBackend: StorageBackend {
         // a removed one per commit slowed a long run of one-item commits (FS.overwriteInPlace).
         // An empty or partial journal was never followed by a moved ref: it is flushed first.
         let journal = Array(try JSONEncoder().encode(Journal(old: old?.hex, new: new.hex, paths: paths)))
-        if try !FS.overwriteInPlace(journal, at: journalPath, sync: true) {
-            try FS.writeAtomically(journal, to: journalPath, sync: true)
-        }
+        try FS.rewrite(journal, at: journalPath, sync: true)
         try crashes.point("git-journal-written")
         var attempts = 0
         while true {
@@ -388,9 +386,7 @@ final class GitBackend: StorageBackend {
             case .write(let bytes)?:
                 // A document that is there is rewritten in place (the journal names it until
                 // it is written); a new one, or a link, gets a new file.
-                if try !FS.overwriteInPlace(bytes, at: target) {
-                    try FS.writeAtomically(bytes, to: target, tempDirectory: stagingDirectory.path)
-                }
+                try FS.rewrite(bytes, at: target, tempDirectory: stagingDirectory.path)
                 try crashes.point("git-worktree-file")
                 continue
             case .asset(_, let sha, let size)? where size > 0, .storedAsset(let sha, let size)? where size > 0:
